@@ -1,0 +1,55 @@
+# Quick start: `make demo` (build if needed, then serve Dagster UI :3000 and Streamlit :8501)
+# and `make test`. Everything installs into .venv from requirements.lock.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+INSTALLED := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install build demo serve test dbt-parse lock benchmark clean
+
+$(INSTALLED): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(INSTALLED)
+
+dbt-parse: install
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+## build: install, then load the bundled data and build every model (non-interactive)
+build: dbt-parse
+	$(BIN)/python -m pipelines.build
+
+## demo: build once if no snapshot exists, then serve the Dagster UI and the Streamlit app
+demo: dbt-parse
+	$(BIN)/python -m pipelines.build --if-missing
+	$(MAKE) --no-print-directory serve
+
+serve:
+	trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/dagster dev -w workspace.yaml -h 0.0.0.0 -p 3000 & \
+	$(BIN)/streamlit run dashboards/app.py --server.headless true --server.port 8501 & \
+	wait
+
+## test: install, then the whole test suite (what CI runs)
+test: dbt-parse
+	$(BIN)/python -m pytest
+
+benchmark: dbt-parse
+	$(BIN)/python benchmarks/build_time.py
+	$(BIN)/python benchmarks/indicators_vs_talib.py
+	$(BIN)/python benchmarks/screener_latency.py
+
+## lock: re-resolve requirements.lock from pyproject.toml
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python $(BIN)/python -o requirements.lock
+
+clean:
+	rm -rf data/warehouse*.duckdb* dbt_project/target dbt_project/logs

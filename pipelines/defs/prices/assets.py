@@ -1,0 +1,173 @@
+"""``raw.prices_daily``: daily OHLCV from the configured CSV, validated, partitioned by session.
+
+One partition per exchange session (:func:`pipelines.lib.trading_calendar.trading_day_partitions`);
+a backfill of any range runs as one run (``BackfillPolicy.single_run``). A run:
+
+1. reads the whole file strictly (a malformed file stops here, nothing written);
+2. takes the batch = rows with ``first_key <= trade_date < next session after last_key``
+   (a weekend- or holiday-dated row falls into the preceding session's batch, where the
+   calendar rule rejects it);
+3. splits it with the Great Expectations row suite: failing rows go to
+   ``raw.rejected_prices`` with the failed rules, the others to ``raw.prices_daily``;
+   both tables' rows of the window are replaced in one transaction (idempotent reruns);
+4. yields two blocking asset checks: the row suite re-run on the loaded rows, and
+   per-session completeness >= 95 % of the active universe. A failure skips the
+   downstream dbt models of the run.
+"""
+
+from datetime import date, datetime, timezone
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.prices.completeness import daily_completeness
+from pipelines.defs.prices.reader import read_prices_csv
+from pipelines.defs.prices.tables import PRICES_TABLE, REJECTED_TABLE, ensure_price_tables
+from pipelines.defs.prices.validation import (
+    COMPLETENESS_THRESHOLD,
+    split_valid_rejected,
+    validate_completeness,
+    validate_rows,
+)
+from pipelines.lib.settings import get_settings
+from pipelines.lib.trading_calendar import (
+    HISTORY_START,
+    next_session_after,
+    sessions_between,
+    trading_day_partitions,
+)
+from pipelines.lib.warehouse import Replacement, replace_rows, table_row_count
+
+PRICES_KEY = ["raw", "prices_daily"]
+ROWS_CHECK = "rows_pass_expectations"
+COMPLETENESS_CHECK = "daily_completeness"
+
+
+def batch_window(first_key: str, last_key: str) -> tuple[date, date]:
+    """``[first, end)`` in calendar days covered by the partition keys ``first_key..last_key``."""
+    return date.fromisoformat(first_key), next_session_after(date.fromisoformat(last_key))
+
+
+def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
+    head = frame.head(limit)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in head.iter_rows()]
+    return "\n".join(lines)
+
+
+@asset(
+    key=PRICES_KEY,
+    group_name="prices",
+    partitions_def=trading_day_partitions(),
+    backfill_policy=BackfillPolicy.single_run(),
+    kinds={"python", "duckdb", "polars"},
+    owners=["team:data-engineering"],
+    tags={"layer": "raw"},
+    description=(
+        "Daily OHLCV per ticker and exchange session (USD, split-adjusted for the bundled S&P 500 "
+        "file), validated with Great Expectations; rejected rows are quarantined in "
+        "raw.rejected_prices with the failed rule."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            ROWS_CHECK,
+            asset=PRICES_KEY,
+            blocking=True,
+            description="GE row suite (not-null keys and values, unique (ticker, trade_date), "
+            "low <= open/close <= high, prices > 0, volume >= 0, trade_date is an XNYS session) "
+            "passes on the loaded rows; metadata has input/loaded/rejected counts per rule.",
+        ),
+        AssetCheckSpec(
+            COMPLETENESS_CHECK,
+            asset=PRICES_KEY,
+            blocking=True,
+            description="Every session of the batch has rows for >= 95 % of the active universe.",
+        ),
+    ],
+)
+def prices_daily(context: AssetExecutionContext, warehouse: DuckDBResource):
+    settings = get_settings()
+    key_range = context.partition_key_range
+    first, end = batch_window(key_range.start, key_range.end)
+    sessions = [day for day in sessions_between(first, end) if day < end]
+
+    file_rows = read_prices_csv(settings.prices_csv)
+    in_window = pl.col("trade_date").is_between(first, end, closed="left")
+    batch = file_rows.filter(in_window)
+    split = split_valid_rejected(batch, sessions)
+
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    source_file = settings.prices_csv.name
+    valid = split.valid.drop("source_line").with_columns(
+        source=pl.lit(f"csv:{source_file}"), loaded_at=pl.lit(loaded_at)
+    )
+    rejected = split.rejected.with_columns(source_file=pl.lit(str(settings.prices_csv)), loaded_at=pl.lit(loaded_at))
+    window_filter = "trade_date >= ? and trade_date < ?"
+    with warehouse.get_connection() as con:
+        ensure_price_tables(con)
+        replace_rows(
+            con,
+            [
+                Replacement(PRICES_TABLE, valid, window_filter, (first, end)),
+                Replacement(REJECTED_TABLE, rejected, window_filter, (first, end)),
+            ],
+        )
+        per_day = daily_completeness(con, sessions)
+        total_rows = table_row_count(con, PRICES_TABLE)
+        total_rejected = table_row_count(con, REJECTED_TABLE)
+
+    loaded_outcome = validate_rows(split.valid, sessions)
+    completeness_outcome = validate_completeness(per_day) if per_day.height else None
+    counts = {
+        "file_rows": file_rows.height,
+        "batch_input_rows": batch.height,
+        "batch_loaded_rows": split.valid.height,
+        "batch_rejected_rows": split.rejected.height,
+        "file_rows_before_first_partition": file_rows.filter(pl.col("trade_date") < HISTORY_START).height,
+    }
+    context.log.info(f"{settings.prices_csv}: {counts}")
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": total_rows,
+            "rejected_rows_total": total_rejected,
+            **counts,
+            "rejected_by_rule": MetadataValue.json(split.input_outcome.failed_rows_by_rule),
+            "rejected_preview": MetadataValue.md(_markdown_table(split.rejected)),
+            "source_file": MetadataValue.path(str(settings.prices_csv)),
+            "window": f"[{first}, {end})",
+        }
+    )
+    yield AssetCheckResult(
+        check_name=ROWS_CHECK,
+        passed=loaded_outcome.success and split.valid.height + split.rejected.height == batch.height,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            **counts,
+            "input_rejected_by_rule": MetadataValue.json(split.input_outcome.failed_rows_by_rule),
+            "loaded_failed_by_rule": MetadataValue.json(loaded_outcome.failed_rows_by_rule),
+            "expectations_evaluated": loaded_outcome.evaluated_expectations,
+        },
+    )
+    incomplete = per_day.filter(pl.col("completeness") < COMPLETENESS_THRESHOLD)
+    yield AssetCheckResult(
+        check_name=COMPLETENESS_CHECK,
+        passed=completeness_outcome is None or completeness_outcome.success,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "sessions_checked": per_day.height,
+            "sessions_below_threshold": incomplete.height,
+            "threshold": COMPLETENESS_THRESHOLD,
+            "min_completeness": float(per_day["completeness"].min()) if per_day.height else None,
+            "worst_sessions": MetadataValue.md(_markdown_table(per_day.sort("completeness"), 10)),
+        },
+    )

@@ -1,0 +1,54 @@
+"""Read a daily OHLCV CSV file (the bundled S&P 500 layout) into a typed frame.
+
+Input: CSV, optionally gzip, header ``date,open,high,low,close,volume,Name``
+(extra columns are ignored).
+
+Output of :func:`read_prices_csv`: a polars frame, one row per data row in file order:
+``source_line`` (Int64, 1-based file line), ``ticker`` (Utf8, from ``Name``),
+``trade_date`` (Date), ``open, high, low, close`` (Float64, the file's currency: USD for
+the bundle), ``volume`` (Int64, shares).
+
+Empty price/volume fields and an empty ticker become NULL, to be quarantined by
+validation. An empty or unparsable date, a non-numeric price or a fractional volume
+raises :class:`~pipelines.lib.csv_files.MalformedFileError` naming file, line and field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.lib.csv_files import Column, read_typed_csv
+
+PRICE_FILE_COLUMNS = {
+    "date": Column("trade_date", "date", required=True),
+    "Name": Column("ticker"),
+    "open": Column("open", "float"),
+    "high": Column("high", "float"),
+    "low": Column("low", "float"),
+    "close": Column("close", "float"),
+    "volume": Column("volume", "int"),
+}
+
+
+def read_prices_csv(path: Path | str) -> pl.DataFrame:
+    """Read and type a price file (shape in the module docstring).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        MalformedFileError: missing column, empty date, or an unparsable value.
+    """
+    frame = read_typed_csv(path, PRICE_FILE_COLUMNS)
+    return frame.select("source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume")
+
+
+def latest_trade_date(path: Path | str) -> date | None:
+    """The latest ``date`` in a price file (None if it has no rows); reads only that column.
+
+    Raises:
+        MalformedFileError: the file lacks a ``date`` column or a date does not parse.
+    """
+    frame = read_typed_csv(path, {"date": PRICE_FILE_COLUMNS["date"]})
+    return frame["trade_date"].max()

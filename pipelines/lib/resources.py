@@ -1,0 +1,67 @@
+"""Resources, declared once: the DuckDB warehouse and the dbt CLI.
+
+Both are configured from :mod:`pipelines.lib.settings`, so the warehouse path and the
+dbt project are defined in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dagster import EnvVar
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_duckdb import DuckDBResource
+
+from pipelines.lib.settings import Settings, get_settings
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` next to this Python interpreter (the project venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_project(settings: Settings | None = None) -> DbtProject:
+    """The dbt project (``dbt_project/``) with the configured target."""
+    settings = settings or get_settings()
+    return DbtProject(
+        project_dir=settings.dbt_project_dir,
+        profiles_dir=settings.dbt_project_dir,
+        target=settings.dbt_target,
+    )
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    """Resources keyed by the names the assets ask for: ``warehouse`` and ``dbt``.
+
+    Exports the resolved, absolute ``WAREHOUSE_PATH`` to this process's environment; the
+    DuckDB resource reads it when a run starts and the dbt subprocess (``profiles.yml``)
+    when it is spawned, so both always name the same file.
+    """
+    settings = settings or get_settings()
+    os.environ.update(settings.dbt_env())
+    return {
+        "warehouse": DuckDBResource(database=EnvVar("WAREHOUSE_PATH")),
+        "dbt": DbtCliResource(
+            project_dir=str(settings.dbt_project_dir),
+            profiles_dir=str(settings.dbt_project_dir),
+            target=settings.dbt_target,
+            dbt_executable=dbt_executable(),
+        ),
+    }
+
+
+def ensure_dbt_manifest(project: DbtProject) -> None:
+    """Make sure ``target/manifest.json`` exists: under ``dagster dev`` re-parse on every load,
+    elsewhere parse once if missing (``make build`` always runs ``dbt parse`` first)."""
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        DbtCliResource(
+            project_dir=str(project.project_dir),
+            profiles_dir=str(project.profiles_dir),
+            target=project.target,
+            dbt_executable=dbt_executable(),
+        ).cli(["parse", "--quiet"]).wait()

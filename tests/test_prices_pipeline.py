@@ -1,0 +1,144 @@
+"""The partitioned prices asset: quarantine, idempotent partition replacement, nothing
+written for a malformed file, and the blocking completeness check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import DagsterInstance, materialize
+
+from pipelines.build import run_build
+from pipelines.defs.prices.assets import prices_daily
+from pipelines.lib.csv_files import MalformedFileError
+from pipelines.lib.resources import build_resources
+from pipelines.lib.settings import load_settings
+from tests.conftest import FIXTURES, use_warehouse
+
+FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
+ROW_COLUMNS = "ticker, trade_date, open, high, low, close, volume, source"
+
+
+def _load(first: str, last: str, instance: DagsterInstance, raise_on_error: bool = True):
+    return materialize(
+        [prices_daily],
+        resources=build_resources(load_settings()),
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=raise_on_error,
+    )
+
+
+def _rows(path: Path, table: str = "raw.prices_daily", columns: str = ROW_COLUMNS) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(f"select {columns} from {table} order by all").fetchall()
+
+
+@pytest.fixture()
+def small_warehouse(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", FIVE_TICKERS)
+    with DagsterInstance.ephemeral() as instance:
+        yield warehouse, instance
+    use_warehouse(Path(load_settings().warehouse_path))
+
+
+def test_full_build_quarantines_real_bad_rows(built_warehouse):
+    with duckdb.connect(str(built_warehouse.warehouse_path), read_only=True) as con:
+        loaded = con.execute("select count(*) from raw.prices_daily").fetchone()[0]
+        rejected = con.execute("select count(*) from raw.rejected_prices").fetchone()[0]
+        reasons = dict(con.execute("select ticker || ' ' || trade_date, reason from raw.rejected_prices").fetchall())
+        duplicates = con.execute(
+            "select count(*) from (select ticker, trade_date from raw.prices_daily group by all having count(*) > 1)"
+        ).fetchone()[0]
+    assert loaded + rejected == 619_040
+    assert (loaded, rejected) == (619_017, 23)
+    assert duplicates == 0
+    incomplete = pl.read_csv(MISSING_OHLC)
+    for row in incomplete.iter_rows(named=True):
+        assert reasons[f"{row['Name']} {row['date']}"].startswith("open_not_null"), row
+    assert reasons["BHF 2017-07-26"] == "open_not_null; high_not_null; low_not_null"
+    assert reasons["DHR 2015-07-17"] == "open_not_null"
+    assert reasons["CHD 2014-05-19"] == "low_le_open"  # real vendor error: open 18.77, low 33.695
+    assert reasons["AOS 2014-05-19"] == "open_le_high; close_le_high"
+
+
+def test_partition_rerun_is_idempotent(small_warehouse):
+    warehouse, instance = small_warehouse
+    _load("2017-01-03", "2018-02-07", instance)
+    first = _rows(warehouse)
+    assert len(first) == 1385
+    _load("2017-06-01", "2017-06-30", instance)
+    _load("2017-01-03", "2017-01-03", instance)
+    assert _rows(warehouse) == first
+    _load("2017-01-03", "2018-02-07", instance)
+    assert _rows(warehouse) == first
+
+
+def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
+    warehouse, instance = small_warehouse
+    _load("2017-01-03", "2018-02-07", instance)
+    before = _rows(warehouse)
+    # the same real file without its 2017-06-01 AAPL row and with one row duplicated
+    frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
+    dropped = frame.filter(~((pl.col("Name") == "AAPL") & (pl.col("date") == "2017-06-01")))
+    duplicated = pl.concat([dropped, dropped.filter((pl.col("Name") == "MSFT") & (pl.col("date") == "2017-06-02"))])
+    changed = tmp_path / "changed.csv"
+    duplicated.write_csv(changed)
+    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", changed)
+    result = _load("2017-06-01", "2017-06-02", instance, raise_on_error=False)
+    after = _rows(warehouse)
+    outside = [r for r in before if not ("2017-06-01" <= str(r[1]) <= "2017-06-02")]
+    assert [r for r in after if not ("2017-06-01" <= str(r[1]) <= "2017-06-02")] == outside
+    inside = {(r[0], str(r[1])) for r in after if "2017-06-01" <= str(r[1]) <= "2017-06-02"}
+    assert ("AAPL", "2017-06-01") not in inside and ("MSFT", "2017-06-02") not in inside
+    assert len(inside) == 8
+    rejected = _rows(warehouse, "raw.rejected_prices", "ticker, trade_date::varchar, reason, source_line")
+    assert [r[:3] for r in rejected] == [("MSFT", "2017-06-02", "ticker_trade_date_unique")] * 2
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rows_pass_expectations"].passed
+    assert checks["rows_pass_expectations"].metadata["batch_input_rows"].value == 10
+    assert checks["rows_pass_expectations"].metadata["batch_rejected_rows"].value == 2
+    # 4 of 5 tickers = 80 % < 95 %: AAPL missing on 2017-06-01, MSFT quarantined on 2017-06-02
+    assert not checks["daily_completeness"].passed
+    assert checks["daily_completeness"].metadata["sessions_below_threshold"].value == 2
+
+
+def test_malformed_file_writes_nothing(small_warehouse, tmp_path):
+    warehouse, instance = small_warehouse
+    _load("2017-01-03", "2018-02-07", instance)
+    before = _rows(warehouse)
+    lines = FIVE_TICKERS.read_text().splitlines()
+    lines[300] = lines[300].replace(lines[300].split(",")[4], "12.3.4", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", bad)
+    result = _load("2017-01-03", "2018-02-07", instance, raise_on_error=False)
+    assert not result.success
+    error = result.get_step_failure_events()[0].event_specific_data.error.cause
+    assert error.cls_name == MalformedFileError.__name__
+    assert f"{bad}, line 301, field 'close': '12.3.4' is not a number" in error.message
+    assert _rows(warehouse) == before
+
+
+def test_completeness_failure_blocks_downstream_models(tmp_path):
+    frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
+    cut = tmp_path / "cut.csv"
+    frame.filter(~((pl.col("date") == "2017-03-01") & pl.col("Name").is_in(["XOM", "JPM"]))).write_csv(cut)
+    use_warehouse(tmp_path / "warehouse.duckdb", tmp_path / "snapshot.duckdb", cut)
+    try:
+        with DagsterInstance.ephemeral() as instance:
+            assert not run_build(instance=instance)
+            run = instance.get_runs()[0]
+            records = instance.all_logs(run.run_id)
+    finally:
+        use_warehouse(Path(load_settings().warehouse_path))
+    started = {r.dagster_event.step_key for r in records if r.dagster_event and r.dagster_event.is_step_start}
+    failures = [r.dagster_event for r in records if r.dagster_event and r.dagster_event.is_step_failure]
+    assert "raw__prices_daily" in started
+    assert "dbt_models" not in started and "serving__warehouse_snapshot" not in started
+    assert "blocking asset check failed" in failures[0].event_specific_data.error.message
+    assert not (tmp_path / "snapshot.duckdb").exists()

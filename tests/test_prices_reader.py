@@ -1,0 +1,87 @@
+"""Malformed price files stop ingestion with an error naming file, line and field."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.defs.prices.reader import latest_trade_date, read_prices_csv
+from pipelines.lib.csv_files import MalformedFileError
+from tests.conftest import FIXTURES
+
+FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
+
+
+def _corrupt(tmp_path: Path, line_no: int, field: str, value: str) -> Path:
+    lines = FIVE_TICKERS.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[line_no - 1].split(",")
+    cells[header.index(field)] = value
+    lines[line_no - 1] = ",".join(cells)
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_reads_real_file_typed():
+    frame = read_prices_csv(FIVE_TICKERS)
+    assert frame.height == 1385
+    assert frame.columns == ["source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume"]
+    first = frame.row(0, named=True)
+    assert first == {
+        "source_line": 2, "ticker": "AAPL", "trade_date": date(2017, 1, 3),
+        "open": 115.8, "high": 116.33, "low": 114.76, "close": 116.15, "volume": 28781865,
+    }
+
+
+def test_empty_fields_are_nulls_not_errors():
+    frame = read_prices_csv(MISSING_OHLC)
+    assert frame.height == 11
+    assert frame["open"].null_count() == 11
+    assert frame["high"].null_count() == 8
+    assert frame["close"].null_count() == 0
+
+
+def test_gzip_file(tmp_path):
+    path = tmp_path / "prices.csv.gz"
+    path.write_bytes(gzip.compress(FIVE_TICKERS.read_bytes()))
+    assert read_prices_csv(path).height == 1385
+    assert latest_trade_date(path) == date(2018, 2, 7)
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "value", "message"),
+    [
+        (40, "close", "12;5", "'12;5' is not a number"),
+        (7, "open", "n/a", "'n/a' is not a number"),
+        (100, "date", "2017-13-01", "'2017-13-01' is not a date"),
+        (101, "date", "03/01/2017", "'03/01/2017' is not a date"),
+        (55, "volume", "1200.5", "'1200.5' is not a whole number"),
+        (56, "date", "", "value is empty"),
+    ],
+)
+def test_bad_value_names_file_line_and_field(tmp_path, line, field, value, message):
+    path = _corrupt(tmp_path, line, field, value)
+    with pytest.raises(MalformedFileError) as info:
+        read_prices_csv(path)
+    error = info.value
+    assert (error.path, error.line, error.field) == (path, line, field)
+    assert str(error).startswith(f"{path}, line {line}, field '{field}': ")
+    assert message in str(error)
+
+
+def test_missing_column(tmp_path):
+    path = tmp_path / "prices.csv"
+    lines = FIVE_TICKERS.read_text().splitlines()
+    path.write_text("\n".join(",".join(line.split(",")[:4] + line.split(",")[5:]) for line in lines))
+    with pytest.raises(MalformedFileError, match=r"line 1: missing column\(s\) \['close'\]"):
+        read_prices_csv(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        read_prices_csv(tmp_path / "nope.csv")
