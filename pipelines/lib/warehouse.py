@@ -59,17 +59,20 @@ def table_row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute(f"select count(*) from {table}").fetchone()[0])
 
 
-def publish_snapshot(warehouse_path: Path, snapshot_path: Path, run_id: str) -> datetime:
+def publish_snapshot(
+    warehouse: duckdb.DuckDBPyConnection, warehouse_path: Path, snapshot_path: Path, run_id: str
+) -> datetime:
     """Copy the warehouse to ``snapshot_path`` atomically and stamp it with ``meta.build_info``.
 
-    ``meta.build_info`` (one row: ``built_at`` TIMESTAMPTZ in UTC, ``run_id``) is written into
-    the copy, never into the writer's file. Nothing may be writing ``warehouse_path`` while
-    this runs (it is the last step of the build job). Returns ``built_at``.
+    ``warehouse`` is a connection to ``warehouse_path``, used to checkpoint (flush the WAL)
+    before the file is copied. ``meta.build_info`` (one row: ``built_at`` TIMESTAMPTZ in UTC,
+    ``run_id``) is written into the copy, never into the writer's file. Nothing else may
+    write ``warehouse_path`` meanwhile (this is the last step of the build job).
+    Returns ``built_at``.
     """
     built_at = datetime.now(timezone.utc)
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse_path)) as con:
-        con.execute("checkpoint")
+    warehouse.execute("force checkpoint")
     partial = snapshot_path.with_name(f".{snapshot_path.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(warehouse_path, partial)

@@ -3,10 +3,17 @@
 dbt tests become asset checks of the models they test. The marts are full-refresh
 tables: recursive indicators (EMA, MACD, RSI, ATR) need each ticker's whole history,
 so an incremental model would need the previous state, not just the new session.
+
+Row counts: the dbt subprocess holds DuckDB's single write lock while it runs, so the
+counts are read once ``dbt build`` has finished and attached to each model's output as
+``dagster/row_count``.
 """
 
-from dagster import AssetExecutionContext
+from collections.abc import Iterable, Iterator
+
+from dagster import AssetExecutionContext, Output
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from pipelines.lib.dbt_translator import LayeredDbtTranslator
 from pipelines.lib.resources import dbt_project, ensure_dbt_manifest
@@ -15,12 +22,33 @@ PROJECT = dbt_project()
 ensure_dbt_manifest(PROJECT)
 
 
+def with_row_counts(events: Iterable[object], manifest: dict, warehouse: DuckDBResource) -> Iterator[object]:
+    """Yield ``events``, adding ``dagster/row_count`` to each model output (counted in DuckDB)."""
+    events = list(events)
+    relations = {}
+    for event in events:
+        unique_id = getattr(event, "metadata", {}).get("unique_id")
+        node = manifest["nodes"].get(unique_id.value if unique_id else None)
+        if isinstance(event, Output) and node and node["resource_type"] == "model":
+            relations[node["unique_id"]] = f'"{node["schema"]}"."{node["alias"]}"'
+    counts = {}
+    if relations:
+        with warehouse.get_connection() as con:
+            counts = {uid: con.execute(f"select count(*) from {rel}").fetchone()[0] for uid, rel in relations.items()}
+    for event in events:
+        unique_id = getattr(event, "metadata", {}).get("unique_id")
+        if isinstance(event, Output) and unique_id and unique_id.value in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id.value]})
+        yield event
+
+
 @dbt_assets(
     manifest=PROJECT.manifest_path,
     project=PROJECT,
     dagster_dbt_translator=LayeredDbtTranslator(),
     name="dbt_models",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """Run ``dbt build`` for the selected models and stream their results and row counts."""
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
+    """Run ``dbt build`` for the selected models; attach row counts once it has finished."""
+    invocation = dbt.cli(["build"], context=context)
+    yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse)

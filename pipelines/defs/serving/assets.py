@@ -8,6 +8,8 @@ working, on the last completed build, while a new build writes.
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from dagster_duckdb import DuckDBResource
+
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.settings import get_settings
 from pipelines.lib.warehouse import publish_snapshot
@@ -24,9 +26,10 @@ MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), k
     description="Read-only copy of the warehouse as of the last completed build, swapped in "
     "atomically; what the Streamlit app and BI tools open.",
 )
-def warehouse_snapshot(context: AssetExecutionContext) -> MaterializeResult:
+def warehouse_snapshot(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     settings = get_settings()
-    built_at = publish_snapshot(settings.warehouse_path, settings.snapshot_path, context.run_id)
+    with warehouse.get_connection() as con:
+        built_at = publish_snapshot(con, settings.warehouse_path, settings.snapshot_path, context.run_id)
     return MaterializeResult(
         metadata={
             "snapshot_path": MetadataValue.path(str(settings.snapshot_path)),

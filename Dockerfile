@@ -1,0 +1,10 @@
+# One image for the Dagster webserver, the Dagster daemon and the Streamlit app.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 DAGSTER_HOME=/app/dagster_home
+COPY pyproject.toml requirements.lock README.md ./
+RUN pip install --no-cache-dir uv==0.13.8 \
+ && uv pip install --system --no-cache -r requirements.lock
+COPY . .
+RUN uv pip install --system --no-cache --no-deps -e . \
+ && cd dbt_project && dbt parse --quiet --profiles-dir .

@@ -1,0 +1,1 @@
+"""Streamlit app reading the published warehouse snapshot (``streamlit run dashboards/app.py``)."""

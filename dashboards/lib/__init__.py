@@ -1,0 +1,1 @@
+"""Helpers of the Streamlit app: snapshot access, screen SQL, filter form state, charts."""

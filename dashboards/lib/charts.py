@@ -1,0 +1,138 @@
+"""Plotly figure builders for the Stock page. Pure functions of DataFrames (no I/O).
+
+The input is a frame like :func:`dashboards.lib.warehouse.price_history`:
+one row per trade date, oldest first, with ``trade_date``, OHLC prices (USD),
+``volume`` (shares), ``sma_20/50/200``, ``bb_upper/middle/lower``, ``rsi_14``
+(0-100), ``macd``, ``macd_signal``, ``macd_hist``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+UP_COLOR = "#26a69a"
+DOWN_COLOR = "#ef5350"
+SMA_COLORS = {"sma_20": "#1f77b4", "sma_50": "#ff7f0e", "sma_200": "#9467bd"}
+BB_COLOR = "rgba(120, 120, 120, 0.8)"
+
+#: Row order of :func:`stock_figure`'s panels.
+PANELS: tuple[str, ...] = ("Price", "Volume", "RSI (14)", "MACD (12, 26, 9)")
+
+
+def _line(frame: pd.DataFrame, column: str, name: str, **line: object) -> go.Scatter:
+    return go.Scatter(x=frame["trade_date"], y=frame[column], name=name, mode="lines", line=line)
+
+
+def stock_figure(
+    history: pd.DataFrame,
+    *,
+    title: str = "",
+    show_sma: bool = True,
+    show_bollinger: bool = True,
+    rsi_levels: tuple[float, float] = (30.0, 70.0),
+) -> go.Figure:
+    """Four stacked panels sharing the date axis.
+
+    1. Candlestick (USD) with optional SMA 20/50/200 and Bollinger band (20, 2) overlays.
+    2. Daily volume (shares) bars, green on up days, red on down days.
+    3. RSI(14) with dotted lines at ``rsi_levels`` (oversold / overbought).
+    4. MACD line, signal line and histogram.
+
+    The first trace is always the candlestick (one candle per row of ``history``).
+    """
+    fig = make_subplots(
+        rows=4,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
+        row_heights=[0.52, 0.14, 0.15, 0.19],
+        subplot_titles=("", *PANELS[1:]),  # the price panel is obvious; its title would hit the legend
+    )
+    x = history["trade_date"]
+    fig.add_trace(
+        go.Candlestick(
+            x=x,
+            open=history["open"],
+            high=history["high"],
+            low=history["low"],
+            close=history["close"],
+            name="OHLC",
+            increasing_line_color=UP_COLOR,
+            decreasing_line_color=DOWN_COLOR,
+        ),
+        row=1,
+        col=1,
+    )
+    if show_sma:
+        for column, color in SMA_COLORS.items():
+            label = column.replace("sma_", "SMA ")
+            fig.add_trace(_line(history, column, label, color=color, width=1.3), row=1, col=1)
+    if show_bollinger:
+        fig.add_trace(
+            _line(history, "bb_upper", "BB upper", color=BB_COLOR, width=1, dash="dot"), row=1, col=1
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=history["bb_lower"],
+                name="BB lower",
+                mode="lines",
+                line={"color": BB_COLOR, "width": 1, "dash": "dot"},
+                fill="tonexty",
+                fillcolor="rgba(150, 150, 150, 0.12)",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            _line(history, "bb_middle", "BB middle", color=BB_COLOR, width=1), row=1, col=1
+        )
+
+    up = history["close"] >= history["open"]
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=history["volume"],
+            name="Volume",
+            marker_color=[UP_COLOR if u else DOWN_COLOR for u in up],
+            showlegend=False,
+        ),
+        row=2,
+        col=1,
+    )
+
+    fig.add_trace(_line(history, "rsi_14", "RSI 14", color="#8c564b", width=1.3), row=3, col=1)
+    for level in rsi_levels:
+        fig.add_hline(y=level, line_dash="dot", line_color="grey", line_width=1, row=3, col=1)
+    fig.update_yaxes(range=[0, 100], row=3, col=1)
+
+    hist_colors = [UP_COLOR if (v or 0) >= 0 else DOWN_COLOR for v in history["macd_hist"]]
+    fig.add_trace(
+        go.Bar(x=x, y=history["macd_hist"], name="MACD hist", marker_color=hist_colors), row=4, col=1
+    )
+    fig.add_trace(_line(history, "macd", "MACD", color="#1f77b4", width=1.3), row=4, col=1)
+    fig.add_trace(_line(history, "macd_signal", "Signal", color="#ff7f0e", width=1.3), row=4, col=1)
+
+    fig.update_layout(
+        title=title or None,
+        height=900,
+        margin={"l": 40, "r": 20, "t": 60, "b": 30},
+        xaxis_rangeslider_visible=False,
+        legend={"orientation": "h", "y": 1.01, "x": 0, "yanchor": "bottom", "traceorder": "normal"},
+        hovermode="x unified",
+        bargap=0.1,
+    )
+    # trading days only: hide weekends
+    fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}])
+    fig.update_yaxes(title_text="USD", row=1, col=1)
+    return fig
+
+
+def candle_count(fig: go.Figure) -> int:
+    """Number of candles in a figure from :func:`stock_figure`."""
+    for trace in fig.data:
+        if trace.type == "candlestick":
+            return len(trace.x) if trace.x is not None else 0
+    return 0

@@ -1,0 +1,192 @@
+"""Stock page: one ticker's chart, fundamentals and latest indicators.
+
+The ticker is bound to the URL query parameter ``ticker`` (the Screener opens
+this page with ``?ticker=XYZ``). Prices come from ``marts.fct_daily_indicators``
+for the chosen date range; fundamentals and the latest indicator values from
+``marts.mart_screener_latest``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.lib import charts, warehouse
+from dashboards.lib import formatting as fmt
+
+KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain tickers: the URL
+# value of a bound selectbox is matched against the formatted option)
+KEY_DATES = "stock_dates"
+KEY_PERIOD = "stock_period"
+KEY_BOUNDS = "_stock_bounds"
+DEFAULT_TICKER = "AAPL"
+DEFAULT_PERIOD = "1Y"
+
+PERIODS: dict[str, timedelta | None] = {
+    "1M": timedelta(days=31),
+    "3M": timedelta(days=92),
+    "6M": timedelta(days=183),
+    "YTD": None,
+    "1Y": timedelta(days=365),
+    "2Y": timedelta(days=730),
+    "5Y": timedelta(days=1826),
+    "Max": None,
+}
+
+
+def period_range(period: str, first: date, last: date) -> tuple[date, date]:
+    """Date range ending at ``last`` covering ``period`` (clamped to ``first``)."""
+    if period == "Max":
+        start = first
+    elif period == "YTD":
+        start = date(last.year, 1, 1)
+    else:
+        start = last - PERIODS[period]
+    return max(first, start), last
+
+
+def _on_period() -> None:
+    period = st.session_state.get(KEY_PERIOD)
+    bounds = st.session_state.get(KEY_BOUNDS)
+    if period and bounds:
+        st.session_state[KEY_DATES] = period_range(period, *bounds)
+
+
+def _on_dates() -> None:
+    st.session_state[KEY_PERIOD] = None
+
+
+def _prepare_dates(first: date, last: date) -> None:
+    """Keep the stored date range valid for this ticker's history (before the widget exists)."""
+    st.session_state[KEY_BOUNDS] = (first, last)
+    current = st.session_state.get(KEY_DATES)
+    period = st.session_state.get(KEY_PERIOD, DEFAULT_PERIOD)
+    if period or not current or len(current) != 2:
+        wanted = period_range(period or DEFAULT_PERIOD, first, last)
+        if current is None or tuple(current) != wanted:
+            st.session_state[KEY_DATES] = wanted
+        return
+    start, end = (min(max(d, first), last) for d in current)
+    if start >= end:
+        start, end = period_range(DEFAULT_PERIOD, first, last)
+    if (start, end) != tuple(current):
+        st.session_state[KEY_DATES] = (start, end)
+
+
+def _metrics(row: dict) -> None:
+    top = st.columns(6)
+    top[0].metric(
+        f"Close ({fmt.day(row.get('trade_date'))})",
+        fmt.usd(row.get("close")),
+        delta=fmt.pct(row.get("return_1d"), signed=True) if not pd.isna(row.get("return_1d")) else None,
+    )
+    top[1].metric("Market cap", fmt.usd_compact(row.get("market_cap")))
+    top[2].metric("P/E", fmt.number(row.get("pe_ratio")))
+    top[3].metric("P/B", fmt.number(row.get("pb_ratio")))
+    top[4].metric("Dividend yield", fmt.pct(row.get("dividend_yield")))
+    top[5].metric("EPS", fmt.usd(row.get("eps")))
+    second = st.columns(6)
+    second[0].metric("Return 1y", fmt.pct(row.get("return_252d"), signed=True))
+    second[1].metric("52w high", fmt.usd(row.get("high_52w")))
+    second[2].metric("52w low", fmt.usd(row.get("low_52w")))
+    second[3].metric("From 52w high", fmt.pct(row.get("pct_from_high_52w")))
+    second[4].metric("RSI 14", fmt.number(row.get("rsi_14"), 1))
+    second[5].metric("Relative volume", fmt.number(row.get("relative_volume")))
+
+
+def _indicator_table(row: dict) -> pd.DataFrame:
+    def flag(name: str) -> str:
+        value = row.get(name)
+        return fmt.MISSING if value is None or pd.isna(value) else ("yes" if bool(value) else "no")
+
+    items = [
+        ("SMA 20", fmt.usd(row.get("sma_20"))),
+        ("SMA 50", fmt.usd(row.get("sma_50"))),
+        ("SMA 200", fmt.usd(row.get("sma_200"))),
+        ("EMA 12", fmt.usd(row.get("ema_12"))),
+        ("EMA 26", fmt.usd(row.get("ema_26"))),
+        ("MACD", fmt.number(row.get("macd"), 3)),
+        ("MACD signal", fmt.number(row.get("macd_signal"), 3)),
+        ("MACD histogram", fmt.number(row.get("macd_hist"), 3)),
+        ("Bollinger upper", fmt.usd(row.get("bb_upper"))),
+        ("Bollinger middle", fmt.usd(row.get("bb_middle"))),
+        ("Bollinger lower", fmt.usd(row.get("bb_lower"))),
+        ("ATR 14", fmt.usd(row.get("atr_14"))),
+        ("Volume", fmt.shares(row.get("volume"))),
+        ("Avg volume 20d", fmt.shares(row.get("avg_volume_20"))),
+        *((f"Return {w}", fmt.pct(row.get(f"return_{w}"), signed=True)) for w in ("5d", "21d", "63d", "126d", "252d")),
+        ("Above SMA 50", flag("above_sma_50")),
+        ("Above SMA 200", flag("above_sma_200")),
+        ("Golden cross (20d)", flag("golden_cross_20d")),
+        ("New 52w high", flag("new_high_52w")),
+        ("RSI overbought / oversold", f"{flag('rsi_overbought')} / {flag('rsi_oversold')}"),
+    ]
+    return pd.DataFrame(items, columns=["Indicator", "Value"])
+
+
+st.title("Stock")
+
+companies = warehouse.companies()
+if companies.empty:
+    st.info("The snapshot has no tickers yet.")
+    st.stop()
+tickers = companies["ticker"].tolist()
+names = dict(zip(companies["ticker"], companies["company_name"], strict=True))
+
+ticker = st.selectbox(
+    "Ticker",
+    tickers,
+    index=tickers.index(DEFAULT_TICKER) if DEFAULT_TICKER in tickers else 0,
+    key=KEY_TICKER,
+    bind="query-params",
+)
+
+bounds = warehouse.date_bounds(ticker)
+if bounds is None:
+    st.info(f"No price history for {ticker} in the snapshot.")
+    st.stop()
+first, last = bounds
+_prepare_dates(first, last)
+st.session_state.setdefault(KEY_PERIOD, DEFAULT_PERIOD)
+
+period_col, dates_col, overlay_col = st.columns([3, 2, 2], vertical_alignment="bottom")
+with period_col:
+    st.segmented_control("Period", list(PERIODS), key=KEY_PERIOD, on_change=_on_period)
+with dates_col:
+    picked = st.date_input(
+        "Date range", key=KEY_DATES, min_value=first, max_value=last, on_change=_on_dates, format="YYYY-MM-DD"
+    )
+with overlay_col:
+    show_sma = st.toggle("SMA 20/50/200", value=True, key="stock_show_sma")
+    show_bb = st.toggle("Bollinger bands", value=True, key="stock_show_bb")
+
+if not isinstance(picked, (tuple, list)) or len(picked) != 2:
+    st.info("Pick an end date for the range.")
+    st.stop()
+start, end = picked
+
+history = warehouse.price_history(ticker, start, end)
+row = warehouse.latest_row(ticker)
+
+company = names.get(ticker) or ticker
+st.subheader(f"{ticker} · {company}")
+sector = fmt.text(row.get("sector") if row else None)
+if history.empty:
+    st.caption(f"Sector: {sector}")
+    st.info(f"No trading days for {ticker} between {start} and {end}.")
+else:
+    first_shown, last_shown = (fmt.day(history["trade_date"].iloc[i]) for i in (0, -1))
+    st.caption(f"Sector: {sector} · {len(history)} trading days, {first_shown} to {last_shown}")
+    fig = charts.stock_figure(history, show_sma=show_sma, show_bollinger=show_bb)
+    st.plotly_chart(fig, key="stock_chart", config={"displaylogo": False})
+
+if row is None:
+    st.info(f"{ticker} has no row in the latest screener snapshot.")
+else:
+    st.subheader("Fundamentals and latest indicators")
+    _metrics(row)
+    st.dataframe(_indicator_table(row), hide_index=True, width=480)
+
+st.page_link("views/screener.py", label="Back to the screener", icon=":material/arrow_back:")

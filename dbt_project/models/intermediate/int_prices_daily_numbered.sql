@@ -1,0 +1,68 @@
+{#-
+    PostgreSQL: the recursive indicator model looks bars up by (ticker,
+    bar_number) once per iteration, so index them there. DuckDB needs no index
+    (its hash join is fast, and an ART index would only slow the build).
+-#}
+{{ config(
+    indexes=[{'columns': ['ticker', 'bar_number'], 'unique': true}] if target.type == 'postgres' else []
+) }}
+
+with
+
+prices as (
+
+    select * from {{ ref('stg_raw__prices_daily') }}
+
+),
+
+numbered as (
+
+    select
+        ticker,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        row_number() over (partition by ticker order by trade_date) - 1 as bar_number,
+        lag(close) over (partition by ticker order by trade_date) as prev_close
+
+    from prices
+
+),
+
+final as (
+
+    select
+        ticker,
+        trade_date,
+        bar_number,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        prev_close,
+        close - prev_close as close_change,
+        case
+            when close >= prev_close then close - prev_close
+            when close < prev_close then 0
+        end as gain,
+        case
+            when close < prev_close then prev_close - close
+            when close >= prev_close then 0
+        end as loss,
+        case
+            when prev_close is not null then greatest(
+                high - low,
+                abs(high - prev_close),
+                abs(low - prev_close)
+            )
+        end as true_range
+
+    from numbered
+
+)
+
+select * from final

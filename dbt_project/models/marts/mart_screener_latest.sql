@@ -1,0 +1,120 @@
+with
+
+indicators as (
+
+    select * from {{ ref('fct_daily_indicators') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('dim_companies') }}
+
+),
+
+financials as (
+
+    select * from {{ ref('stg_raw__company_financials') }}
+
+),
+
+last_bar as (
+
+    select
+        ticker,
+        max(bar_number) as bar_number
+
+    from indicators
+    group by ticker
+
+),
+
+recent_crosses as (
+
+    -- golden cross on any of the last 20 trading days (bars), today included
+    select
+        indicators.ticker,
+        max(
+            case when indicators.sma_50_crossed_above_sma_200 then 1 else 0 end
+        ) = 1 as golden_cross_20d
+
+    from indicators
+    inner join last_bar
+        on indicators.ticker = last_bar.ticker
+        and indicators.bar_number > last_bar.bar_number - 20
+    group by indicators.ticker
+
+),
+
+latest as (
+
+    select indicators.*
+    from indicators
+    inner join last_bar
+        on indicators.ticker = last_bar.ticker
+        and indicators.bar_number = last_bar.bar_number
+
+),
+
+final as (
+
+    select
+        latest.ticker,
+        companies.company_name,
+        companies.sector,
+        latest.trade_date,
+        latest.bar_number,
+        latest.open,
+        latest.high,
+        latest.low,
+        latest.close,
+        latest.volume,
+        latest.return_1d,
+        latest.return_5d,
+        latest.return_21d,
+        latest.return_63d,
+        latest.return_126d,
+        latest.return_252d,
+        latest.sma_20,
+        latest.sma_50,
+        latest.sma_200,
+        latest.ema_12,
+        latest.ema_26,
+        latest.macd,
+        latest.macd_signal,
+        latest.macd_hist,
+        latest.rsi_14,
+        latest.bb_upper,
+        latest.bb_middle,
+        latest.bb_lower,
+        latest.atr_14,
+        latest.high_52w,
+        latest.low_52w,
+        latest.avg_volume_20,
+        latest.relative_volume,
+        latest.sma_50_crossed_above_sma_200,
+        latest.close > latest.sma_50 as above_sma_50,
+        latest.close > latest.sma_200 as above_sma_200,
+        recent_crosses.golden_cross_20d,
+        latest.close / latest.high_52w - 1 as pct_from_high_52w,
+        latest.high = latest.high_52w as new_high_52w,
+        latest.rsi_14 > 70 as rsi_overbought,
+        latest.rsi_14 < 30 as rsi_oversold,
+        financials.market_cap,
+        financials.pe_ratio,
+        financials.pb_ratio,
+        financials.dividend_yield,
+        financials.eps,
+        financials.as_of_date as fundamentals_as_of_date
+
+    from latest
+    inner join companies
+        on latest.ticker = companies.ticker
+    inner join recent_crosses
+        on latest.ticker = recent_crosses.ticker
+    left join financials
+        on latest.ticker = financials.ticker
+
+)
+
+select * from final

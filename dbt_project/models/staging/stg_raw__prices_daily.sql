@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'prices_daily') }}
+
+),
+
+renamed as (
+
+    select
+        cast(trim(ticker) as varchar(16)) as ticker,
+        cast(trade_date as date) as trade_date,
+        cast(open as {{ type_double() }}) as open,
+        cast(high as {{ type_double() }}) as high,
+        cast(low as {{ type_double() }}) as low,
+        cast(close as {{ type_double() }}) as close,
+        cast(volume as bigint) as volume,
+        source as source_name,
+        loaded_at
+
+    from source
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final

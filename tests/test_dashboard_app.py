@@ -1,0 +1,538 @@
+"""The Streamlit app on a built snapshot, driven through ``streamlit.testing.v1.AppTest``.
+
+Expected results are computed independently with pandas on the snapshot's
+``marts.mart_screener_latest`` / ``marts.fct_daily_indicators`` (read directly
+with DuckDB) and compared with what the app renders.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import plotly.io as pio
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `dashboards` is not an installed package
+    sys.path.insert(0, str(REPO_ROOT))
+
+from dashboards.lib import formatting as fmt  # noqa: E402
+from dashboards.lib import warehouse  # noqa: E402
+from pipelines.lib.settings import get_settings  # noqa: E402
+
+APP = REPO_ROOT / "dashboards" / "app.py"
+TIMEOUT = 60
+COUNT_RE = re.compile(r"\*\*(\d+)\*\* of (\d+) stocks match")
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def _read(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, params).fetch_df()
+
+
+@pytest.fixture(scope="module")
+def mart(built_warehouse) -> pd.DataFrame:
+    """The whole screener mart, read directly (independent of the app's code)."""
+    return _read(built_warehouse.snapshot_path, "SELECT * FROM marts.mart_screener_latest")
+
+
+def _point_app_at(monkeypatch, snapshot: Path) -> None:
+    monkeypatch.setenv("WAREHOUSE_SNAPSHOT_PATH", str(snapshot))
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def snapshot(built_warehouse, monkeypatch) -> Path:
+    _point_app_at(monkeypatch, built_warehouse.snapshot_path)
+    yield built_warehouse.snapshot_path
+    get_settings.cache_clear()
+
+
+def run_app(**query_params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_stock_page(**query_params: str) -> AppTest:
+    at = run_app()
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.switch_page("views/stock.py")
+    return rerun(at)
+
+
+def shown(at: AppTest) -> pd.DataFrame:
+    """The screener's result table (empty frame if the page shows none)."""
+    tables = [d for d in at.dataframe if d.key == "scr_table"]
+    return tables[0].value if tables else pd.DataFrame(columns=["ticker"])
+
+
+def shown_tickers(at: AppTest) -> set[str]:
+    return set(shown(at)["ticker"])
+
+
+def match_count(at: AppTest) -> tuple[int, int]:
+    for md in at.markdown:
+        m = COUNT_RE.search(md.value)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    raise AssertionError("no result count on the page")
+
+
+def plotly_figures(at: AppTest) -> list:
+    return [pio.from_json(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def candles(at: AppTest) -> int:
+    figs = plotly_figures(at)
+    assert figs, "no plotly chart rendered"
+    counts = [len(t.x) for fig in figs for t in fig.data if t.type == "candlestick"]
+    assert len(counts) == 1
+    return counts[0]
+
+
+def trading_days(snapshot: Path, ticker: str, start: date, end: date) -> int:
+    frame = _read(
+        snapshot,
+        "SELECT count(*) AS n FROM marts.fct_daily_indicators WHERE ticker = ? AND trade_date BETWEEN ? AND ?",
+        [ticker, start, end],
+    )
+    return int(frame.at[0, "n"])
+
+
+def set_widgets(at: AppTest, settings: dict) -> None:
+    for key, value in settings.items():
+        if key == "scr_sectors":
+            at.multiselect(key=key).set_value(value)
+        elif key in ("scr_sma50", "scr_sma200"):
+            at.radio(key=key).set_value(value)
+        elif key == "scr_text":
+            at.text_input(key=key).input(value)
+        elif key in ("scr_new_high", "scr_golden_cross"):
+            at.checkbox(key=key).set_value(value)
+        else:
+            at.number_input(key=key).set_value(value)
+
+
+# ----------------------------------------------------------------------------- frame
+
+
+def test_screener_renders_everything(snapshot, mart):
+    at = run_app()
+    assert at.title[0].value == "Screener"
+    table = shown(at)
+    assert set(table["ticker"]) == set(mart["ticker"])
+    assert match_count(at) == (len(mart), len(mart))
+    assert list(table["ticker"]) == list(
+        mart.sort_values(["market_cap", "ticker"], ascending=[False, True], na_position="last")["ticker"]
+    )
+    built_us, run_id = _read(snapshot, "SELECT epoch_us(built_at) AS us, run_id FROM meta.build_info").iloc[0]
+    built_at = pd.Timestamp(int(built_us), unit="us", tz="UTC")
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert f"Data as of {built_at:%Y-%m-%d %H:%M} UTC" in captions
+    assert run_id in captions
+    assert at.download_button[0].label == "Download CSV"
+
+
+def test_no_snapshot_message(tmp_path, monkeypatch):
+    _point_app_at(monkeypatch, tmp_path / "nothing-here.duckdb")
+    try:
+        at = run_app()
+        assert any("make build" in i.value for i in at.info)
+        assert not at.dataframe and not at.get("plotly_chart")
+        at.switch_page("views/stock.py")
+        rerun(at)
+        assert any("make build" in i.value for i in at.info)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path, monkeypatch):
+    live = tmp_path / "warehouse.snapshot.duckdb"
+    shutil.copyfile(built_warehouse.snapshot_path, live)
+    with duckdb.connect(str(live)) as con:
+        con.execute("UPDATE meta.build_info SET run_id = 'first-run'")
+    _point_app_at(monkeypatch, live)
+    try:
+        at = run_app()
+        assert "first-run" in " ".join(c.value for c in at.sidebar.caption)
+        n_before = match_count(at)[1]
+        partial = tmp_path / ".next.tmp"
+        shutil.copyfile(built_warehouse.snapshot_path, partial)
+        with duckdb.connect(str(partial)) as con:
+            con.execute("UPDATE meta.build_info SET run_id = 'second-run'")
+            victim = con.execute("SELECT min(ticker) FROM marts.mart_screener_latest").fetchone()[0]
+            con.execute("DELETE FROM marts.mart_screener_latest WHERE ticker = ?", [victim])
+        os.replace(partial, live)
+        rerun(at)
+        assert "second-run" in " ".join(c.value for c in at.sidebar.caption)
+        assert match_count(at)[1] == n_before - 1
+        assert victim not in shown_tickers(at)
+    finally:
+        warehouse.close_all()
+        get_settings.cache_clear()
+
+
+def test_snapshot_file_untouched(snapshot):
+    before = snapshot.stat()
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value("Momentum")
+    rerun(at)
+    at.switch_page("views/stock.py")
+    rerun(at)
+    after = snapshot.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+
+
+# ----------------------------------------------------------------------------- screener filters
+
+
+def _sectors(mart: pd.DataFrame, n: int) -> list[str]:
+    return mart["sector"].dropna().value_counts().index[:n].tolist()
+
+
+def _contains(column: pd.Series, text: str) -> pd.Series:
+    return column.fillna("").str.contains(text, case=False, regex=False)
+
+
+SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFrame], pd.Series]]] = {
+    "sector + market cap": (
+        lambda m: {"scr_sectors": _sectors(m, 2), "scr_mcap_min": 20.0},
+        lambda m: m["sector"].isin(_sectors(m, 2)) & (m["market_cap"] > 20e9),
+    ),
+    "market cap range": (
+        lambda m: {"scr_mcap_min": 10.0, "scr_mcap_max": 50.0},
+        lambda m: (m["market_cap"] > 10e9) & (m["market_cap"] < 50e9),
+    ),
+    "P/E, P/B, dividend yield": (
+        lambda m: {"scr_pe_max": 20.0, "scr_pb_min": 1.0, "scr_div_min": 2.0},
+        lambda m: (m["pe_ratio"] < 20) & (m["pb_ratio"] > 1) & (m["dividend_yield"] > 0.02),
+    ),
+    "P/E range, P/B max, dividend max": (
+        lambda m: {"scr_pe_min": 10.0, "scr_pe_max": 25.0, "scr_pb_max": 4.0, "scr_div_max": 1.5},
+        lambda m: (m["pe_ratio"] > 10) & (m["pe_ratio"] < 25) & (m["pb_ratio"] < 4) & (m["dividend_yield"] < 0.015),
+    ),
+    "RSI band above both SMAs": (
+        lambda m: {"scr_rsi_min": 40.0, "scr_rsi_max": 60.0, "scr_sma50": "above", "scr_sma200": "above"},
+        lambda m: (m["rsi_14"] > 40) & (m["rsi_14"] < 60) & (m["close"] > m["sma_50"]) & (m["close"] > m["sma_200"]),
+    ),
+    "below SMA50": (
+        lambda m: {"scr_sma50": "below"},
+        lambda m: m["close"] < m["sma_50"],
+    ),
+    "below SMA200, above SMA50": (
+        lambda m: {"scr_sma200": "below", "scr_sma50": "above"},
+        lambda m: (m["close"] < m["sma_200"]) & (m["close"] > m["sma_50"]),
+    ),
+    "near 52w high, relative volume": (
+        lambda m: {"scr_below_high_max": 10.0, "scr_relvol_min": 0.8},
+        lambda m: (m["pct_from_high_52w"] >= -0.10) & (m["relative_volume"] >= 0.8),
+    ),
+    "returns 1d/21d/252d": (
+        lambda m: {"scr_ret_1d_min": -1.0, "scr_ret_21d_min": 0.0, "scr_ret_252d_max": 10.0},
+        lambda m: (m["return_1d"] > -0.01) & (m["return_21d"] > 0) & (m["return_252d"] < 0.10),
+    ),
+    "returns 5d/63d/126d": (
+        lambda m: {"scr_ret_5d_max": 0.0, "scr_ret_63d_min": -5.0, "scr_ret_126d_min": 5.0},
+        lambda m: (m["return_5d"] < 0) & (m["return_63d"] > -0.05) & (m["return_126d"] > 0.05),
+    ),
+    "text search": (
+        lambda m: {"scr_text": "bank"},
+        lambda m: _contains(m["ticker"], "bank") | _contains(m["company_name"], "bank"),
+    ),
+    "sector + flag": (
+        lambda m: {"scr_sectors": _sectors(m, 4), "scr_golden_cross": True},
+        lambda m: m["sector"].isin(_sectors(m, 4)) & (m["golden_cross_20d"] == True),  # noqa: E712
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_filters_match_independent_pandas(snapshot, mart, name):
+    settings, predicate = SCENARIOS[name]
+    expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
+    assert 0 < len(expected) < len(mart), f"scenario {name!r} does not discriminate on this data"
+    at = run_app()
+    set_widgets(at, settings(mart))
+    rerun(at)
+    assert shown_tickers(at) == expected
+    assert match_count(at) == (len(expected), len(mart))
+    assert at.selectbox(key="scr_preset").value == "Custom"
+
+
+def test_filters_can_be_relaxed_again(snapshot, mart):
+    at = run_app()
+    at.number_input(key="scr_rsi_max").set_value(50.0)
+    rerun(at)
+    narrowed = shown_tickers(at)
+    assert narrowed == set(mart.loc[mart["rsi_14"] < 50, "ticker"])
+    at.number_input(key="scr_rsi_max").set_value(None)
+    rerun(at)
+    assert shown_tickers(at) == set(mart["ticker"])
+
+
+def test_sort_by_column_and_direction(snapshot, mart):
+    at = run_app()
+    at.selectbox(key="scr_sort_by").set_value("rsi_14")
+    at.toggle(key="scr_sort_desc").set_value(False)
+    rerun(at)
+    expected = mart.sort_values(["rsi_14", "ticker"], ascending=[True, True], na_position="last")["ticker"]
+    assert list(shown(at)["ticker"]) == list(expected)
+    at.toggle(key="scr_sort_desc").set_value(True)
+    rerun(at)
+    expected = mart.sort_values(["rsi_14", "ticker"], ascending=[False, True], na_position="last")["ticker"]
+    assert list(shown(at)["ticker"]) == list(expected)
+
+
+def test_invalid_range_shows_error_not_exception(snapshot):
+    at = run_app()
+    at.number_input(key="scr_pe_min").set_value(30.0)
+    at.number_input(key="scr_pe_max").set_value(10.0)
+    rerun(at)
+    assert any("minimum" in e.value for e in at.error)
+    assert not [d for d in at.dataframe if d.key == "scr_table"]
+
+
+def test_empty_result(snapshot, mart):
+    at = run_app()
+    at.text_input(key="scr_text").input("no company is called this")
+    rerun(at)
+    assert match_count(at) == (0, len(mart))
+    assert shown_tickers(at) == set()
+    assert any("No stock matches" in i.value for i in at.info)
+
+
+# ----------------------------------------------------------------------------- presets
+
+PRESET_EXPECTATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "Oversold above SMA200": lambda m: (m["rsi_14"] < 30) & (m["close"] > m["sma_200"]),
+    "New 52-week highs": lambda m: m["new_high_52w"] == True,  # noqa: E712
+    "Golden cross (20d)": lambda m: m["golden_cross_20d"] == True,  # noqa: E712
+    "Value: P/E < 15 and dividend yield > 3 %": lambda m: (m["pe_ratio"] < 15) & (m["dividend_yield"] > 0.03),
+    "Momentum": lambda m: (m["return_63d"] > 0.10)
+    & (m["return_252d"] > 0.20)
+    & (m["close"] > m["sma_50"])
+    & (m["close"] > m["sma_200"]),
+    "Overbought (RSI > 70)": lambda m: m["rsi_14"] > 70,
+    "Near 52-week high on heavy volume": lambda m: (m["pct_from_high_52w"] >= -0.05) & (m["relative_volume"] >= 1.5),
+}
+
+
+@pytest.mark.parametrize("name", list(PRESET_EXPECTATIONS))
+def test_presets(snapshot, mart, name):
+    expected = set(mart.loc[PRESET_EXPECTATIONS[name](mart).fillna(False).astype(bool), "ticker"])
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value(name)
+    rerun(at)
+    assert shown_tickers(at) == expected
+    assert match_count(at) == (len(expected), len(mart))
+    assert at.selectbox(key="scr_preset").value == name
+
+
+def test_preset_sets_the_filter_widgets(snapshot):
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value("Oversold above SMA200")
+    rerun(at)
+    assert at.number_input(key="scr_rsi_max").value == 30
+    assert at.number_input(key="scr_rsi_min").value is None
+    assert at.radio(key="scr_sma200").value == "above"
+    assert at.selectbox(key="scr_sort_by").value == "rsi_14"
+    at.selectbox(key="scr_preset").set_value("Value: P/E < 15 and dividend yield > 3 %")
+    rerun(at)
+    assert at.number_input(key="scr_pe_max").value == 15
+    assert at.number_input(key="scr_div_min").value == 3  # percent in the UI
+    assert at.number_input(key="scr_rsi_max").value is None  # previous preset cleared
+    assert at.radio(key="scr_sma200").value == "any"
+    at.selectbox(key="scr_preset").set_value("Momentum")
+    rerun(at)
+    assert at.number_input(key="scr_ret_63d_min").value == 10
+    assert at.number_input(key="scr_ret_252d_min").value == 20
+    # editing a filter after a preset turns the menu to "Custom" and keeps the other values
+    at.number_input(key="scr_ret_63d_min").set_value(15.0)
+    rerun(at)
+    assert at.selectbox(key="scr_preset").value == "Custom"
+    assert at.number_input(key="scr_ret_252d_min").value == 20
+    at.selectbox(key="scr_preset").set_value("All stocks")
+    rerun(at)
+    assert all(at.number_input(key=k).value is None for k in ("scr_ret_63d_min", "scr_ret_252d_min"))
+    assert at.radio(key="scr_sma50").value == "any"
+
+
+# ----------------------------------------------------------------------------- CSV + link
+
+
+def test_csv_download_has_the_shown_rows(snapshot, mart, monkeypatch):
+    captured: list[tuple[bytes, str, str | None]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        captured.append((path_or_data, mimetype, filename))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value("Momentum")
+    rerun(at)
+    csvs = [(data, name) for data, mime, name in captured if mime.startswith("text/csv")]
+    assert csvs, "no CSV handed to the download button"
+    data, file_name = csvs[-1]
+    assert file_name.endswith(".csv") and "momentum" in file_name
+    frame = pd.read_csv(io.BytesIO(data if isinstance(data, bytes) else data.encode()))
+    assert list(frame["ticker"]) == list(shown(at)["ticker"])
+    assert "market_cap" in frame.columns and "dividend_yield" in frame.columns
+
+
+def test_open_ticker_on_stock_page(snapshot, mart):
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value("Momentum")
+    rerun(at)
+    tickers = list(shown(at)["ticker"])
+    target = tickers[min(1, len(tickers) - 1)]
+    picker = next(s for s in at.selectbox if s.label.startswith("Open a ticker"))
+    picker.set_value(target)
+    at.button(key="scr_open").click()
+    rerun(at)
+    assert at.title[0].value == "Stock"
+    assert at.selectbox(key="ticker").value == target
+    assert candles(at) > 0
+
+
+def test_table_row_selection_preselects_ticker(snapshot):
+    at = run_app()
+    second = list(shown(at)["ticker"])[1]
+    at.session_state["scr_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    rerun(at)
+    picker = next(s for s in at.selectbox if s.label.startswith("Open a ticker"))
+    assert picker.value == second
+
+
+# ----------------------------------------------------------------------------- stock page
+
+
+def _default_range(snapshot: Path, ticker: str) -> tuple[date, date]:
+    bounds = _read(
+        snapshot,
+        "SELECT min(trade_date) AS a, max(trade_date) AS b FROM marts.fct_daily_indicators WHERE ticker = ?",
+        [ticker],
+    ).iloc[0]
+    first, last = pd.Timestamp(bounds["a"]).date(), pd.Timestamp(bounds["b"]).date()
+    return max(first, last - timedelta(days=365)), last
+
+
+def test_stock_page_renders_charts_for_aapl(snapshot, mart):
+    assert "AAPL" in set(mart["ticker"])
+    at = open_stock_page(ticker="AAPL")
+    assert at.selectbox(key="ticker").value == "AAPL"
+    start, end = _default_range(snapshot, "AAPL")
+    assert at.date_input(key="stock_dates").value == (start, end)
+    n = candles(at)
+    assert n == trading_days(snapshot, "AAPL", start, end) > 100
+    fig = plotly_figures(at)[0]
+    names = {t.name for t in fig.data}
+    assert {"OHLC", "SMA 20", "SMA 50", "SMA 200", "BB upper", "BB lower", "Volume", "RSI 14", "MACD", "Signal"} <= names
+    assert "MACD hist" in names
+    rsi_lines = sorted(s["y0"] for s in fig.layout.shapes if s["y0"] == s["y1"])
+    assert rsi_lines == [30, 70]
+
+
+def test_date_range_changes_candles(snapshot):
+    at = open_stock_page(ticker="AAPL")
+    before = candles(at)
+    start, end = _default_range(snapshot, "AAPL")
+    narrow = (end - timedelta(days=60), end)
+    at.date_input(key="stock_dates").set_value(narrow)
+    rerun(at)
+    after = candles(at)
+    assert after == trading_days(snapshot, "AAPL", *narrow)
+    assert 0 < after < before
+    assert at.button_group(key="stock_period").value is None  # manual range clears the quick period
+    at.button_group(key="stock_period").set_value("Max")
+    rerun(at)
+    first = pd.Timestamp(_read(snapshot, "SELECT min(trade_date) AS a FROM marts.fct_daily_indicators WHERE ticker = 'AAPL'").at[0, "a"]).date()
+    assert candles(at) == trading_days(snapshot, "AAPL", first, end) > before
+
+
+def test_overlays_can_be_hidden(snapshot):
+    at = open_stock_page(ticker="AAPL")
+    at.toggle(key="stock_show_sma").set_value(False)
+    at.toggle(key="stock_show_bb").set_value(False)
+    rerun(at)
+    names = {t.name for t in plotly_figures(at)[0].data}
+    assert "SMA 50" not in names and "BB upper" not in names and "OHLC" in names
+
+
+def test_stock_fundamentals(snapshot, mart):
+    ticker = "MSFT" if "MSFT" in set(mart["ticker"]) else mart["ticker"].iloc[0]
+    at = open_stock_page(ticker=ticker)
+    assert at.selectbox(key="ticker").value == ticker
+    row = mart.set_index("ticker").loc[ticker]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Market cap"] == fmt.usd_compact(row["market_cap"])
+    assert metrics["P/E"] == fmt.number(row["pe_ratio"])
+    assert metrics["P/B"] == fmt.number(row["pb_ratio"])
+    assert metrics["Dividend yield"] == fmt.pct(row["dividend_yield"])
+    assert metrics["EPS"] == fmt.usd(row["eps"])
+    assert metrics["Return 1y"] == fmt.pct(row["return_252d"], signed=True)
+    assert any(c.value.startswith(f"Sector: {row['sector']} · ") for c in at.caption)
+    assert metrics["52w high"] == fmt.usd(row["high_52w"])
+    assert metrics["52w low"] == fmt.usd(row["low_52w"])
+    assert metrics["RSI 14"] == fmt.number(row["rsi_14"], 1)
+    indicators = at.dataframe[0].value.set_index("Indicator")["Value"]
+    assert indicators["SMA 200"] == fmt.usd(row["sma_200"])
+    assert indicators["MACD"] == fmt.number(row["macd"], 3)
+
+
+def test_switching_ticker_keeps_working(snapshot, mart):
+    at = open_stock_page(ticker="AAPL")
+    other = next(t for t in mart["ticker"] if t != "AAPL")
+    at.selectbox(key="ticker").set_value(other)
+    rerun(at)
+    start, end = _default_range(snapshot, other)
+    assert candles(at) == trading_days(snapshot, other, start, end)
+    assert at.subheader[0].value.startswith(other)
+
+
+def test_unknown_ticker_in_url_falls_back_to_default(snapshot):
+    at = open_stock_page(ticker="NOT-A-TICKER")
+    assert at.selectbox(key="ticker").value == "AAPL"
+    assert candles(at) > 0
+
+
+def test_filters_survive_a_visit_to_the_stock_page(snapshot, mart):
+    at = run_app()
+    at.selectbox(key="scr_preset").set_value("Momentum")
+    rerun(at)
+    at.number_input(key="scr_pe_max").set_value(30.0)
+    rerun(at)
+    before = shown_tickers(at)
+    at.switch_page("views/stock.py")
+    rerun(at)
+    at.switch_page("views/screener.py")
+    rerun(at)
+    assert at.number_input(key="scr_pe_max").value == 30
+    assert at.number_input(key="scr_ret_252d_min").value == 20
+    assert shown_tickers(at) == before

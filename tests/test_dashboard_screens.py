@@ -1,0 +1,245 @@
+"""Unit tests of the screen spec -> SQL builder and the filter form mapping (no warehouse needed)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `dashboards` is not an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboards.lib import filter_form as ff
+from dashboards.lib import screens
+from dashboards.lib.screens import Range, ScreenSpec, Trend, build_count_query, build_screen_query
+
+INJECTION = "x' OR '1'='1'; DROP TABLE marts.mart_screener_latest; --"
+
+
+@pytest.fixture()
+def mart() -> duckdb.DuckDBPyConnection:
+    """A tiny in-memory ``marts.mart_screener_latest`` with the contract's screen columns."""
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA marts")
+    cols = ", ".join(
+        f"{c} {'VARCHAR' if c in ('ticker', 'company_name', 'sector') else 'DATE' if c == 'trade_date' else 'BOOLEAN' if c in ('new_high_52w', 'golden_cross_20d') else 'DOUBLE'}"
+        for c in screens.RESULT_COLUMNS
+    )
+    con.execute(f"CREATE TABLE marts.mart_screener_latest ({cols})")
+    rows = [
+        # ticker, company, sector, rsi, close, sma_50, sma_200, pe, div, mcap, new_high, golden
+        ("AAA", "Alpha Inc", "Energy", 25.0, 110.0, 105.0, 100.0, 12.0, 0.04, 5e10, False, True),
+        ("BBB", "Beta_Corp 100%", "Utilities", 29.999, 90.0, 95.0, 100.0, 15.0, 0.03, 2e11, True, False),
+        ("CCC", "Gamma Co", "Energy", 30.0, 120.0, 110.0, 100.0, None, None, None, None, None),
+        ("DDD", "x' OR '1'='1", "Financials", 75.0, 80.0, 85.0, 90.0, -5.0, 0.031, 1e9, False, False),
+    ]
+    for t, name, sector, rsi, close, s50, s200, pe, div, mcap, nh, gc in rows:
+        con.execute(
+            "INSERT INTO marts.mart_screener_latest (ticker, company_name, sector, rsi_14, close, sma_50, sma_200,"
+            " pe_ratio, dividend_yield, market_cap, new_high_52w, golden_cross_20d, pct_from_high_52w,"
+            " relative_volume, return_21d) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [t, name, sector, rsi, close, s50, s200, pe, div, mcap, nh, gc, close / 125 - 1, close / 100, rsi / 100],
+        )
+    yield con
+    con.close()
+
+
+def _tickers(con: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> list[str]:
+    q = build_screen_query(spec)
+    return [r[0] for r in con.execute(q.sql, q.params).fetchall()]
+
+
+def test_empty_spec_selects_everything_without_params():
+    q = build_screen_query(ScreenSpec())
+    assert "WHERE" not in q.sql
+    assert q.params == []
+    assert q.sql.startswith("SELECT ticker, company_name, sector,")
+    assert "FROM marts.mart_screener_latest ORDER BY market_cap DESC NULLS LAST, ticker ASC" in q.sql
+
+
+def test_values_travel_as_params_not_sql_text():
+    spec = ScreenSpec(
+        sectors=("Energy", "Utilities"),
+        market_cap=Range(min=1e10, max=3e11),
+        rsi_14=Range(max=30),
+        return_252d=Range(min=0.2),
+        max_below_high_52w=0.05,
+        min_relative_volume=1.5,
+    )
+    q = build_screen_query(spec)
+    assert q.params == ["Energy", "Utilities", 1e10, 3e11, 30.0, 0.2, -0.05, 1.5]
+    assert q.sql.count("?") == len(q.params)
+    for literal in ("Energy", "Utilities", "1e10", "30", "0.2", "0.05", "1.5"):
+        assert literal not in q.sql
+    assert "sector IN (?, ?)" in q.sql
+    assert "market_cap > ?" in q.sql and "market_cap < ?" in q.sql
+    assert "rsi_14 < ?" in q.sql
+    assert "pct_from_high_52w >= ?" in q.sql and "relative_volume >= ?" in q.sql
+
+
+def test_injection_string_in_text_filter_is_data(mart):
+    q = build_screen_query(ScreenSpec(text=INJECTION))
+    assert INJECTION not in q.sql
+    assert "DROP" not in q.sql
+    assert q.params == ["%" + INJECTION.replace("_", "\\_") + "%"] * 2  # LIKE '_' escaped
+    assert _tickers(mart, ScreenSpec(text=INJECTION)) == []
+    # the table is still there and complete
+    assert mart.execute("SELECT count(*) FROM marts.mart_screener_latest").fetchone()[0] == 4
+    # a company literally named like an injection is found as plain text
+    assert _tickers(mart, ScreenSpec(text="x' OR '1'='1")) == ["DDD"]
+
+
+def test_injection_string_in_sector_is_data(mart):
+    assert _tickers(mart, ScreenSpec(sectors=(INJECTION,))) == []
+    assert _tickers(mart, ScreenSpec(sectors=("Energy') OR ('1'='1",))) == []
+
+
+def test_like_wildcards_in_text_are_literal(mart):
+    assert _tickers(mart, ScreenSpec(text="%")) == ["BBB"]  # only the name containing a literal '%'
+    assert _tickers(mart, ScreenSpec(text="100%", sort_by="ticker", descending=False)) == ["BBB"]
+    assert _tickers(mart, ScreenSpec(text="m_a")) == []  # '_' is not "any character" (would match "Gamma")
+    assert _tickers(mart, ScreenSpec(text="beta_", sort_by="ticker", descending=False)) == ["BBB"]
+    assert _tickers(mart, ScreenSpec(text="  gamma ")) == ["CCC"]  # case-insensitive, trimmed
+
+
+@pytest.mark.parametrize("bad", ["close; DROP TABLE x", "1", "market_cap DESC", "random()", "", "MARKET_CAP"])
+def test_bad_sort_column_rejected(bad):
+    with pytest.raises(ValueError, match="sort"):
+        ScreenSpec(sort_by=bad)
+
+
+def test_sort_whitelist_rechecked_at_build_time():
+    spec = ScreenSpec()
+    object.__setattr__(spec, "sort_by", "ticker; DROP TABLE marts.mart_screener_latest")
+    with pytest.raises(ValueError):
+        build_screen_query(spec)
+
+
+def test_every_sort_column_runs(mart):
+    for column in screens.SORT_COLUMNS:
+        for descending in (True, False):
+            _tickers(mart, ScreenSpec(sort_by=column, descending=descending))
+
+
+def test_sort_direction_and_nulls_last(mart):
+    assert _tickers(mart, ScreenSpec(sort_by="pe_ratio", descending=False)) == ["DDD", "AAA", "BBB", "CCC"]
+    assert _tickers(mart, ScreenSpec(sort_by="pe_ratio", descending=True)) == ["BBB", "AAA", "DDD", "CCC"]
+
+
+def test_ranges_are_open_intervals(mart):
+    assert _tickers(mart, ScreenSpec(rsi_14=Range(max=30), sort_by="ticker", descending=False)) == ["AAA", "BBB"]
+    assert _tickers(mart, ScreenSpec(pe_ratio=Range(max=15), sort_by="ticker", descending=False)) == ["AAA", "DDD"]
+    assert _tickers(mart, ScreenSpec(dividend_yield=Range(min=0.03), sort_by="ticker", descending=False)) == ["AAA", "DDD"]
+
+
+def test_trend_filters(mart):
+    assert _tickers(mart, ScreenSpec(vs_sma_200=Trend.ABOVE, sort_by="ticker", descending=False)) == ["AAA", "CCC"]
+    assert _tickers(mart, ScreenSpec(vs_sma_50=Trend.BELOW, sort_by="ticker", descending=False)) == ["BBB", "DDD"]
+    assert "WHERE close > sma_200" in build_screen_query(ScreenSpec(vs_sma_200=Trend.ABOVE)).sql
+
+
+def test_flags(mart):
+    assert _tickers(mart, ScreenSpec(new_high_52w=True)) == ["BBB"]
+    assert _tickers(mart, ScreenSpec(golden_cross_20d=True)) == ["AAA"]
+
+
+def test_limit_is_a_param(mart):
+    q = build_screen_query(ScreenSpec(limit=2, sort_by="ticker", descending=False))
+    assert q.sql.endswith("LIMIT ?") and q.params == [2]
+    assert _tickers(mart, ScreenSpec(limit=2, sort_by="ticker", descending=False)) == ["AAA", "BBB"]
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError):
+            ScreenSpec(limit=bad)
+
+
+def test_count_query_matches(mart):
+    spec = ScreenSpec(sectors=("Energy",), rsi_14=Range(max=50))
+    q = build_count_query(spec)
+    assert "ORDER BY" not in q.sql
+    assert mart.execute(q.sql, q.params).fetchone()[0] == len(_tickers(mart, spec)) == 2
+
+
+def test_invalid_numbers_rejected():
+    with pytest.raises(ValueError):
+        Range(min=5, max=1)
+    with pytest.raises(ValueError):
+        Range(min=math.nan)
+    with pytest.raises(ValueError):
+        Range(max=math.inf)
+    with pytest.raises(TypeError):
+        Range(min="1 OR 1=1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Range(min=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ScreenSpec(max_below_high_52w=-0.1)
+    with pytest.raises(ValueError):
+        ScreenSpec(vs_sma_50="sideways")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ScreenSpec(sectors=(1,))  # type: ignore[arg-type]
+
+
+def test_presets_compile_and_match_their_definitions():
+    required = {
+        "Oversold above SMA200",
+        "New 52-week highs",
+        "Golden cross (20d)",
+        "Value: P/E < 15 and dividend yield > 3 %",
+        "Momentum",
+    }
+    assert required <= set(screens.PRESETS)
+    assert set(screens.PRESETS) == set(screens.PRESET_DESCRIPTIONS)
+    oversold = screens.PRESETS["Oversold above SMA200"]
+    assert oversold.rsi_14 == Range(max=30) and oversold.vs_sma_200 is Trend.ABOVE
+    value = screens.PRESETS["Value: P/E < 15 and dividend yield > 3 %"]
+    assert value.pe_ratio == Range(max=15) and value.dividend_yield == Range(min=0.03)
+    assert screens.PRESETS["New 52-week highs"].new_high_52w
+    assert screens.PRESETS["Golden cross (20d)"].golden_cross_20d
+    for spec in screens.PRESETS.values():
+        q = build_screen_query(spec)
+        assert q.sql.count("?") == len(q.params)
+
+
+# ------------------------------------------------------------------ filter form
+
+
+def test_widget_units_roundtrip_presets():
+    for name, spec in screens.PRESETS.items():
+        values = ff.widget_values(spec)
+        assert set(values) == set(ff.WIDGET_KEYS)
+        assert ff.spec_from_widgets(values) == spec, name
+
+
+def test_widget_units_conversion():
+    values = {
+        "scr_mcap_min": 10.0,
+        "scr_div_min": 3.0,
+        "scr_ret_252d_max": 7.0,
+        "scr_below_high_max": 5.0,
+        "scr_relvol_min": 1.5,
+        "scr_pe_max": 15,
+        ff.KEY_SECTORS: ["Energy"],
+        ff.KEY_SMA200: "below",
+    }
+    spec = ff.spec_from_widgets(values)
+    assert spec.market_cap == Range(min=10e9)
+    assert spec.dividend_yield == Range(min=0.03)
+    assert spec.return_252d == Range(max=0.07)
+    assert spec.max_below_high_52w == 0.05
+    assert spec.min_relative_volume == 1.5
+    assert spec.pe_ratio == Range(max=15.0)
+    assert spec.sectors == ("Energy",) and spec.vs_sma_200 is Trend.BELOW
+    shown = ff.widget_values(spec)
+    assert shown["scr_mcap_min"] == 10.0 and shown["scr_div_min"] == 3.0 and shown["scr_ret_252d_max"] == 7.0
+
+
+def test_widget_values_drop_unknown_sectors():
+    values = ff.widget_values(ScreenSpec(sectors=("Energy", "Nope")), available_sectors=["Energy"])
+    assert values[ff.KEY_SECTORS] == ["Energy"]
+
+
+def test_empty_widgets_mean_no_filter():
+    assert ff.spec_from_widgets({}) == ScreenSpec()
+    assert build_screen_query(ff.spec_from_widgets({k: None for k in ff.WIDGET_KEYS})).params == []

@@ -1,0 +1,201 @@
+"""The dbt marts match their documented definitions on the built warehouse.
+
+Screener flags are recomputed in pandas from ``marts.fct_daily_indicators`` and
+the raw tables; vendor quirks (dividend yield in percent, swapped 52-week
+low/high) must be fixed; layers land in the schemas staging / intermediate /
+marts.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="module")
+def con(built_warehouse):
+    connection = duckdb.connect(str(built_warehouse.warehouse_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def screener(con) -> pd.DataFrame:
+    return con.sql("select * from marts.mart_screener_latest").df().set_index("ticker").sort_index()
+
+
+@pytest.fixture(scope="module")
+def indicators(con) -> pd.DataFrame:
+    return con.sql(
+        """
+        select ticker, trade_date, bar_number, high, close, sma_50, sma_200, sma_50_crossed_above_sma_200
+        from marts.fct_daily_indicators
+        order by ticker, trade_date
+        """
+    ).df()
+
+
+def _flag(values: pd.Series) -> list:
+    """Booleans with SQL NULL (None/NA/NaN) kept as None, for comparisons."""
+    return [None if pd.isna(v) else bool(v) for v in values]
+
+
+def _sql_gt(left: pd.Series, right: pd.Series) -> list:
+    """left > right with SQL three-valued logic (None when either side is NULL)."""
+    return [None if pd.isna(a) or pd.isna(b) else bool(a > b) for a, b in zip(left, right)]
+
+
+def test_layers_land_in_their_schemas(con):
+    relations = set(
+        con.sql(
+            """
+            select table_schema || '.' || table_name
+            from information_schema.tables
+            where table_schema in ('staging', 'intermediate', 'marts')
+            """
+        ).fetchall()
+    )
+    relations = {name for (name,) in relations}
+    assert {
+        "staging.stg_raw__prices_daily",
+        "staging.stg_raw__companies",
+        "staging.stg_raw__company_financials",
+        "intermediate.int_prices_daily_numbered",
+        "intermediate.int_daily_window_indicators",
+        "intermediate.int_daily_recursive_indicators",
+        "marts.fct_daily_indicators",
+        "marts.dim_companies",
+        "marts.mart_screener_latest",
+    } <= relations
+
+
+def test_screener_one_row_per_ticker_on_its_latest_date(con, screener):
+    latest = con.sql("select ticker, max(trade_date) as trade_date from raw.prices_daily group by ticker").df()
+    latest = latest.set_index("ticker").sort_index()
+    assert screener.index.is_unique
+    assert list(screener.index) == list(latest.index)
+    mismatched = screener.index[pd.to_datetime(screener["trade_date"]) != pd.to_datetime(latest["trade_date"])]
+    assert mismatched.empty, f"screener not on the latest trade date for {list(mismatched[:5])}"
+
+
+def test_screener_indicators_equal_the_fact_row(con, screener):
+    fact = con.sql(
+        """
+        select f.*
+        from marts.fct_daily_indicators as f
+        inner join marts.mart_screener_latest as s
+            on f.ticker = s.ticker and f.trade_date = s.trade_date
+        """
+    ).df().set_index("ticker").sort_index()
+    assert len(fact) == len(screener)
+    for column in fact.columns:
+        pd.testing.assert_series_equal(screener[column], fact[column], check_names=False, obj=column)
+
+
+def test_crossover_flag_matches_definition(indicators):
+    by_ticker = indicators.groupby("ticker", sort=False)
+    prev_50 = by_ticker["sma_50"].shift(1)
+    prev_200 = by_ticker["sma_200"].shift(1)
+    expected = (indicators["sma_50"] > indicators["sma_200"]) & (prev_50 <= prev_200)  # NaN compares False
+    actual = indicators["sma_50_crossed_above_sma_200"].astype(bool)
+    bad = indicators[actual != expected]
+    assert bad.empty, bad[["ticker", "trade_date", "sma_50", "sma_200"]].head().to_string()
+    assert expected.sum() > 0, "no golden cross at all in the data: the check would be vacuous"
+
+
+def test_golden_cross_20d_recomputed_from_fact(indicators, screener):
+    crossed = indicators["sma_50_crossed_above_sma_200"].astype(bool)
+    last_20 = indicators.assign(crossed=crossed).groupby("ticker").tail(20)
+    expected = last_20.groupby("ticker")["crossed"].any().sort_index()
+    actual = screener["golden_cross_20d"].astype(bool)
+    diff = expected.index[expected != actual]
+    assert diff.empty, f"golden_cross_20d differs for {list(diff[:10])}"
+    assert expected.any() and not expected.all(), "golden_cross_20d should be true for some tickers only"
+
+
+def test_screener_flags_match_definitions(screener):
+    s = screener
+    assert _flag(s["above_sma_50"]) == _sql_gt(s["close"], s["sma_50"])
+    assert _flag(s["above_sma_200"]) == _sql_gt(s["close"], s["sma_200"])
+    assert _flag(s["rsi_overbought"]) == _sql_gt(s["rsi_14"], pd.Series(70.0, index=s.index))
+    assert _flag(s["rsi_oversold"]) == _sql_gt(pd.Series(30.0, index=s.index), s["rsi_14"])
+    expected_new_high = [
+        None if pd.isna(hh) else bool(h == hh) for h, hh in zip(s["high"], s["high_52w"])
+    ]
+    assert _flag(s["new_high_52w"]) == expected_new_high
+
+    pct = s["pct_from_high_52w"]
+    expected_pct = s["close"] / s["high_52w"] - 1
+    assert pct.isna().equals(s["high_52w"].isna())
+    np.testing.assert_allclose(pct.dropna(), expected_pct.dropna(), rtol=0, atol=1e-12)
+    assert (pct.dropna() <= 0).all()
+    # the data set holds both kinds of tickers, so the flags are not constant
+    assert s["above_sma_200"].dropna().astype(bool).nunique() == 2
+
+
+def test_short_history_ticker_flags_are_null(screener):
+    aptv = screener.loc["APTV"]  # 44 bars only
+    assert aptv["bar_number"] == 43
+    assert pd.isna(aptv["sma_50"]) and pd.isna(aptv["above_sma_50"]) and pd.isna(aptv["high_52w"])
+    assert pd.notna(aptv["rsi_14"]) and pd.notna(aptv["macd"])
+
+
+def test_dividend_yield_is_a_fraction(con, screener):
+    raw = con.sql("select ticker, dividend_yield_pct from raw.company_financials").df().set_index("ticker")
+    assert screener.loc["MMM", "dividend_yield"] == pytest.approx(0.023328617, abs=1e-9)
+    assert screener.loc["MMM", "dividend_yield"] == pytest.approx(raw.loc["MMM", "dividend_yield_pct"] / 100)
+    joined = screener[["dividend_yield"]].join(raw)
+    np.testing.assert_allclose(joined["dividend_yield"], joined["dividend_yield_pct"] / 100, rtol=1e-12)
+    assert joined["dividend_yield"].between(0, 1).all()
+
+
+def test_52_week_low_high_are_unswapped(con):
+    fin = con.sql(
+        """
+        select s.ticker, s.week_52_low, s.week_52_high,
+               r.week_52_low_as_published, r.week_52_high_as_published
+        from staging.stg_raw__company_financials as s
+        inner join raw.company_financials as r using (ticker)
+        """
+    ).df().set_index("ticker")
+    assert (fin["week_52_low"] <= fin["week_52_high"]).all()
+    # the vendor swapped the columns in every row of this snapshot
+    assert (fin["week_52_low"] == fin["week_52_high_as_published"]).all()
+    assert (fin["week_52_high"] == fin["week_52_low_as_published"]).all()
+    assert fin.loc["AAPL", "week_52_low"] == 131.12
+    assert fin.loc["AAPL", "week_52_high"] == 180.1
+    # ... and agrees with the 52-week range computed from prices on the day before the snapshot
+    computed = con.sql(
+        "select low_52w, high_52w from marts.mart_screener_latest where ticker = 'AAPL'"
+    ).fetchall()[0]
+    assert computed == (131.12, 180.1)
+
+
+def test_fundamentals_pass_through(con, screener):
+    raw = con.sql(
+        """
+        select ticker, market_cap, price_earnings as pe_ratio, price_book as pb_ratio,
+               earnings_per_share as eps
+        from raw.company_financials
+        """
+    ).df().set_index("ticker").add_suffix("_raw")
+    joined = screener[["market_cap", "pe_ratio", "pb_ratio", "eps"]].join(raw)
+    for column in ["market_cap", "pe_ratio", "pb_ratio", "eps"]:
+        pd.testing.assert_series_equal(joined[column], joined[f"{column}_raw"], check_names=False, obj=column)
+    assert screener["pe_ratio"].isna().sum() == 2
+    assert screener["pb_ratio"].isna().sum() == 8
+    assert screener["market_cap"].notna().all()
+
+
+def test_dim_companies_covers_the_price_universe(con):
+    dim = con.sql("select * from marts.dim_companies").df().set_index("ticker")
+    tickers = {t for (t,) in con.sql("select distinct ticker from raw.prices_daily").fetchall()}
+    assert dim.index.is_unique and set(dim.index) == tickers
+    assert dim["company_name"].notna().all() and dim["sector"].notna().all()
+    # tickers renamed or dropped before the 2018-04-02 constituents list fall back to the vendor snapshot
+    assert dim.loc["PCLN", "company_attributes_source"] == "financials_snapshot"
+    assert dim.loc["PCLN", "company_name"] == "Priceline.com Inc"
+    assert dim.loc["AAPL", "company_attributes_source"] == "constituents"
+    assert dim.loc["APTV", "trading_days"] == 44

@@ -1,0 +1,71 @@
+"""The code location loads and has the shape the README describes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dagster import AssetKey, build_schedule_context
+
+from pipelines.build import history_range
+from pipelines.definitions import defs
+from pipelines.lib.trading_calendar import trading_day_partitions
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_asset_graph_layers_groups_and_lineage():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {
+        "raw/prices_daily", "raw/companies", "raw/company_financials",
+        "staging/stg_raw__prices_daily", "marts/fct_daily_indicators",
+        "marts/mart_screener_latest", "marts/dim_companies", "serving/warehouse_snapshot",
+    } <= keys
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.path[0] in ("staging", "intermediate", "marts"):
+            assert node.group_name == key.path[0]
+            assert node.owners == ["team:analytics-engineering"]
+            assert "dbt" in node.kinds
+        assert node.description, key
+    staging_prices = graph.get(AssetKey(["staging", "stg_raw__prices_daily"]))
+    assert AssetKey(["raw", "prices_daily"]) in staging_prices.parent_keys
+    snapshot = graph.get(AssetKey(["serving", "warehouse_snapshot"]))
+    assert AssetKey(["marts", "mart_screener_latest"]) in snapshot.parent_keys
+
+
+def test_checks_include_ge_suites_and_dbt_tests():
+    graph = defs.resolve_asset_graph()
+    prices_checks = {c.name for c in graph.get_check_keys_for_assets({AssetKey(["raw", "prices_daily"])})}
+    assert prices_checks == {"rows_pass_expectations", "daily_completeness"}
+    mart_checks = graph.get_check_keys_for_assets({AssetKey(["marts", "fct_daily_indicators"])})
+    assert len(mart_checks) >= 3  # dbt tests become asset checks
+
+
+def test_partitions_are_exchange_sessions():
+    partitions = trading_day_partitions()
+    keys = partitions.get_partition_keys(current_time=datetime(2018, 2, 8, tzinfo=NEW_YORK))
+    assert keys[0] == "2013-02-08" and keys[-1] == "2018-02-08"
+    assert len([k for k in keys if k <= "2018-02-07"]) == 1259  # sessions in the bundled file
+    assert "2017-07-04" not in keys and "2017-07-01" not in keys  # holiday, Saturday
+    assert history_range() == ("2013-02-08", "2018-02-07")
+
+
+def test_schedule_requests_the_closed_session_and_skips_holidays():
+    schedule = defs.resolve_schedule_def("weekday_after_close_schedule")
+    job = defs.resolve_job_def("warehouse_build")
+    assert schedule.cron_schedule == "30 18 * * 1-5"
+    assert schedule.execution_timezone == "America/New_York"
+    assert job.name == "warehouse_build"
+
+    repository = defs.get_repository_def()
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2017, 7, 3, 18, 30, tzinfo=NEW_YORK), repository_def=repository
+    )
+    requests = list(schedule.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == ["2017-07-03"]
+    holiday = build_schedule_context(
+        scheduled_execution_time=datetime(2017, 7, 4, 18, 30, tzinfo=NEW_YORK), repository_def=repository
+    )
+    assert list(schedule.evaluate_tick(holiday).run_requests or []) == []

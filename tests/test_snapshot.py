@@ -1,0 +1,47 @@
+"""The published snapshot is swapped in atomically: open readers keep their build,
+new readers see the new one, and the writer's file never gets ``meta.build_info``."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.lib.warehouse import publish_snapshot
+
+
+def _write(path, value: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.t as select ? as v", [value])
+
+
+def test_publish_swaps_atomically_while_a_reader_is_open(tmp_path):
+    warehouse, snapshot = tmp_path / "w.duckdb", tmp_path / "w.snapshot.duckdb"
+    _write(warehouse, 1)
+    with duckdb.connect(str(warehouse)) as con:
+        first_built = publish_snapshot(con, warehouse, snapshot, "run-1")
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    assert reader.execute("select v from marts.t").fetchone() == (1,)
+
+    _write(warehouse, 2)  # the build writes while the reader is open
+    with duckdb.connect(str(warehouse)) as con:
+        second_built = publish_snapshot(con, warehouse, snapshot, "run-2")
+
+    assert reader.execute("select v from marts.t").fetchone() == (1,)
+    assert reader.execute("select run_id from meta.build_info").fetchone() == ("run-1",)
+    reader.close()
+    with duckdb.connect(str(snapshot), read_only=True) as fresh:
+        assert fresh.execute("select v from marts.t").fetchone() == (2,)
+        built_at, run_id = fresh.execute("select built_at, run_id from meta.build_info").fetchone()
+    assert run_id == "run-2" and built_at == second_built and second_built > first_built
+    with duckdb.connect(str(warehouse), read_only=True) as writer_file:
+        assert writer_file.execute(
+            "select count(*) from information_schema.schemata where schema_name = 'meta'"
+        ).fetchone() == (0,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.snapshot.duckdb"]
+
+
+def test_built_snapshot_has_marts_and_build_info(built_warehouse):
+    with duckdb.connect(str(built_warehouse.snapshot_path), read_only=True) as con:
+        assert con.execute("select count(*) from meta.build_info").fetchone() == (1,)
+        assert con.execute("select count(*) from marts.fct_daily_indicators").fetchone() == (619_017,)
+        assert con.execute("select count(*) from marts.mart_screener_latest").fetchone() == (505,)
