@@ -308,7 +308,7 @@ PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
         NO_PRESET: "No filter: every ticker, largest market cap first.",
         "Oversold above SMA200": "RSI(14) < 30 and close > 200-day SMA (pullback in an uptrend).",
         "New 52-week highs": "Latest session made a new 52-week high.",
-        "Golden cross (20d)": "SMA 20 crossed above SMA 50 within the last 20 sessions.",
+        "Golden cross (20d)": "SMA 50 crossed above SMA 200 within the last 20 sessions.",
         "Value: P/E < 15 and dividend yield > 3 %": "P/E under 15 and dividend yield over 3 %.",
         "Momentum": "3-month return > 10 %, 1-year return > 20 %, close above SMA 50 and SMA 200.",
         "Overbought (RSI > 70)": "RSI(14) over 70.",

@@ -1,15 +1,13 @@
-"""``warehouse_build``: every asset (raw sources, dbt models and tests, snapshot) in one job."""
+"""``warehouse_build``: every asset (raw sources, dbt models and tests, snapshot) in one job,
+partitioned like ``raw/prices_daily`` (one partition per exchange session)."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from pipelines.lib.trading_calendar import trading_day_partitions
-
 warehouse_build_job = define_asset_job(
     name="warehouse_build",
     selection=AssetSelection.all(),
-    partitions_def=trading_day_partitions(),
     description="Load prices (a session or a range of sessions), reload company data, "
     "rebuild all dbt models with their tests, then publish the snapshot the app reads.",
 )
