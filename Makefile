@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install build demo serve test dbt-parse lock benchmark clean
+.PHONY: install build demo serve test lock benchmark clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,15 +20,12 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 install: $(INSTALLED)
 
-dbt-parse: install
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
-
 ## build: install, then load the bundled data and build every model (non-interactive)
-build: dbt-parse
+build: install
 	$(BIN)/python -m pipelines.build
 
 ## demo: build once if no snapshot exists, then serve the Dagster UI and the Streamlit app
-demo: dbt-parse
+demo: install
 	$(BIN)/python -m pipelines.build --if-missing
 	$(MAKE) --no-print-directory serve
 
@@ -39,10 +36,10 @@ serve:
 	wait
 
 ## test: install, then the whole test suite (what CI runs)
-test: dbt-parse
+test: install
 	$(BIN)/python -m pytest
 
-benchmark: dbt-parse
+benchmark: install
 	$(BIN)/python benchmarks/build_time.py
 	$(BIN)/python benchmarks/indicators_vs_talib.py
 	$(BIN)/python benchmarks/screener_latency.py

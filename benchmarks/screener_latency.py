@@ -22,12 +22,10 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from dashboards.lib import screens, warehouse  # noqa: E402
-from dashboards.lib.screens import Range, ScreenSpec, Trend  # noqa: E402
-from pipelines.lib.settings import get_settings  # noqa: E402
+from dashboards.lib import screens, warehouse
+from dashboards.lib.screens import Range, ScreenSpec, Trend
+from pipelines.lib.settings import get_settings
 
 GOAL_P95_MS = 20.0
 

@@ -12,17 +12,10 @@ runs a page script without this frame.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import duckdb
+import streamlit as st
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(_REPO_ROOT) not in sys.path:  # `streamlit run` puts only dashboards/ on sys.path
-    sys.path.insert(0, str(_REPO_ROOT))
-
-import duckdb  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from dashboards.lib import warehouse  # noqa: E402
+from dashboards.lib import warehouse
 
 st.set_page_config(page_title="Stock screener", page_icon=":material/query_stats:", layout="wide")
 

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from dagster import DagsterInstance
 
-from pipelines.lib.settings import get_settings
 from pipelines.defs.prices.reader import latest_trade_date
+from pipelines.lib.resources import dbt_project, parse_dbt_project
+from pipelines.lib.settings import get_settings
 from pipelines.lib.trading_calendar import EXCHANGE_TIMEZONE, trading_day_partitions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -38,7 +39,11 @@ def history_range() -> tuple[str, str]:
 
 
 def run_build(first_key: str | None = None, last_key: str | None = None, instance: DagsterInstance | None = None) -> bool:
-    """Execute the build job in process over ``first_key..last_key`` (default: all); return success."""
+    """Execute the build job in process over ``first_key..last_key`` (default: all); return success.
+
+    Parses the dbt project first, so the run uses the models as they are on disk.
+    """
+    parse_dbt_project(dbt_project())
     from pipelines.definitions import defs
 
     default_first, default_last = history_range()

@@ -11,7 +11,6 @@ import io
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,12 +23,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # `dashboards` is not an installed package
-    sys.path.insert(0, str(REPO_ROOT))
 
-from dashboards.lib import formatting as fmt  # noqa: E402
-from dashboards.lib import warehouse  # noqa: E402
-from pipelines.lib.settings import get_settings  # noqa: E402
+from dashboards.lib import formatting as fmt
+from dashboards.lib import warehouse
+from pipelines.lib.settings import get_settings
 
 APP = REPO_ROOT / "dashboards" / "app.py"
 TIMEOUT = 60

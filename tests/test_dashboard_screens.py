@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
-
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `dashboards` is not an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboards.lib import filter_form as ff
 from dashboards.lib import screens

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,11 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `dashboards` is not an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dashboards.lib import warehouse  # noqa: E402
-from pipelines.lib.settings import get_settings  # noqa: E402
+from dashboards.lib import warehouse
+from pipelines.lib.settings import get_settings
 
 
 def _make_snapshot(path: Path, run_id: str, tickers: list[str]) -> Path:

@@ -54,14 +54,23 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     }
 
 
+def parse_dbt_project(project: DbtProject, settings: Settings | None = None) -> None:
+    """Run ``dbt parse`` (writes ``target/manifest.json``) with the same ``WAREHOUSE_PATH`` the
+    build will use: dbt re-parses everything when the profile's values change, so parsing
+    with the build's environment lets ``dbt build`` reuse the parse (partial parsing)."""
+    settings = settings or get_settings()
+    os.environ.update(settings.dbt_env())
+    DbtCliResource(
+        project_dir=str(project.project_dir),
+        profiles_dir=str(project.profiles_dir),
+        target=project.target,
+        dbt_executable=dbt_executable(),
+    ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
 def ensure_dbt_manifest(project: DbtProject) -> None:
     """Make sure ``target/manifest.json`` exists: under ``dagster dev`` re-parse on every load,
-    elsewhere parse once if missing (``make build`` always runs ``dbt parse`` first)."""
+    elsewhere parse once if missing (``python -m pipelines.build`` parses before each build)."""
     project.prepare_if_dev()
     if not project.manifest_path.exists():
-        DbtCliResource(
-            project_dir=str(project.project_dir),
-            profiles_dir=str(project.profiles_dir),
-            target=project.target,
-            dbt_executable=dbt_executable(),
-        ).cli(["parse", "--quiet"]).wait()
+        parse_dbt_project(project)

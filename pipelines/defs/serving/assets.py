@@ -7,7 +7,6 @@ working, on the last completed build, while a new build writes.
 """
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.dbt.assets import dbt_models
