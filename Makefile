@@ -8,6 +8,7 @@ UV_VERSION := 0.13.8
 INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install build demo serve test lock benchmark clean
 

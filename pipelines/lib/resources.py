@@ -69,8 +69,8 @@ def parse_dbt_project(project: DbtProject, settings: Settings | None = None) -> 
 
 
 def ensure_dbt_manifest(project: DbtProject) -> None:
-    """Make sure ``target/manifest.json`` exists: under ``dagster dev`` re-parse on every load,
+    """Make sure ``target/manifest.json`` is usable: under ``dagster dev`` (which sets
+    ``DAGSTER_IS_DEV_CLI``) re-parse on every code-location load so model edits show up,
     elsewhere parse once if missing (``python -m pipelines.build`` parses before each build)."""
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    if os.environ.get("DAGSTER_IS_DEV_CLI") or not project.manifest_path.exists():
         parse_dbt_project(project)
