@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.lib.warehouse import publish_snapshot
+from datetime import datetime, timezone
+
+from pipelines.lib.warehouse.duckdb_backend import publish_snapshot
 
 
 def _write(path, value: int) -> None:
@@ -17,14 +19,16 @@ def _write(path, value: int) -> None:
 def test_publish_swaps_atomically_while_a_reader_is_open(tmp_path):
     warehouse, snapshot = tmp_path / "w.duckdb", tmp_path / "w.snapshot.duckdb"
     _write(warehouse, 1)
+    first_built = datetime(2026, 1, 2, 21, 30, tzinfo=timezone.utc)
     with duckdb.connect(str(warehouse)) as con:
-        first_built = publish_snapshot(con, warehouse, snapshot, "run-1")
+        publish_snapshot(con, snapshot, "run-1", first_built)
     reader = duckdb.connect(str(snapshot), read_only=True)
     assert reader.execute("select v from marts.t").fetchone() == (1,)
 
     _write(warehouse, 2)  # the build writes while the reader is open
+    second_built = datetime(2026, 1, 5, 21, 30, tzinfo=timezone.utc)
     with duckdb.connect(str(warehouse)) as con:
-        second_built = publish_snapshot(con, warehouse, snapshot, "run-2")
+        publish_snapshot(con, snapshot, "run-2", second_built)
 
     assert reader.execute("select v from marts.t").fetchone() == (1,)
     assert reader.execute("select run_id from meta.build_info").fetchone() == ("run-1",)
@@ -32,7 +36,7 @@ def test_publish_swaps_atomically_while_a_reader_is_open(tmp_path):
     with duckdb.connect(str(snapshot), read_only=True) as fresh:
         assert fresh.execute("select v from marts.t").fetchone() == (2,)
         built_at, run_id = fresh.execute("select built_at, run_id from meta.build_info").fetchone()
-    assert run_id == "run-2" and built_at == second_built and second_built > first_built
+    assert (built_at, run_id) == (second_built, "run-2")
     with duckdb.connect(str(warehouse), read_only=True) as writer_file:
         assert writer_file.execute(
             "select count(*) from information_schema.schemata where schema_name = 'meta'"

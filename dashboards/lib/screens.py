@@ -12,9 +12,14 @@ The UI converts from its display units (USD billions, percent) before building
 a spec (see :mod:`dashboards.lib.filter_form`).
 
 :func:`build_screen_query` turns a spec into SQL with ``?`` placeholders and a
-parameter list. Values typed by the user only ever travel as parameters; the
-only identifiers placed in the SQL text are column names from the fixed tables
-below (the sort column is checked against :data:`SORT_COLUMNS`).
+parameter list (:mod:`dashboards.lib.warehouse` converts them to ``%s`` for
+PostgreSQL). Values typed by the user only ever travel as parameters; the only
+identifiers placed in the SQL text are column names from the fixed tables below
+(the sort column is checked against :data:`SORT_COLUMNS`) and the table name the
+caller passes (the app passes the schema from configuration, never user input).
+The builder is pure: it reads no settings. ``dialect`` only changes how text is
+ordered: on PostgreSQL text sort keys get ``COLLATE "C"`` so both backends order
+by code point whatever the database's collation is.
 
 Comparison semantics: a :class:`Range` is an *open* interval, ``min < x < max``
 ("over"/"under" as in most screeners, so "P/E < 15" excludes 15 itself). Rows
@@ -29,10 +34,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-#: Table every screen reads.
+#: Table a screen reads unless the caller passes another one (the app passes
+#: ``<prefix>marts.mart_screener_latest`` from settings, see ``warehouse.table``).
 SCREENER_TABLE = "marts.mart_screener_latest"
+
+#: SQL dialects the builder knows (they differ only in text ordering).
+Dialect = Literal["duckdb", "postgres"]
+
+#: Text columns that may be sort keys; ordered by code point on every backend.
+TEXT_COLUMNS: frozenset[str] = frozenset({"ticker", "company_name", "sector"})
+
+#: Suffix of a text sort key per dialect: DuckDB orders text by code point already.
+_TEXT_ORDER: Mapping[str, str] = MappingProxyType({"duckdb": "", "postgres": ' COLLATE "C"'})
 
 #: Return windows of the mart (``return_<window>`` columns, fractions).
 RETURN_WINDOWS: tuple[str, ...] = ("1d", "5d", "21d", "63d", "126d", "252d")
@@ -247,28 +262,38 @@ def build_where(spec: ScreenSpec) -> tuple[list[str], list[Any]]:
     return conds, params
 
 
-def build_screen_query(spec: ScreenSpec) -> ScreenQuery:
-    """Compile ``spec`` to ``SELECT <RESULT_COLUMNS> FROM marts.mart_screener_latest ...``."""
+def _sort_key(column: str, dialect: Dialect) -> str:
+    if dialect not in _TEXT_ORDER:
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    return column + (_TEXT_ORDER[dialect] if column in TEXT_COLUMNS else "")
+
+
+def build_screen_query(spec: ScreenSpec, *, table: str = SCREENER_TABLE, dialect: Dialect = "duckdb") -> ScreenQuery:
+    """Compile ``spec`` to ``SELECT <RESULT_COLUMNS> FROM <table> ...``.
+
+    ``table`` is the (schema-qualified) screener mart; it comes from configuration,
+    never from user input. ``dialect`` picks the text ordering (see module doc).
+    """
     if spec.sort_by not in SORT_COLUMNS:  # re-checked: the whitelist is what keeps SQL safe
         raise ValueError(f"cannot sort by {spec.sort_by!r}")
     conds, params = build_where(spec)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     direction = "DESC" if spec.descending else "ASC"
-    order = f" ORDER BY {spec.sort_by} {direction} NULLS LAST"
+    order = f" ORDER BY {_sort_key(spec.sort_by, dialect)} {direction} NULLS LAST"
     if spec.sort_by != "ticker":
-        order += ", ticker ASC"
-    sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM {SCREENER_TABLE}{where}{order}"
+        order += f", {_sort_key('ticker', dialect)} ASC"
+    sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM {table}{where}{order}"
     if spec.limit is not None:
         sql += " LIMIT ?"
         params.append(spec.limit)
     return ScreenQuery(sql=sql, params=params)
 
 
-def build_count_query(spec: ScreenSpec) -> ScreenQuery:
-    """``SELECT count(*) AS n`` of the rows matching ``spec`` (sort and limit ignored)."""
+def build_count_query(spec: ScreenSpec, *, table: str = SCREENER_TABLE) -> ScreenQuery:
+    """``SELECT count(*) AS n`` of the rows of ``table`` matching ``spec`` (sort and limit ignored)."""
     conds, params = build_where(spec)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    return ScreenQuery(sql=f"SELECT count(*) AS n FROM {SCREENER_TABLE}{where}", params=params)
+    return ScreenQuery(sql=f"SELECT count(*) AS n FROM {table}{where}", params=params)
 
 
 # --------------------------------------------------------------------------- presets

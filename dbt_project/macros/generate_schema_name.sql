@@ -1,12 +1,18 @@
 {#-
-    Models land exactly in the schema configured for their layer
-    (staging, intermediate, marts) without the usual "<target_schema>_" prefix.
-    Nodes without a custom schema fall back to the target schema.
+    Models land exactly in the schema configured for their layer, behind the
+    optional WAREHOUSE_SCHEMA_PREFIX: <prefix>staging, <prefix>intermediate,
+    <prefix>marts (no usual "<target_schema>_" prefix). The raw sources are in
+    <prefix>raw (models/staging/_sources.yml). Nodes without a custom schema
+    fall back to the target schema (which already carries the prefix).
 -#}
+{% macro schema_prefix() -%}
+    {{- env_var('WAREHOUSE_SCHEMA_PREFIX', '') | trim -}}
+{%- endmacro %}
+
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- if custom_schema_name is none -%}
         {{ target.schema | trim }}
     {%- else -%}
-        {{ custom_schema_name | trim }}
+        {{ schema_prefix() }}{{ custom_schema_name | trim }}
     {%- endif -%}
 {%- endmacro %}

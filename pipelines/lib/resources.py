@@ -1,4 +1,4 @@
-"""Resources, declared once: the DuckDB warehouse and the dbt CLI.
+"""Resources, declared once: the warehouse (DuckDB or PostgreSQL) and the dbt CLI.
 
 Both are configured from :mod:`pipelines.lib.settings`, so the warehouse path and the
 dbt project are defined in exactly one place.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from dagster import EnvVar
 from dagster_dbt import DbtCliResource, DbtProject
-from dagster_duckdb import DuckDBResource
 
 from pipelines.lib.settings import Settings, get_settings
+from pipelines.lib.warehouse import WarehouseResource
 
 
 def dbt_executable() -> str:
@@ -37,18 +37,18 @@ def dbt_project(settings: Settings | None = None) -> DbtProject:
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     """Resources keyed by the names the assets ask for: ``warehouse`` and ``dbt``.
 
-    Exports the resolved, absolute ``WAREHOUSE_PATH`` to this process's environment; the
-    DuckDB resource reads it when a run starts and the dbt subprocess (``profiles.yml``)
-    when it is spawned, so both always name the same file.
+    Exports the profile's env vars (``WAREHOUSE_PATH`` resolved to an absolute path, the
+    PostgreSQL connection, the schema prefix) to this process's environment, where the dbt
+    subprocess reads them; the warehouse resource reads the settings when a run opens it.
     """
     settings = settings or get_settings()
     os.environ.update(settings.dbt_env())
     return {
-        "warehouse": DuckDBResource(database=EnvVar("WAREHOUSE_PATH")),
+        "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(
             project_dir=str(settings.dbt_project_dir),
             profiles_dir=str(settings.dbt_project_dir),
-            target=settings.dbt_target,
+            target=EnvVar("WAREHOUSE_DBT_TARGET"),
             dbt_executable=dbt_executable(),
         ),
     }
@@ -63,7 +63,7 @@ def parse_dbt_project(project: DbtProject, settings: Settings | None = None) -> 
     DbtCliResource(
         project_dir=str(project.project_dir),
         profiles_dir=str(project.profiles_dir),
-        target=project.target,
+        target=settings.dbt_target,
         dbt_executable=dbt_executable(),
     ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
 

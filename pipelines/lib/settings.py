@@ -16,8 +16,15 @@ Environment variables (all optional):
 ``PRICES_CSV``
     Daily OHLCV CSV (``date,open,high,low,close,volume,Name``, optionally gzip)
     used instead of the bundled ``data/sample/sp500_all_stocks_5yr.csv.gz``.
+``WAREHOUSE_URL``
+    ``postgresql://user:password@host:port/dbname``: switches the whole product
+    (pipelines, dbt, app) to that PostgreSQL database. Unset: the DuckDB file.
+``WAREHOUSE_SCHEMA_PREFIX``
+    Prefix of every warehouse schema (``raw``, ``staging``, ``intermediate``, ``marts``),
+    e.g. ``dev_`` gives ``dev_marts`` (default: none).
 ``DBT_TARGET``
-    dbt target name in ``dbt_project/profiles.yml`` (default ``duckdb``).
+    dbt target name in ``dbt_project/profiles.yml`` (default ``duckdb``, or ``postgres``
+    when ``WAREHOUSE_URL`` is set).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -43,6 +52,46 @@ def _path_from_env(name: str, default: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class PostgresConnection:
+    """Where the PostgreSQL warehouse is (parsed from ``WAREHOUSE_URL``)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresConnection:
+        """Parse ``postgresql://user:password@host:port/dbname`` (any ``postgresql+driver`` scheme).
+
+        Raises:
+            ValueError: not a PostgreSQL URL, or no database name.
+        """
+        parts = urlsplit(url)
+        if not parts.scheme.startswith(("postgresql", "postgres")):
+            raise ValueError(f"WAREHOUSE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}")
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            raise ValueError("WAREHOUSE_URL names no database (postgresql://user@host:port/DBNAME)")
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+        )
+
+    def conninfo(self) -> str:
+        """libpq connection string for psycopg."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, dbname=self.dbname, password=self.password or None
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Resolved configuration (absolute paths)."""
 
@@ -53,15 +102,41 @@ class Settings:
     financials_csv: Path
     dbt_project_dir: Path
     dbt_target: str
+    postgres: PostgresConnection | None = None
+    schema_prefix: str = ""
+
+    @property
+    def backend(self) -> Literal["duckdb", "postgres"]:
+        """Which warehouse the product uses."""
+        return "postgres" if self.postgres else "duckdb"
+
+    def schema(self, layer: str) -> str:
+        """The schema name of a layer (``raw``, ``staging``, ``intermediate``, ``marts``, ``meta``)."""
+        return f"{self.schema_prefix}{layer}"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables the dbt profile reads (``WAREHOUSE_PATH``)."""
-        return {"WAREHOUSE_PATH": str(self.warehouse_path)}
+        """Environment variables the dbt profile reads."""
+        env = {
+            "WAREHOUSE_PATH": str(self.warehouse_path),
+            "WAREHOUSE_SCHEMA_PREFIX": self.schema_prefix,
+            "WAREHOUSE_DBT_TARGET": self.dbt_target,  # read by the dbt resource at run time
+        }
+        if self.postgres:
+            env |= {
+                "WAREHOUSE_PG_HOST": self.postgres.host,
+                "WAREHOUSE_PG_PORT": str(self.postgres.port),
+                "WAREHOUSE_PG_USER": self.postgres.user,
+                "WAREHOUSE_PG_PASSWORD": self.postgres.password,
+                "WAREHOUSE_PG_DBNAME": self.postgres.dbname,
+            }
+        return env
 
 
 def load_settings() -> Settings:
     """Read the environment now (tests call this after ``monkeypatch.setenv``)."""
     warehouse = _path_from_env("WAREHOUSE_PATH", REPO_ROOT / "data" / "warehouse.duckdb")
+    url = os.environ.get("WAREHOUSE_URL", "").strip()
+    postgres = PostgresConnection.from_url(url) if url else None
     snapshot_default = warehouse.with_name(f"{warehouse.stem}.snapshot{warehouse.suffix or '.duckdb'}")
     return Settings(
         warehouse_path=warehouse,
@@ -70,7 +145,9 @@ def load_settings() -> Settings:
         constituents_csv=BUNDLED_CONSTITUENTS_CSV,
         financials_csv=BUNDLED_FINANCIALS_CSV,
         dbt_project_dir=DBT_PROJECT_DIR,
-        dbt_target=os.environ.get("DBT_TARGET", "duckdb"),
+        dbt_target=os.environ.get("DBT_TARGET") or ("postgres" if postgres else "duckdb"),
+        postgres=postgres,
+        schema_prefix=os.environ.get("WAREHOUSE_SCHEMA_PREFIX", ""),
     )
 
 

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from dagster_duckdb import DuckDBResource
 
 from pipelines.lib.csv_files import Column, read_typed_csv
 from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import Replacement, replace_rows
+from pipelines.lib.warehouse import Replacement, WarehouseResource, table_name
 
 CONSTITUENT_COLUMNS = {
     "Symbol": Column("ticker", required=True),
@@ -45,7 +44,7 @@ FINANCIAL_COLUMNS = {
     "Price/Book": Column("price_book", "float"),
     "SEC Filings": Column("sec_filings_url"),
 }
-_SQL_TYPES = {"str": "varchar", "float": "double", "int": "bigint", "date": "date"}
+_SQL_TYPES = {"str": "varchar", "float": "double precision", "int": "bigint", "date": "date"}
 
 
 def _ddl(table: str, columns: dict[str, Column]) -> str:
@@ -55,7 +54,7 @@ def _ddl(table: str, columns: dict[str, Column]) -> str:
 
 
 def _load_reference_table(
-    warehouse: DuckDBResource, table: str, path: Path, columns: dict[str, Column]
+    warehouse: WarehouseResource, name: str, path: Path, columns: dict[str, Column]
 ) -> MaterializeResult:
     frame = read_typed_csv(path, columns).drop("source_line")
     duplicated = frame.filter(pl.col("ticker").is_duplicated())["ticker"].unique().to_list()
@@ -64,10 +63,11 @@ def _load_reference_table(
     frame = frame.with_columns(
         source_file=pl.lit(path.name), loaded_at=pl.lit(datetime.now(timezone.utc).replace(tzinfo=None))
     )
-    with warehouse.get_connection() as con:
-        con.execute("create schema if not exists raw")
-        con.execute(_ddl(table, columns))
-        replace_rows(con, [Replacement(table, frame)])
+    table = table_name("raw", name)
+    with warehouse.connect() as wh:
+        wh.ensure_schema("raw")
+        wh.execute(_ddl(table, columns))
+        wh.replace_rows([Replacement(table, frame)])
     return MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
@@ -82,25 +82,23 @@ def _load_reference_table(
 @asset(
     key=["raw", "companies"],
     group_name="companies",
-    kinds={"python", "duckdb"},
+    kinds={"python", "duckdb", "postgres"},
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
     description="S&P 500 constituents (ticker, company name, GICS sector) as of 2018-04-02.",
 )
-def companies(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
-    return _load_reference_table(warehouse, "raw.companies", get_settings().constituents_csv, CONSTITUENT_COLUMNS)
+def companies(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    return _load_reference_table(warehouse, "companies", get_settings().constituents_csv, CONSTITUENT_COLUMNS)
 
 
 @asset(
     key=["raw", "company_financials"],
     group_name="companies",
-    kinds={"python", "duckdb"},
+    kinds={"python", "duckdb", "postgres"},
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
     description="Vendor fundamentals snapshot of 2018-02-08 (market cap, P/E, P/B, dividend "
     "yield in percent, EPS), as published; quirks are fixed in dbt staging.",
 )
-def company_financials(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
-    return _load_reference_table(
-        warehouse, "raw.company_financials", get_settings().financials_csv, FINANCIAL_COLUMNS
-    )
+def company_financials(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    return _load_reference_table(warehouse, "company_financials", get_settings().financials_csv, FINANCIAL_COLUMNS)

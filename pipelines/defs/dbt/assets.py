@@ -4,7 +4,7 @@ dbt tests become asset checks of the models they test. The marts are full-refres
 tables: recursive indicators (EMA, MACD, RSI, ATR) need each ticker's whole history,
 so an incremental model would need the previous state, not just the new session.
 
-Row counts: the dbt subprocess holds DuckDB's single write lock while it runs, so the
+Row counts: on DuckDB the dbt subprocess holds the single write lock while it runs, so the
 counts are read once ``dbt build`` has finished and attached to each model's output as
 ``dagster/row_count``.
 """
@@ -13,17 +13,17 @@ from collections.abc import Iterable, Iterator
 
 from dagster import AssetExecutionContext, Output
 from dagster_dbt import DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
 from pipelines.lib.dbt_translator import LayeredDbtTranslator
 from pipelines.lib.resources import dbt_project, ensure_dbt_manifest
+from pipelines.lib.warehouse import WarehouseResource
 
 PROJECT = dbt_project()
 ensure_dbt_manifest(PROJECT)
 
 
-def with_row_counts(events: Iterable[object], manifest: dict, warehouse: DuckDBResource) -> Iterator[object]:
-    """Yield ``events``, adding ``dagster/row_count`` to each model output (counted in DuckDB)."""
+def with_row_counts(events: Iterable[object], manifest: dict, warehouse: WarehouseResource) -> Iterator[object]:
+    """Yield ``events``, adding ``dagster/row_count`` to each model output (counted in the warehouse)."""
     events = list(events)
     relations = {}
     for event in events:
@@ -33,8 +33,8 @@ def with_row_counts(events: Iterable[object], manifest: dict, warehouse: DuckDBR
             relations[node["unique_id"]] = f'"{node["schema"]}"."{node["alias"]}"'
     counts = {}
     if relations:
-        with warehouse.get_connection() as con:
-            counts = {uid: con.execute(f"select count(*) from {rel}").fetchone()[0] for uid, rel in relations.items()}
+        with warehouse.connect() as wh:
+            counts = {uid: wh.row_count(rel) for uid, rel in relations.items()}
     for event in events:
         unique_id = getattr(event, "metadata", {}).get("unique_id")
         if isinstance(event, Output) and unique_id and unique_id.value in counts:
@@ -48,7 +48,8 @@ def with_row_counts(events: Iterable[object], manifest: dict, warehouse: DuckDBR
     dagster_dbt_translator=LayeredDbtTranslator(),
     name="dbt_models",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Run ``dbt build`` for the selected models; attach row counts once it has finished."""
     invocation = dbt.cli(["build"], context=context)
-    yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse)
+    events = list(invocation.stream())  # dbt has finished: its manifest names this run's relations
+    yield from with_row_counts(events, invocation.get_artifact("manifest.json"), warehouse)

@@ -28,11 +28,10 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.prices.completeness import daily_completeness
 from pipelines.defs.prices.reader import read_prices_csv
-from pipelines.defs.prices.tables import PRICES_TABLE, REJECTED_TABLE, ensure_price_tables
+from pipelines.defs.prices.tables import ensure_price_tables, prices_table, rejected_table
 from pipelines.defs.prices.validation import (
     COMPLETENESS_THRESHOLD,
     split_valid_rejected,
@@ -46,7 +45,7 @@ from pipelines.lib.trading_calendar import (
     sessions_between,
     trading_day_partitions,
 )
-from pipelines.lib.warehouse import Replacement, replace_rows, table_row_count
+from pipelines.lib.warehouse import Replacement, WarehouseResource
 
 PRICES_KEY = ["raw", "prices_daily"]
 ROWS_CHECK = "rows_pass_expectations"
@@ -70,7 +69,7 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
     group_name="prices",
     partitions_def=trading_day_partitions(),
     backfill_policy=BackfillPolicy.single_run(),
-    kinds={"python", "duckdb", "polars"},
+    kinds={"python", "polars", "duckdb", "postgres"},
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
     description=(
@@ -95,7 +94,7 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
         ),
     ],
 )
-def prices_daily(context: AssetExecutionContext, warehouse: DuckDBResource):
+def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
     settings = get_settings()
     key_range = context.partition_key_range
     first, end = batch_window(key_range.start, key_range.end)
@@ -113,18 +112,17 @@ def prices_daily(context: AssetExecutionContext, warehouse: DuckDBResource):
     )
     rejected = split.rejected.with_columns(source_file=pl.lit(str(settings.prices_csv)), loaded_at=pl.lit(loaded_at))
     window_filter = "trade_date >= ? and trade_date < ?"
-    with warehouse.get_connection() as con:
-        ensure_price_tables(con)
-        replace_rows(
-            con,
+    with warehouse.connect() as wh:
+        ensure_price_tables(wh)
+        wh.replace_rows(
             [
-                Replacement(PRICES_TABLE, valid, window_filter, (first, end)),
-                Replacement(REJECTED_TABLE, rejected, window_filter, (first, end)),
-            ],
+                Replacement(prices_table(), valid, window_filter, (first, end)),
+                Replacement(rejected_table(), rejected, window_filter, (first, end)),
+            ]
         )
-        per_day = daily_completeness(con, sessions)
-        total_rows = table_row_count(con, PRICES_TABLE)
-        total_rejected = table_row_count(con, REJECTED_TABLE)
+        per_day = daily_completeness(wh, sessions)
+        total_rows = wh.row_count(prices_table())
+        total_rejected = wh.row_count(rejected_table())
 
     loaded_outcome = validate_rows(split.valid, sessions)
     completeness_outcome = validate_completeness(per_day) if per_day.height else None

@@ -1,4 +1,4 @@
-"""Per-day completeness of ``raw.prices_daily`` against the universe of active tickers.
+"""Per-session completeness of the loaded prices against the universe of active tickers.
 
 The universe of session D is the number of tickers whose loaded history spans D:
 first trade_date <= D and last trade_date >= the session before D (so a ticker that
@@ -11,51 +11,46 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import polars as pl
 
-from pipelines.defs.prices.tables import PRICES_TABLE
+from pipelines.defs.prices.tables import prices_table
 from pipelines.lib.trading_calendar import previous_session_before
+from pipelines.lib.warehouse import Warehouse
 
 
-def daily_completeness(con: duckdb.DuckDBPyConnection, sessions: list[date]) -> pl.DataFrame:
+def daily_completeness(warehouse: Warehouse, sessions: list[date]) -> pl.DataFrame:
     """Frame ``trade_date, rows, universe, completeness`` (fraction), one row per session
-    of ``sessions`` with a non-empty universe."""
+    of ``sessions`` with a non-empty universe, ordered by trade_date."""
+    schema = {"trade_date": pl.Date, "rows": pl.Int64, "universe": pl.Int64, "completeness": pl.Float64}
+    if not sessions:
+        return pl.DataFrame(schema=schema)
+    spans = warehouse.fetch_frame(
+        f"select ticker, min(trade_date) as first_date, max(trade_date) as last_date "
+        f"from {prices_table()} group by ticker"
+    )
+    counts = warehouse.fetch_frame(
+        f"select trade_date, count(*) as rows from {prices_table()} "
+        f"where trade_date >= ? and trade_date <= ? group by trade_date",
+        [min(sessions), max(sessions)],
+    )
     days = pl.DataFrame(
-        {
-            "trade_date": sessions,
-            "previous_session": [previous_session_before(day) for day in sessions],
-        },
+        {"trade_date": sessions, "previous_session": [previous_session_before(day) for day in sessions]},
         schema={"trade_date": pl.Date, "previous_session": pl.Date},
     )
-    con.register("_completeness_days", days.to_arrow())
-    try:
-        return con.sql(
-            f"""
-            with spans as (
-                select ticker, min(trade_date) as first_date, max(trade_date) as last_date
-                from {PRICES_TABLE} group by ticker
-            ),
-            loaded as (
-                select trade_date, count(*) as rows
-                from {PRICES_TABLE}
-                where trade_date between (select min(trade_date) from _completeness_days)
-                                     and (select max(trade_date) from _completeness_days)
-                group by trade_date
-            ),
-            universe as (
-                select d.trade_date, count(s.ticker) as universe
-                from _completeness_days as d
-                left join spans as s
-                  on s.first_date <= d.trade_date and s.last_date >= d.previous_session
-                group by d.trade_date
-            )
-            select u.trade_date, coalesce(l.rows, 0) as rows, u.universe,
-                   coalesce(l.rows, 0) / u.universe as completeness
-            from universe as u left join loaded as l using (trade_date)
-            where u.universe > 0
-            order by u.trade_date
-            """
-        ).pl()
-    finally:
-        con.unregister("_completeness_days")
+    if spans.height:
+        universe = (
+            days.join(spans, how="cross")
+            .filter((pl.col("first_date") <= pl.col("trade_date")) & (pl.col("last_date") >= pl.col("previous_session")))
+            .group_by("trade_date")
+            .agg(universe=pl.len().cast(pl.Int64))
+        )
+    else:
+        universe = pl.DataFrame(schema={"trade_date": pl.Date, "universe": pl.Int64})
+    counts = counts.with_columns(pl.col("trade_date").cast(pl.Date), pl.col("rows").cast(pl.Int64))
+    return (
+        universe.join(counts, on="trade_date", how="left")
+        .with_columns(pl.col("rows").fill_null(0))
+        .with_columns(completeness=pl.col("rows") / pl.col("universe"))
+        .select(list(schema))
+        .sort("trade_date")
+    )
