@@ -1,9 +1,10 @@
 """Entry point of the Streamlit app: ``streamlit run dashboards/app.py``.
 
 Declares the pages (Screener, Stock) with ``st.navigation`` and draws the frame
-shared by every page: the "data as of" line from the snapshot's
-``meta.build_info``, or a friendly message when no snapshot has been built yet.
-The app only ever reads the published snapshot (see :mod:`dashboards.lib.warehouse`).
+shared by every page: the "data as of" line from ``meta.build_info``, or a
+friendly message when the warehouse has not been built yet. The app reads the
+published DuckDB snapshot, or the PostgreSQL warehouse when ``WAREHOUSE_URL`` is
+set, always read-only (see :mod:`dashboards.lib.warehouse`).
 
 The page scripts live in ``views/``, not ``pages/``: a ``pages/`` folder next to
 the entry point switches Streamlit to its legacy folder-based navigation, which
@@ -12,7 +13,6 @@ runs a page script without this frame.
 
 from __future__ import annotations
 
-import duckdb
 import streamlit as st
 
 from dashboards.lib import warehouse
@@ -26,24 +26,34 @@ page = st.navigation([SCREENER_PAGE, STOCK_PAGE])
 
 try:
     info = warehouse.build_info()
-except warehouse.SnapshotMissingError:
+except warehouse.WarehouseNotBuiltError:
     st.title("Stock screener")
-    st.info(
-        "No warehouse snapshot yet: run `make build` to build the warehouse and publish "
-        f"its snapshot (expected at `{warehouse.snapshot_path()}`).",
-        icon=":material/hourglass_empty:",
-    )
+    if warehouse.backend_name() == "postgres":
+        st.info(
+            "The warehouse has not been built yet: run `make build` to build it (expected table "
+            f"`{warehouse.table('meta', 'build_info')}` in {warehouse.describe()}).",
+            icon=":material/hourglass_empty:",
+        )
+    else:
+        st.info(
+            "No warehouse snapshot yet: run `make build` to build the warehouse and publish "
+            f"its snapshot (expected at `{warehouse.snapshot_path()}`).",
+            icon=":material/hourglass_empty:",
+        )
     st.stop()
-except duckdb.Error as exc:
+except warehouse.DATABASE_ERRORS as exc:
     st.title("Stock screener")
-    st.error(
-        f"The warehouse snapshot at `{warehouse.snapshot_path()}` could not be read: {exc}. "
-        "Run `make build` to publish a new one."
-    )
+    if warehouse.backend_name() == "postgres":
+        st.error(
+            f"Could not read {warehouse.describe()}: {exc}. "
+            "Check `WAREHOUSE_URL` and that the server is running, or run `make build`."
+        )
+    else:
+        st.error(f"Could not read {warehouse.describe()}: {exc}. Run `make build` to publish a new one.")
     st.stop()
 
 if info is None:
-    st.sidebar.caption("Data as of: unknown (empty `meta.build_info`)")
+    st.sidebar.caption(f"Data as of: unknown (empty `{warehouse.table('meta', 'build_info')}`)")
 else:
     st.sidebar.caption(f"Data as of {info.built_at:%Y-%m-%d %H:%M} UTC · run `{info.run_id}`")
 

@@ -1,8 +1,11 @@
-"""The Streamlit app on a built snapshot, driven through ``streamlit.testing.v1.AppTest``.
+"""The Streamlit app on a built warehouse, driven through ``streamlit.testing.v1.AppTest``.
 
-Expected results are computed independently with pandas on the snapshot's
-``marts.mart_screener_latest`` / ``marts.fct_daily_indicators`` (read directly
-with DuckDB) and compared with what the app renders.
+Most tests run twice: on the DuckDB snapshot (fixture ``built_warehouse``) and on
+PostgreSQL (fixture ``built_postgres_warehouse``, schemas behind its prefix; the
+PostgreSQL runs are skipped when that fixture is not available). Expected
+results are computed independently with pandas on ``marts.mart_screener_latest``
+/ ``marts.fct_daily_indicators`` read directly (DuckDB / psycopg, not through the
+app's code) and compared with what the app renders.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import io
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import plotly.io as pio
+import psycopg
 import pytest
+from psycopg.types.numeric import FloatLoader
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -41,20 +48,93 @@ def _read(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
         return con.execute(sql, params).fetch_df()
 
 
+def _read_pg(conninfo: str, sql: str, params: list | None = None) -> pd.DataFrame:
+    with psycopg.connect(conninfo) as con:
+        con.adapters.register_loader("numeric", FloatLoader)
+        cur = con.execute(sql.replace("?", "%s"), params)
+        return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def postgres_warehouse(request: pytest.FixtureRequest):
+    """The lead's ``built_postgres_warehouse`` fixture, or skip when it does not exist."""
+    try:
+        return request.getfixturevalue("built_postgres_warehouse")
+    except pytest.FixtureLookupError:
+        pytest.skip("needs the built_postgres_warehouse fixture")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One built warehouse the app can read, with an independent reader for expected values."""
+
+    backend: str
+    env: dict[str, str | None]  # environment pointing the app at it (None: unset)
+    prefix: str = ""
+    snapshot: Path | None = None
+    conninfo: str | None = None
+
+    def t(self, layer: str, name: str) -> str:
+        return f"{self.prefix}{layer}.{name}"
+
+    def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        if self.backend == "duckdb":
+            return _read(self.snapshot, sql, params)
+        return _read_pg(self.conninfo, sql, params)
+
+    def build_info(self) -> tuple[pd.Timestamp, str]:
+        if self.backend == "duckdb":
+            us, run_id = self.read(f"SELECT epoch_us(built_at) AS us, run_id FROM {self.t('meta', 'build_info')}").iloc[0]
+            return pd.Timestamp(int(us), unit="us", tz="UTC"), run_id
+        built_at, run_id = self.read(f"SELECT built_at, run_id FROM {self.t('meta', 'build_info')}").iloc[0]
+        return pd.Timestamp(built_at).tz_convert("UTC"), run_id
+
+
+def duckdb_source(snapshot: Path) -> Source:
+    return Source("duckdb", {"WAREHOUSE_SNAPSHOT_PATH": str(snapshot), "WAREHOUSE_URL": None,
+                             "WAREHOUSE_SCHEMA_PREFIX": None}, snapshot=snapshot)  # fmt: skip
+
+
+def postgres_source(pg) -> Source:
+    env = {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": pg.schema_prefix}
+    return Source("postgres", env, prefix=pg.schema_prefix, conninfo=pg.conninfo)
+
+
+def _point_app_at(monkeypatch, env: dict[str, str | None]) -> None:
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def source(request) -> Source:
+    """The built warehouse of each backend."""
+    if request.param == "duckdb":
+        return duckdb_source(request.getfixturevalue("built_warehouse").snapshot_path)
+    return postgres_source(postgres_warehouse(request))
+
+
 @pytest.fixture(scope="module")
-def mart(built_warehouse) -> pd.DataFrame:
+def mart(source) -> pd.DataFrame:
     """The whole screener mart, read directly (independent of the app's code)."""
-    return _read(built_warehouse.snapshot_path, "SELECT * FROM marts.mart_screener_latest")
+    return source.read(f"SELECT * FROM {source.t('marts', 'mart_screener_latest')}")
 
 
-def _point_app_at(monkeypatch, snapshot: Path) -> None:
-    monkeypatch.setenv("WAREHOUSE_SNAPSHOT_PATH", str(snapshot))
+@pytest.fixture()
+def app_on(source, monkeypatch) -> Source:
+    """Point the app at ``source`` (environment + fresh settings)."""
+    _point_app_at(monkeypatch, source.env)
+    yield source
+    warehouse.close_all()
     get_settings.cache_clear()
 
 
 @pytest.fixture()
 def snapshot(built_warehouse, monkeypatch) -> Path:
-    _point_app_at(monkeypatch, built_warehouse.snapshot_path)
+    """DuckDB only: point the app at the built snapshot file."""
+    _point_app_at(monkeypatch, duckdb_source(built_warehouse.snapshot_path).env)
     yield built_warehouse.snapshot_path
     get_settings.cache_clear()
 
@@ -112,10 +192,10 @@ def candles(at: AppTest) -> int:
     return counts[0]
 
 
-def trading_days(snapshot: Path, ticker: str, start: date, end: date) -> int:
-    frame = _read(
-        snapshot,
-        "SELECT count(*) AS n FROM marts.fct_daily_indicators WHERE ticker = ? AND trade_date BETWEEN ? AND ?",
+def trading_days(source: Source, ticker: str, start: date, end: date) -> int:
+    frame = source.read(
+        f"SELECT count(*) AS n FROM {source.t('marts', 'fct_daily_indicators')} "
+        "WHERE ticker = ? AND trade_date BETWEEN ? AND ?",
         [ticker, start, end],
     )
     return int(frame.at[0, "n"])
@@ -138,7 +218,7 @@ def set_widgets(at: AppTest, settings: dict) -> None:
 # ----------------------------------------------------------------------------- frame
 
 
-def test_screener_renders_everything(snapshot, mart):
+def test_screener_renders_everything(app_on, mart):
     at = run_app()
     assert at.title[0].value == "Screener"
     table = shown(at)
@@ -147,24 +227,71 @@ def test_screener_renders_everything(snapshot, mart):
     assert list(table["ticker"]) == list(
         mart.sort_values(["market_cap", "ticker"], ascending=[False, True], na_position="last")["ticker"]
     )
-    built_us, run_id = _read(snapshot, "SELECT epoch_us(built_at) AS us, run_id FROM meta.build_info").iloc[0]
-    built_at = pd.Timestamp(int(built_us), unit="us", tz="UTC")
+    built_at, run_id = app_on.build_info()
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert f"Data as of {built_at:%Y-%m-%d %H:%M} UTC" in captions
     assert run_id in captions
     assert at.download_button[0].label == "Download CSV"
 
 
+def _assert_not_built_message(expected: str) -> None:
+    at = run_app()
+    assert any("make build" in i.value and expected in i.value for i in at.info), [i.value for i in at.info]
+    assert not at.dataframe and not at.get("plotly_chart")
+    at.switch_page("views/stock.py")
+    rerun(at)
+    assert any("make build" in i.value for i in at.info)
+    assert not at.dataframe and not at.get("plotly_chart")
+
+
 def test_no_snapshot_message(tmp_path, monkeypatch):
-    _point_app_at(monkeypatch, tmp_path / "nothing-here.duckdb")
+    _point_app_at(monkeypatch, duckdb_source(tmp_path / "nothing-here.duckdb").env)
+    try:
+        _assert_not_built_message("nothing-here.duckdb")
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.fixture()
+def pg_scratch_prefix(request, monkeypatch):
+    """PostgreSQL: the fixture's database under a fresh schema prefix nothing was built in."""
+    pg = postgres_warehouse(request)
+    prefix = f"nobuild_{uuid.uuid4().hex[:8]}_"
+    _point_app_at(monkeypatch, {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": prefix})
+    yield pg, prefix
+    warehouse.close_all()
+    with psycopg.connect(pg.conninfo, autocommit=True) as con:
+        for layer in ("meta", "marts"):
+            con.execute(f"DROP SCHEMA IF EXISTS {prefix}{layer} CASCADE")
+    get_settings.cache_clear()
+
+
+def test_no_build_message_postgres(pg_scratch_prefix):
+    _, prefix = pg_scratch_prefix
+    _assert_not_built_message(f"{prefix}meta.build_info")
+
+
+def test_no_build_info_table_postgres(pg_scratch_prefix):
+    """A build in progress for the first time: marts exist already, build_info not yet."""
+    pg, prefix = pg_scratch_prefix
+    with psycopg.connect(pg.conninfo, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {prefix}meta")
+        con.execute(f"CREATE SCHEMA {prefix}marts")
+        con.execute(f"CREATE TABLE {prefix}marts.dim_companies (ticker text, company_name text, sector text)")
+    _assert_not_built_message(f"{prefix}meta.build_info")
+
+
+def test_unreachable_postgres_shows_error_not_exception(monkeypatch):
+    _point_app_at(monkeypatch, {"WAREHOUSE_URL": "postgresql://app:secret-pw@127.0.0.1:1/nothing",
+                                "WAREHOUSE_SCHEMA_PREFIX": None})  # fmt: skip
     try:
         at = run_app()
-        assert any("make build" in i.value for i in at.info)
-        assert not at.dataframe and not at.get("plotly_chart")
-        at.switch_page("views/stock.py")
-        rerun(at)
-        assert any("make build" in i.value for i in at.info)
+        errors = [e.value for e in at.error]
+        assert any("Could not read" in e and "WAREHOUSE_URL" in e for e in errors), errors
+        assert not any("secret-pw" in e for e in errors)
+        assert not at.dataframe
     finally:
+        warehouse.close_all()
         get_settings.cache_clear()
 
 
@@ -173,7 +300,7 @@ def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path, mo
     shutil.copyfile(built_warehouse.snapshot_path, live)
     with duckdb.connect(str(live)) as con:
         con.execute("UPDATE meta.build_info SET run_id = 'first-run'")
-    _point_app_at(monkeypatch, live)
+    _point_app_at(monkeypatch, duckdb_source(live).env)
     try:
         at = run_app()
         assert "first-run" in " ".join(c.value for c in at.sidebar.caption)
@@ -192,6 +319,36 @@ def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path, mo
     finally:
         warehouse.close_all()
         get_settings.cache_clear()
+
+
+def test_new_postgres_build_is_picked_up_without_restart(pg_scratch_prefix):
+    """A build replaces a mart the way dbt does (new table renamed over the old) and rewrites build_info."""
+    pg, prefix = pg_scratch_prefix
+    src = pg.schema_prefix
+    with psycopg.connect(pg.conninfo, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {prefix}meta")
+        con.execute(f"CREATE SCHEMA {prefix}marts")
+        con.execute(f"CREATE TABLE {prefix}meta.build_info (built_at timestamptz, run_id text)")
+        con.execute(f"INSERT INTO {prefix}meta.build_info VALUES (now(), 'first-run')")
+        con.execute(f"CREATE TABLE {prefix}marts.mart_screener_latest AS SELECT * FROM {src}marts.mart_screener_latest")
+        for name in ("dim_companies", "fct_daily_indicators"):
+            con.execute(f"CREATE VIEW {prefix}marts.{name} AS SELECT * FROM {src}marts.{name}")
+    at = run_app()
+    assert "first-run" in " ".join(c.value for c in at.sidebar.caption)
+    n_before = match_count(at)[1]
+    with psycopg.connect(pg.conninfo) as con:  # one transaction, like dbt's table materialization
+        mart = f"{prefix}marts.mart_screener_latest"
+        victim = con.execute(f"SELECT min(ticker) FROM {mart}").fetchone()[0]
+        con.execute(f"CREATE TABLE {mart}__dbt_tmp AS SELECT * FROM {mart} WHERE ticker <> %s", [victim])
+        con.execute(f"ALTER TABLE {mart} RENAME TO mart_screener_latest__dbt_backup")
+        con.execute(f"ALTER TABLE {mart}__dbt_tmp RENAME TO mart_screener_latest")
+        con.execute(f"DROP TABLE {prefix}marts.mart_screener_latest__dbt_backup")
+        con.execute(f"DELETE FROM {prefix}meta.build_info")
+        con.execute(f"INSERT INTO {prefix}meta.build_info VALUES (now(), 'second-run')")
+    rerun(at)
+    assert "second-run" in " ".join(c.value for c in at.sidebar.caption)
+    assert match_count(at)[1] == n_before - 1
+    assert victim not in shown_tickers(at)
 
 
 def test_snapshot_file_untouched(snapshot):
@@ -269,7 +426,7 @@ SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFram
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_filters_match_independent_pandas(snapshot, mart, name):
+def test_filters_match_independent_pandas(app_on, mart, name):
     settings, predicate = SCENARIOS[name]
     expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
     assert 0 < len(expected) < len(mart), f"scenario {name!r} does not discriminate on this data"
@@ -281,7 +438,7 @@ def test_filters_match_independent_pandas(snapshot, mart, name):
     assert at.selectbox(key="scr_preset").value == "Custom"
 
 
-def test_filters_can_be_relaxed_again(snapshot, mart):
+def test_filters_can_be_relaxed_again(app_on, mart):
     at = run_app()
     at.number_input(key="scr_rsi_max").set_value(50.0)
     rerun(at)
@@ -292,7 +449,7 @@ def test_filters_can_be_relaxed_again(snapshot, mart):
     assert shown_tickers(at) == set(mart["ticker"])
 
 
-def test_sort_by_column_and_direction(snapshot, mart):
+def test_sort_by_column_and_direction(app_on, mart):
     at = run_app()
     at.selectbox(key="scr_sort_by").set_value("rsi_14")
     at.toggle(key="scr_sort_desc").set_value(False)
@@ -305,7 +462,7 @@ def test_sort_by_column_and_direction(snapshot, mart):
     assert list(shown(at)["ticker"]) == list(expected)
 
 
-def test_invalid_range_shows_error_not_exception(snapshot):
+def test_invalid_range_shows_error_not_exception(app_on):
     at = run_app()
     at.number_input(key="scr_pe_min").set_value(30.0)
     at.number_input(key="scr_pe_max").set_value(10.0)
@@ -314,7 +471,7 @@ def test_invalid_range_shows_error_not_exception(snapshot):
     assert not [d for d in at.dataframe if d.key == "scr_table"]
 
 
-def test_empty_result(snapshot, mart):
+def test_empty_result(app_on, mart):
     at = run_app()
     at.text_input(key="scr_text").input("no company is called this")
     rerun(at)
@@ -340,7 +497,7 @@ PRESET_EXPECTATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 
 
 @pytest.mark.parametrize("name", list(PRESET_EXPECTATIONS))
-def test_presets(snapshot, mart, name):
+def test_presets(app_on, mart, name):
     expected = set(mart.loc[PRESET_EXPECTATIONS[name](mart).fillna(False).astype(bool), "ticker"])
     at = run_app()
     at.selectbox(key="scr_preset").set_value(name)
@@ -350,7 +507,7 @@ def test_presets(snapshot, mart, name):
     assert at.selectbox(key="scr_preset").value == name
 
 
-def test_preset_sets_the_filter_widgets(snapshot):
+def test_preset_sets_the_filter_widgets(app_on):
     at = run_app()
     at.selectbox(key="scr_preset").set_value("Oversold above SMA200")
     rerun(at)
@@ -382,7 +539,7 @@ def test_preset_sets_the_filter_widgets(snapshot):
 # ----------------------------------------------------------------------------- CSV + link
 
 
-def test_csv_download_has_the_shown_rows(snapshot, mart, monkeypatch):
+def test_csv_download_has_the_shown_rows(app_on, mart, monkeypatch):
     captured: list[tuple[bytes, str, str | None]] = []
     original = MemoryMediaFileStorage.load_and_get_id
 
@@ -403,7 +560,7 @@ def test_csv_download_has_the_shown_rows(snapshot, mart, monkeypatch):
     assert "market_cap" in frame.columns and "dividend_yield" in frame.columns
 
 
-def test_open_ticker_on_stock_page(snapshot, mart):
+def test_open_ticker_on_stock_page(app_on, mart):
     at = run_app()
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
@@ -418,7 +575,7 @@ def test_open_ticker_on_stock_page(snapshot, mart):
     assert candles(at) > 0
 
 
-def test_table_row_selection_preselects_ticker(snapshot):
+def test_table_row_selection_preselects_ticker(app_on):
     at = run_app()
     second = list(shown(at)["ticker"])[1]
     at.session_state["scr_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
@@ -430,24 +587,24 @@ def test_table_row_selection_preselects_ticker(snapshot):
 # ----------------------------------------------------------------------------- stock page
 
 
-def _default_range(snapshot: Path, ticker: str) -> tuple[date, date]:
-    bounds = _read(
-        snapshot,
-        "SELECT min(trade_date) AS a, max(trade_date) AS b FROM marts.fct_daily_indicators WHERE ticker = ?",
+def _default_range(source: Source, ticker: str) -> tuple[date, date]:
+    bounds = source.read(
+        f"SELECT min(trade_date) AS a, max(trade_date) AS b FROM {source.t('marts', 'fct_daily_indicators')} "
+        "WHERE ticker = ?",
         [ticker],
     ).iloc[0]
     first, last = pd.Timestamp(bounds["a"]).date(), pd.Timestamp(bounds["b"]).date()
     return max(first, last - timedelta(days=365)), last
 
 
-def test_stock_page_renders_charts_for_aapl(snapshot, mart):
+def test_stock_page_renders_charts_for_aapl(app_on, mart):
     assert "AAPL" in set(mart["ticker"])
     at = open_stock_page(ticker="AAPL")
     assert at.selectbox(key="ticker").value == "AAPL"
-    start, end = _default_range(snapshot, "AAPL")
+    start, end = _default_range(app_on, "AAPL")
     assert at.date_input(key="stock_dates").value == (start, end)
     n = candles(at)
-    assert n == trading_days(snapshot, "AAPL", start, end) > 100
+    assert n == trading_days(app_on, "AAPL", start, end) > 100
     fig = plotly_figures(at)[0]
     names = {t.name for t in fig.data}
     assert {"OHLC", "SMA 20", "SMA 50", "SMA 200", "BB upper", "BB lower", "Volume", "RSI 14", "MACD", "Signal"} <= names
@@ -456,24 +613,25 @@ def test_stock_page_renders_charts_for_aapl(snapshot, mart):
     assert rsi_lines == [30, 70]
 
 
-def test_date_range_changes_candles(snapshot):
+def test_date_range_changes_candles(app_on):
     at = open_stock_page(ticker="AAPL")
     before = candles(at)
-    start, end = _default_range(snapshot, "AAPL")
+    start, end = _default_range(app_on, "AAPL")
     narrow = (end - timedelta(days=60), end)
     at.date_input(key="stock_dates").set_value(narrow)
     rerun(at)
     after = candles(at)
-    assert after == trading_days(snapshot, "AAPL", *narrow)
+    assert after == trading_days(app_on, "AAPL", *narrow)
     assert 0 < after < before
     assert at.button_group(key="stock_period").value is None  # manual range clears the quick period
     at.button_group(key="stock_period").set_value("Max")
     rerun(at)
-    first = pd.Timestamp(_read(snapshot, "SELECT min(trade_date) AS a FROM marts.fct_daily_indicators WHERE ticker = 'AAPL'").at[0, "a"]).date()
-    assert candles(at) == trading_days(snapshot, "AAPL", first, end) > before
+    table = app_on.t("marts", "fct_daily_indicators")
+    first = pd.Timestamp(app_on.read(f"SELECT min(trade_date) AS a FROM {table} WHERE ticker = 'AAPL'").at[0, "a"]).date()
+    assert candles(at) == trading_days(app_on, "AAPL", first, end) > before
 
 
-def test_overlays_can_be_hidden(snapshot):
+def test_overlays_can_be_hidden(app_on):
     at = open_stock_page(ticker="AAPL")
     at.toggle(key="stock_show_sma").set_value(False)
     at.toggle(key="stock_show_bb").set_value(False)
@@ -482,7 +640,7 @@ def test_overlays_can_be_hidden(snapshot):
     assert "SMA 50" not in names and "BB upper" not in names and "OHLC" in names
 
 
-def test_stock_fundamentals(snapshot, mart):
+def test_stock_fundamentals(app_on, mart):
     ticker = "MSFT" if "MSFT" in set(mart["ticker"]) else mart["ticker"].iloc[0]
     at = open_stock_page(ticker=ticker)
     assert at.selectbox(key="ticker").value == ticker
@@ -503,23 +661,23 @@ def test_stock_fundamentals(snapshot, mart):
     assert indicators["MACD"] == fmt.number(row["macd"], 3)
 
 
-def test_switching_ticker_keeps_working(snapshot, mart):
+def test_switching_ticker_keeps_working(app_on, mart):
     at = open_stock_page(ticker="AAPL")
     other = next(t for t in mart["ticker"] if t != "AAPL")
     at.selectbox(key="ticker").set_value(other)
     rerun(at)
-    start, end = _default_range(snapshot, other)
-    assert candles(at) == trading_days(snapshot, other, start, end)
+    start, end = _default_range(app_on, other)
+    assert candles(at) == trading_days(app_on, other, start, end)
     assert at.subheader[0].value.startswith(other)
 
 
-def test_unknown_ticker_in_url_falls_back_to_default(snapshot):
+def test_unknown_ticker_in_url_falls_back_to_default(app_on):
     at = open_stock_page(ticker="NOT-A-TICKER")
     assert at.selectbox(key="ticker").value == "AAPL"
     assert candles(at) > 0
 
 
-def test_filters_survive_a_visit_to_the_stock_page(snapshot, mart):
+def test_filters_survive_a_visit_to_the_stock_page(app_on, mart):
     at = run_app()
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)

@@ -598,8 +598,8 @@ def sectors(path: Path | None = None) -> list[str]:
     """Distinct non-null sectors of ``marts.dim_companies``, sorted by code point."""
     be = backend(path)
     frame = be.query(
-        f"SELECT DISTINCT sector FROM {table('marts', 'dim_companies')} "
-        f"WHERE sector IS NOT NULL ORDER BY {_text_key('sector', be)}"
+        f"SELECT sector FROM {table('marts', 'dim_companies')} "
+        f"WHERE sector IS NOT NULL GROUP BY sector ORDER BY {_text_key('sector', be)}"
     )
     return [str(s) for s in frame["sector"]]
 

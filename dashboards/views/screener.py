@@ -46,7 +46,7 @@ def _init_state(available_sectors: list[str]) -> None:
     defaults = ff.widget_values(screens.PRESETS[screens.NO_PRESET], available_sectors)
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
-    # a snapshot without some sector must not leave it selected
+    # a warehouse without some sector must not leave it selected
     kept = [s for s in st.session_state[ff.KEY_SECTORS] if s in available_sectors]
     if kept != list(st.session_state[ff.KEY_SECTORS]):
         st.session_state[ff.KEY_SECTORS] = kept

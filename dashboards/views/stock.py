@@ -130,7 +130,7 @@ st.title("Stock")
 
 companies = warehouse.companies()
 if companies.empty:
-    st.info("The snapshot has no tickers yet.")
+    st.info("The warehouse has no tickers yet.")
     st.stop()
 tickers = companies["ticker"].tolist()
 names = dict(zip(companies["ticker"], companies["company_name"], strict=True))
@@ -145,7 +145,7 @@ ticker = st.selectbox(
 
 bounds = warehouse.date_bounds(ticker)
 if bounds is None:
-    st.info(f"No price history for {ticker} in the snapshot.")
+    st.info(f"No price history for {ticker} in the warehouse.")
     st.stop()
 first, last = bounds
 _prepare_dates(first, last)
@@ -183,7 +183,7 @@ else:
     st.plotly_chart(fig, key="stock_chart", config={"displaylogo": False})
 
 if row is None:
-    st.info(f"{ticker} has no row in the latest screener snapshot.")
+    st.info(f"{ticker} has no row in the latest screener mart.")
 else:
     st.subheader("Fundamentals and latest indicators")
     _metrics(row)

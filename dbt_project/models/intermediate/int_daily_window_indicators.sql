@@ -4,13 +4,32 @@
     over dates. A SQL window near the start of a ticker's history holds fewer
     rows than asked for and would still return a value, so each result is
     NULLed while bar_number < n - 1 (TA-Lib warm-up).
+
+    The long windows (SMA, 52-week high/low, average volume) come from the
+    trailing_window_aggregates macro: a plain ROWS frame on DuckDB, a
+    block decomposition on PostgreSQL (same values, see the macro).
 -#}
+
+{%- set trailing_aggregates = [
+    {'name': 'sma_20', 'function': 'avg', 'expression': 'close', 'rows': 20},
+    {'name': 'sma_50', 'function': 'avg', 'expression': 'close', 'rows': 50},
+    {'name': 'sma_200', 'function': 'avg', 'expression': 'close', 'rows': 200},
+    {'name': 'high_52w', 'function': 'max', 'expression': 'high', 'rows': 252},
+    {'name': 'low_52w', 'function': 'min', 'expression': 'low', 'rows': 252},
+    {'name': 'avg_volume_20', 'function': 'avg', 'expression': 'cast(volume as ' ~ type_double() ~ ')', 'rows': 20},
+] -%}
 
 with
 
 prices as (
 
     select * from {{ ref('int_prices_daily_numbered') }}
+
+),
+
+trailing as (
+
+    {{ trailing_window_aggregates('prices', 'ticker', 'bar_number', trailing_aggregates) }}
 
 ),
 
@@ -26,15 +45,13 @@ windowed as (
         close,
         volume,
 
-        case when bar_number >= 19 then avg(close) over w20 end as sma_20,
-        case when bar_number >= 49 then avg(close) over w50 end as sma_50,
-        case when bar_number >= 199 then avg(close) over w200 end as sma_200,
+        sma_20,
+        sma_50,
+        sma_200,
         case when bar_number >= 19 then stddev_pop(close) over w20 end as stddev_pop_20,
-        case when bar_number >= 251 then max(high) over w252 end as high_52w,
-        case when bar_number >= 251 then min(low) over w252 end as low_52w,
-        case
-            when bar_number >= 19 then avg(cast(volume as {{ type_double() }})) over w20
-        end as avg_volume_20,
+        high_52w,
+        low_52w,
+        avg_volume_20,
 
         close / nullif(lag(close, 1) over w_all, 0) - 1 as return_1d,
         close / nullif(lag(close, 5) over w_all, 0) - 1 as return_5d,
@@ -43,14 +60,11 @@ windowed as (
         close / nullif(lag(close, 126) over w_all, 0) - 1 as return_126d,
         close / nullif(lag(close, 252) over w_all, 0) - 1 as return_252d
 
-    from prices
+    from trailing
 
     window
         w_all as (partition by ticker order by bar_number),
-        w20 as (partition by ticker order by bar_number rows between 19 preceding and current row),
-        w50 as (partition by ticker order by bar_number rows between 49 preceding and current row),
-        w200 as (partition by ticker order by bar_number rows between 199 preceding and current row),
-        w252 as (partition by ticker order by bar_number rows between 251 preceding and current row)
+        w20 as (partition by ticker order by bar_number rows between 19 preceding and current row)
 
 ),
 

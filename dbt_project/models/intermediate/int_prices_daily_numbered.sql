@@ -4,7 +4,7 @@
     (its hash join is fast, and an ART index would only slow the build).
 -#}
 {{ config(
-    indexes=[{'columns': ['ticker', 'bar_number'], 'unique': true}] if target.type == 'postgres' else []
+    indexes=postgres_indexes([{'columns': ['ticker', 'bar_number'], 'unique': true}])
 ) }}
 
 with

@@ -1,3 +1,8 @@
+{#- PostgreSQL: BI and app lookups of one ticker's history (and the grain's uniqueness). -#}
+{{ config(
+    indexes=postgres_indexes([{'columns': ['ticker', 'trade_date'], 'unique': true}])
+) }}
+
 with
 
 window_indicators as (

@@ -1,3 +1,13 @@
+{#- PostgreSQL: the screener's usual filters and sorts. -#}
+{{ config(
+    indexes=postgres_indexes([
+        {'columns': ['ticker'], 'unique': true},
+        {'columns': ['sector']},
+        {'columns': ['market_cap']},
+        {'columns': ['rsi_14']},
+    ])
+) }}
+
 with
 
 indicators as (
