@@ -7,4 +7,4 @@ RUN pip install --no-cache-dir uv==0.13.8 \
  && uv pip install --system --no-cache -r requirements.lock
 COPY . .
 RUN uv pip install --system --no-cache --no-deps -e . \
- && cd dbt_project && dbt parse --quiet --profiles-dir .
+ && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml"
