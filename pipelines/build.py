@@ -3,7 +3,7 @@
 ``python -m pipelines.build`` loads the whole history (all session partitions as one
 single-run backfill), rebuilds the dbt models with their tests and publishes the
 snapshot. The run is recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI
-shows it. ``--if-missing`` does nothing when a snapshot already exists (``make demo``).
+shows it. ``--if-missing`` does nothing when a completed build exists (``make demo``).
 ``--partition-range FIRST...LAST`` loads only those sessions. Exits non-zero on failure.
 """
 
@@ -19,6 +19,7 @@ from dagster import DagsterInstance
 from pipelines.defs.prices.reader import latest_trade_date
 from pipelines.lib.resources import dbt_project, parse_dbt_project
 from pipelines.lib.settings import get_settings
+from pipelines.lib.warehouse import WarehouseResource
 from pipelines.lib.trading_calendar import EXCHANGE_TIMEZONE, trading_day_partitions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -55,18 +56,30 @@ def run_build(first_key: str | None = None, last_key: str | None = None, instanc
     return result.success
 
 
+def already_built() -> bool:
+    """A completed build has been published: the DuckDB snapshot file, or on PostgreSQL
+    the ``meta.build_info`` table."""
+    settings = get_settings()
+    if settings.postgres is None:
+        return settings.snapshot_path.exists()
+    with WarehouseResource().connect() as warehouse:
+        found = warehouse.fetch_frame("select to_regclass(?) is not null as built", [f"{settings.schema('meta')}.build_info"])
+    return bool(found["built"][0])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--if-missing", action="store_true", help="skip when a snapshot exists")
     parser.add_argument("--partition-range", help="FIRST...LAST session keys (YYYY-MM-DD...YYYY-MM-DD)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    if args.if_missing and settings.snapshot_path.exists():
-        print(f"warehouse snapshot already built: {settings.snapshot_path}")
+    if args.if_missing and already_built():
+        print("warehouse already built: skipping (make build rebuilds)")
         return 0
     first, last = args.partition_range.split("...") if args.partition_range else (None, None)
     ok = run_build(first, last)
-    print(f"build {'succeeded' if ok else 'FAILED'}; snapshot: {settings.snapshot_path}")
+    published = f"{settings.schema('meta')}.build_info on PostgreSQL" if settings.postgres else settings.snapshot_path
+    print(f"build {'succeeded' if ok else 'FAILED'}; published: {published}")
     return 0 if ok else 1
 
 
