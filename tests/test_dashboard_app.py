@@ -1,8 +1,8 @@
 """The Streamlit app on a built warehouse, driven through ``streamlit.testing.v1.AppTest``.
 
 Most tests run twice: on the DuckDB snapshot (fixture ``built_warehouse``) and on
-PostgreSQL (fixture ``built_postgres_warehouse``, schemas behind its prefix; the
-PostgreSQL runs are skipped when that fixture is not available). Expected
+PostgreSQL (fixture ``built_postgres_warehouse``, schemas behind its prefix; skipped
+when no PostgreSQL server is reachable, see ``tests/conftest.py``). Expected
 results are computed independently with pandas on ``marts.mart_screener_latest``
 / ``marts.fct_daily_indicators`` read directly (DuckDB / psycopg, not through the
 app's code) and compared with what the app renders.
@@ -55,14 +55,6 @@ def _read_pg(conninfo: str, sql: str, params: list | None = None) -> pd.DataFram
         return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
-def postgres_warehouse(request: pytest.FixtureRequest):
-    """The lead's ``built_postgres_warehouse`` fixture, or skip when it does not exist."""
-    try:
-        return request.getfixturevalue("built_postgres_warehouse")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the built_postgres_warehouse fixture")
-
-
 @dataclass(frozen=True)
 class Source:
     """One built warehouse the app can read, with an independent reader for expected values."""
@@ -113,7 +105,7 @@ def source(request) -> Source:
     """The built warehouse of each backend."""
     if request.param == "duckdb":
         return duckdb_source(request.getfixturevalue("built_warehouse").snapshot_path)
-    return postgres_source(postgres_warehouse(request))
+    return postgres_source(request.getfixturevalue("built_postgres_warehouse"))
 
 
 @pytest.fixture(scope="module")
@@ -253,9 +245,9 @@ def test_no_snapshot_message(tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def pg_scratch_prefix(request, monkeypatch):
+def pg_scratch_prefix(built_postgres_warehouse, monkeypatch):
     """PostgreSQL: the fixture's database under a fresh schema prefix nothing was built in."""
-    pg = postgres_warehouse(request)
+    pg = built_postgres_warehouse
     prefix = f"nobuild_{uuid.uuid4().hex[:8]}_"
     _point_app_at(monkeypatch, {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": prefix})
     yield pg, prefix

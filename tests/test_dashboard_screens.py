@@ -238,3 +238,26 @@ def test_widget_values_drop_unknown_sectors():
 def test_empty_widgets_mean_no_filter():
     assert ff.spec_from_widgets({}) == ScreenSpec()
     assert build_screen_query(ff.spec_from_widgets({k: None for k in ff.WIDGET_KEYS})).params == []
+
+
+def test_table_comes_from_the_caller(mart):
+    mart.execute("CREATE SCHEMA t_marts")
+    mart.execute("CREATE TABLE t_marts.mart_screener_latest AS SELECT * FROM marts.mart_screener_latest WHERE ticker = 'AAA'")
+    spec = ScreenSpec(rsi_14=Range(max=50))
+    q = build_screen_query(spec, table="t_marts.mart_screener_latest")
+    assert " FROM t_marts.mart_screener_latest WHERE " in q.sql
+    assert [r[0] for r in mart.execute(q.sql, q.params).fetchall()] == ["AAA"]
+    count = build_count_query(spec, table="t_marts.mart_screener_latest")
+    assert mart.execute(count.sql, count.params).fetchone()[0] == 1
+
+
+def test_postgres_dialect_only_changes_text_ordering():
+    spec = ScreenSpec(sectors=("Energy",), sort_by="sector")
+    duck = build_screen_query(spec)
+    pg = build_screen_query(spec, dialect="postgres")
+    assert pg.params == duck.params
+    assert pg.sql == duck.sql.replace("ORDER BY sector DESC", 'ORDER BY sector COLLATE "C" DESC').replace(
+        ", ticker ASC", ', ticker COLLATE "C" ASC'
+    )
+    numeric = ScreenSpec(sort_by="rsi_14")
+    assert 'rsi_14 COLLATE' not in build_screen_query(numeric, dialect="postgres").sql

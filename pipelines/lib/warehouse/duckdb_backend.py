@@ -54,20 +54,25 @@ class DuckDBWarehouse(Warehouse):
             raise
 
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
-        snapshot = get_settings().snapshot_path
-        publish_snapshot(self.con, snapshot, run_id, built_at)
+        settings = get_settings()
+        snapshot = settings.snapshot_path
+        publish_snapshot(self.con, snapshot, run_id, built_at, meta_schema=settings.schema("meta"))
         return {"snapshot_path": str(snapshot), "size_mb": round(snapshot.stat().st_size / 1e6, 1)}
 
 
 def publish_snapshot(
-    warehouse: duckdb.DuckDBPyConnection, snapshot_path: Path, run_id: str, built_at: datetime
+    warehouse: duckdb.DuckDBPyConnection,
+    snapshot_path: Path,
+    run_id: str,
+    built_at: datetime,
+    meta_schema: str = "meta",
 ) -> None:
     """Publish a copy of the connected warehouse at ``snapshot_path`` atomically.
 
     The copy is made with DuckDB's ``COPY FROM DATABASE`` into a temporary file beside the
     target (so it holds only live data, not the free blocks a rebuilt DuckDB file keeps),
-    gets ``meta.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``; never written
-    to the writer's file), is fsynced and then ``os.replace``-d over ``snapshot_path``.
+    gets ``<meta_schema>.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``; never
+    written to the writer's file), is fsynced and then ``os.replace``-d over ``snapshot_path``.
     Nothing else may write the warehouse meanwhile (the last step of the build job).
     """
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,11 +84,10 @@ def publish_snapshot(
         warehouse.execute(f"attach '{literal}' as _snapshot_copy")
         try:
             warehouse.execute(f'copy from database "{source}" to _snapshot_copy')
-            warehouse.execute("create schema if not exists _snapshot_copy.meta")
-            warehouse.execute(
-                "create or replace table _snapshot_copy.meta.build_info (built_at timestamptz, run_id varchar)"
-            )
-            warehouse.execute("insert into _snapshot_copy.meta.build_info values (?, ?)", [built_at, run_id])
+            info = f"_snapshot_copy.{meta_schema}.build_info"
+            warehouse.execute(f"create schema if not exists _snapshot_copy.{meta_schema}")
+            warehouse.execute(f"create or replace table {info} (built_at timestamptz, run_id varchar)")
+            warehouse.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
         finally:
             warehouse.execute("detach _snapshot_copy")
         with open(partial, "rb+") as handle:
