@@ -17,8 +17,10 @@
     block in one transaction, so readers never see a gap while the marts are
     replaced. Schemas that do not exist yet are skipped.
 
-    Note: dbt's debug log (logs/dbt.log) records the hook's SQL, including the
-    password when BI_READER_PASSWORD is set.
+    The password never appears in SQL text that dbt logs or writes to
+    target/ (manifest, run results, compiled hooks): it is sent as a bound
+    parameter into a session setting that the role block reads and the hook
+    clears again.
 -#}
 {% macro grant_bi_reader() -%}
     {{ return(adapter.dispatch('grant_bi_reader', 'stock_warehouse')()) }}
@@ -29,45 +31,53 @@
 
 {% macro postgres__grant_bi_reader() -%}
     {%- set role_name = var('bi_reader_role', 'bi_reader') -%}
-    {%- set password = env_var('BI_READER_PASSWORD', '') -%}
     {%- set prefix = schema_prefix() -%}
+    {%- set password_setting = 'stock_warehouse.bi_reader_password' -%}
     {%- set tag = '$bi_reader$' -%}
-    {%- if tag in password or tag in role_name or tag in prefix -%}
-        {%- do exceptions.raise_compiler_error('grant_bi_reader: ' ~ tag ~ ' is not allowed in the role name, password or schema prefix') -%}
+    {%- if tag in role_name or tag in prefix -%}
+        {%- do exceptions.raise_compiler_error('grant_bi_reader: ' ~ tag ~ ' is not allowed in the role name or schema prefix') -%}
     {%- endif -%}
     {%- set role_literal = "'" ~ role_name | replace("'", "''") ~ "'" -%}
-    {%- set password_literal = "'" ~ password | replace("'", "''") ~ "'" -%}
+    {%- set prefix_literal = prefix | replace("'", "''") -%}
+    {%- if execute -%}
+        {#- session setting, not committed with any transaction; bound, hence not logged -#}
+        {%- do adapter.add_query(
+            "select set_config('" ~ password_setting ~ "', %s, false)",
+            auto_begin=false,
+            bindings=[env_var('BI_READER_PASSWORD', '')]
+        ) -%}
+    {%- endif -%}
 do {{ tag }}
 declare
     role_name constant text := {{ role_literal }};
+    role_password constant text := nullif(current_setting('{{ password_setting }}', true), '');
 begin
     if not exists (select from pg_catalog.pg_roles where rolname = role_name) then
         begin
             execute format(
-                'create role %I with login nosuperuser nocreatedb nocreaterole noinherit noreplication'
-                {%- if password %} || ' password %L'{% endif %},
-                role_name{% if password %}, {{ password_literal }}{% endif %}
+                'create role %I with login nosuperuser nocreatedb nocreaterole noreplication password %L',
+                role_name, role_password
             );
         exception when duplicate_object or unique_violation then
             null;  -- created at the same moment by a run on another database
         end;
-    {%- if password %}
-    else
+    elsif role_password is not null then
         begin
-            execute format('alter role %I with password %L', role_name, {{ password_literal }});
+            execute format('alter role %I with password %L', role_name, role_password);
         exception when internal_error then
             -- "tuple concurrently updated": a run on another database set it at the same moment
             raise warning 'role % was being updated concurrently; password left as that run set it', role_name;
         end;
-    {%- endif %}
     end if;
 end
 {{ tag }};
 
+select set_config('{{ password_setting }}', '', false);
+
 do {{ tag }}
 declare
     role_name constant text := {{ role_literal }};
-    marts_schema constant text := '{{ prefix }}marts';
+    marts_schema constant text := '{{ prefix_literal }}marts';
     layer_schema text;
 begin
     execute format('grant connect on database %I to %I', current_database(), role_name);
@@ -75,7 +85,7 @@ begin
     -- layer schemas owned by this user: PUBLIC gets nothing (no CREATE, no USAGE)
     for layer_schema in
         select nspname from pg_catalog.pg_namespace
-        where nspname in ('{{ prefix }}raw', '{{ prefix }}staging', '{{ prefix }}intermediate', marts_schema)
+        where nspname in ('{{ prefix_literal }}raw', '{{ prefix_literal }}staging', '{{ prefix_literal }}intermediate', marts_schema)
             and nspowner = (select oid from pg_catalog.pg_roles where rolname = current_user)
     loop
         execute format('revoke all on schema %I from public', layer_schema);
@@ -84,7 +94,7 @@ begin
     -- nothing on the raw, staging and intermediate layers
     for layer_schema in
         select nspname from pg_catalog.pg_namespace
-        where nspname in ('{{ prefix }}raw', '{{ prefix }}staging', '{{ prefix }}intermediate')
+        where nspname in ('{{ prefix_literal }}raw', '{{ prefix_literal }}staging', '{{ prefix_literal }}intermediate')
     loop
         execute format('revoke all on all tables in schema %I from %I', layer_schema, role_name);
         execute format('revoke all on schema %I from %I', layer_schema, role_name);
@@ -100,4 +110,17 @@ begin
     end if;
 end
 {{ tag }};
+{%- endmacro %}
+
+
+{#-
+    Re-apply the same role and grants without a build (idempotent):
+        dbt run-operation apply_bi_reader_grants --target postgres
+-#}
+{% macro apply_bi_reader_grants() -%}
+    {%- set sql = grant_bi_reader() | trim -%}
+    {%- if sql -%}
+        {%- do run_query(sql) -%}
+        {{ log("granted " ~ var('bi_reader_role', 'bi_reader') ~ " read access to " ~ schema_prefix() ~ "marts", info=true) }}
+    {%- endif -%}
 {%- endmacro %}

@@ -34,3 +34,27 @@
 {% macro postgres__analyze_table(relation) -%}
     analyze {{ relation }}
 {%- endmacro %}
+
+
+{#-
+    Pre-hook of the recursive indicator model: PostgreSQL plans a recursive
+    CTE once, guessing the work table at 10x the anchor's estimate; with
+    statistics on int_prices_daily_numbered it then prefers a hash join that
+    rebuilds a 619k-row hash table on EVERY iteration (~250 s for 1,259
+    iterations) over the (ticker, bar_number) index lookups (~3 s). Hash and
+    merge joins are switched off for this model's transaction only (SET
+    LOCAL), which leaves the nested loop over the index; JIT compilation is
+    switched off too (it costs more than it saves on this query).
+-#}
+{% macro recursive_cte_planner_settings() -%}
+    {{ return(adapter.dispatch('recursive_cte_planner_settings', 'stock_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__recursive_cte_planner_settings() -%}
+{%- endmacro %}
+
+{% macro postgres__recursive_cte_planner_settings() -%}
+    set local enable_hashjoin = off;
+    set local enable_mergejoin = off;
+    set local jit = off
+{%- endmacro %}

@@ -22,6 +22,9 @@
     recursive reference inside a subquery.
 -#}
 
+{#- PostgreSQL: keep the index nested loop on every iteration (see the macro). -#}
+{{ config(pre_hook="{{ recursive_cte_planner_settings() }}") }}
+
 {%- set k_12 = "(cast(2 as " ~ type_double() ~ ") / 13)" -%}
 {%- set k_26 = "(cast(2 as " ~ type_double() ~ ") / 27)" -%}
 {%- set k_9 = "(cast(2 as " ~ type_double() ~ ") / 10)" -%}

@@ -27,7 +27,7 @@ prices as (
 
 ),
 
-trailing as (
+trailing_windows as (
 
     {{ trailing_window_aggregates('prices', 'ticker', 'bar_number', trailing_aggregates) }}
 
@@ -60,7 +60,7 @@ windowed as (
         close / nullif(lag(close, 126) over w_all, 0) - 1 as return_126d,
         close / nullif(lag(close, 252) over w_all, 0) - 1 as return_252d
 
-    from trailing
+    from trailing_windows
 
     window
         w_all as (partition by ticker order by bar_number),
