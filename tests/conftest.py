@@ -108,6 +108,33 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     return BuiltWarehouse(warehouse, snapshot, success)
 
 
+@pytest.fixture(scope="module")
+def warehouse_con(built_warehouse):
+    """Read-only DuckDB connection to the built warehouse (the writer's file)."""
+    import duckdb
+
+    connection = duckdb.connect(str(built_warehouse.warehouse_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+def materialize_prices(first: str, last: str, instance, raise_on_error: bool = True):
+    """Run the prices asset alone over the session keys ``first..last`` with the current settings."""
+    from dagster import materialize
+
+    from pipelines.defs.prices.assets import prices_daily
+    from pipelines.lib.resources import build_resources
+    from pipelines.lib.settings import load_settings
+
+    return materialize(
+        [prices_daily],
+        resources=build_resources(load_settings()),
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=raise_on_error,
+    )
+
+
 def postgres_admin_url() -> str:
     return os.environ.get("TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
 

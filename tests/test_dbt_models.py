@@ -8,17 +8,14 @@ marts.
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 
 @pytest.fixture(scope="module")
-def con(built_warehouse):
-    connection = duckdb.connect(str(built_warehouse.warehouse_path), read_only=True)
-    yield connection
-    connection.close()
+def con(warehouse_con):
+    return warehouse_con
 
 
 @pytest.fixture(scope="module")

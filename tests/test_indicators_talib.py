@@ -10,7 +10,6 @@ Returns are checked against numpy over trading days (rows), not calendar days.
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,10 +91,8 @@ def _one(con, sql: str):
 
 
 @pytest.fixture(scope="module")
-def con(built_warehouse):
-    connection = duckdb.connect(str(built_warehouse.warehouse_path), read_only=True)
-    yield connection
-    connection.close()
+def con(warehouse_con):
+    return warehouse_con
 
 
 @pytest.fixture(scope="module")

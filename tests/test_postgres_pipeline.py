@@ -13,10 +13,16 @@ import yaml
 from dagster import DagsterInstance, materialize
 
 from pipelines.defs.companies.assets import companies
-from pipelines.defs.prices.assets import prices_daily
 from pipelines.lib.resources import build_resources
 from pipelines.lib.settings import PostgresConnection, get_settings, load_settings
-from tests.conftest import FIXTURES, REPO_ROOT, saved_settings_env, scratch_database, use_warehouse
+from tests.conftest import (
+    FIXTURES,
+    REPO_ROOT,
+    materialize_prices,
+    saved_settings_env,
+    scratch_database,
+    use_warehouse,
+)
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
 
@@ -30,13 +36,7 @@ def postgres_db(postgres_server, tmp_path):
 
 def _load(first: str, last: str, raise_on_error: bool = True):
     with DagsterInstance.ephemeral() as instance:
-        return materialize(
-            [prices_daily],
-            resources=build_resources(load_settings()),
-            instance=instance,
-            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-            raise_on_error=raise_on_error,
-        )
+        return materialize_prices(first, last, instance, raise_on_error)
 
 
 def _rows(conninfo: str, table: str = "p_raw.prices_daily") -> list[tuple]:
@@ -76,7 +76,7 @@ def test_malformed_file_writes_nothing_on_postgres(postgres_db, tmp_path):
     assert _rows(postgres_db.conninfo) == before
 
 
-def test_dagster_storage_on_postgres(postgres_server, tmp_path):
+def test_dagster_storage_on_postgres(postgres_server, tmp_path, monkeypatch):
     """deploy/dagster.yaml puts runs and events in PostgreSQL (dagster-postgres)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -89,21 +89,14 @@ def test_dagster_storage_on_postgres(postgres_server, tmp_path):
             "DAGSTER_PG_HOST": admin.host, "DAGSTER_PG_PORT": str(admin.port), "DAGSTER_PG_USER": admin.user,
             "DAGSTER_PG_PASSWORD": admin.password, "DAGSTER_PG_DB": storage_db.dbname,
         }
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
         use_warehouse(tmp_path / "warehouse.duckdb")
-        try:
-            with DagsterInstance.from_config(str(home)) as instance:
-                result = materialize([companies], resources=build_resources(load_settings()), instance=instance)
-                assert result.success
-                assert [run.run_id for run in instance.get_runs()] == [result.run_id]
-            with psycopg.connect(storage_db.conninfo) as con:
-                stored = con.execute("select count(*) from runs").fetchone()[0]
-                events = con.execute("select count(*) from event_logs where run_id = %s", [result.run_id]).fetchone()[0]
-            assert stored == 1 and events > 5
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with DagsterInstance.from_config(str(home)) as instance:
+            result = materialize([companies], resources=build_resources(load_settings()), instance=instance)
+            assert result.success
+            assert [run.run_id for run in instance.get_runs()] == [result.run_id]
+        with psycopg.connect(storage_db.conninfo) as con:
+            stored = con.execute("select count(*) from runs").fetchone()[0]
+            events = con.execute("select count(*) from event_logs where run_id = %s", [result.run_id]).fetchone()[0]
+        assert stored == 1 and events > 5

@@ -8,28 +8,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance
 
 from pipelines.build import run_build
-from pipelines.defs.prices.assets import prices_daily
 from pipelines.lib.csv_files import MalformedFileError
-from pipelines.lib.resources import build_resources
 from pipelines.lib.settings import load_settings
-from tests.conftest import FIXTURES, use_warehouse
+from tests.conftest import FIXTURES, materialize_prices, use_warehouse
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
 MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
 ROW_COLUMNS = "ticker, trade_date, open, high, low, close, volume, source"
 
 
-def _load(first: str, last: str, instance: DagsterInstance, raise_on_error: bool = True):
-    return materialize(
-        [prices_daily],
-        resources=build_resources(load_settings()),
-        instance=instance,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-        raise_on_error=raise_on_error,
-    )
+_load = materialize_prices
 
 
 def _rows(path: Path, table: str = "raw.prices_daily", columns: str = ROW_COLUMNS) -> list[tuple]:
