@@ -9,7 +9,7 @@ Two suites, both run on pandas frames (GE 1.x's SQL path does not work on DuckDB
   ``input rows = valid + rejected``. Run again on the valid rows, the suite must pass.
 * ``prices_daily_completeness`` — one row per trade_date with
   ``rows / universe >= 0.95`` where the universe of a day is the number of tickers
-  whose history spans it (see :func:`pipelines.lib.warehouse.daily_completeness`).
+  whose history spans it (see :func:`pipelines.defs.prices.completeness.daily_completeness`).
 
 Rule names (the ``reason`` values in ``raw.rejected_prices``): ``<col>_not_null``,
 ``ticker_trade_date_unique``, ``low_le_open``, ``open_le_high``, ``low_le_close``,
@@ -61,7 +61,11 @@ def _gx():
 
 @cache
 def _context():
-    return _gx().get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = _gx().get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
 
 
 def _row_suite(sessions: tuple[str, ...]):
@@ -137,7 +141,8 @@ def _run(suite, frame: pd.DataFrame) -> list[Any]:
             result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0},
         )
     finally:
-        context.validation_definitions.delete(name) if _has_validation(context, name) else None
+        if _has_validation(context, name):
+            context.validation_definitions.delete(name)
         context.data_sources.delete(name)
     return list(result.results)
 
