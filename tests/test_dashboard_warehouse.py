@@ -130,8 +130,9 @@ def test_snapshot_removed_after_open(snapshot_env, tmp_path):
     assert warehouse.build_info().run_id == "run-2"
 
 
-def test_concurrent_readers_during_swaps(snapshot_env, tmp_path):
-    _publish(tmp_path, snapshot_env, "run-0", ["AAA"])
+def _readers_during(read_once, write) -> tuple[list[BaseException], set[str]]:
+    """Run ``read_once`` (returns a run_id) in 4 threads in a loop while ``write()`` runs;
+    return the errors the readers hit and the run ids they saw."""
     errors: list[BaseException] = []
     seen: set[str] = set()
     stop = threading.Event()
@@ -139,7 +140,7 @@ def test_concurrent_readers_during_swaps(snapshot_env, tmp_path):
     def reader() -> None:
         while not stop.is_set():
             try:
-                seen.add(warehouse.build_info().run_id)
+                seen.add(read_once())
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
                 return
@@ -148,12 +149,22 @@ def test_concurrent_readers_during_swaps(snapshot_env, tmp_path):
     for t in threads:
         t.start()
     try:
-        for i in range(1, 6):
-            _publish(tmp_path, snapshot_env, f"run-{i}", ["AAA"])
+        write()
     finally:
         stop.set()
         for t in threads:
             t.join(timeout=30)
+    return errors, seen
+
+
+def test_concurrent_readers_during_swaps(snapshot_env, tmp_path):
+    _publish(tmp_path, snapshot_env, "run-0", ["AAA"])
+
+    def publish_five() -> None:
+        for i in range(1, 6):
+            _publish(tmp_path, snapshot_env, f"run-{i}", ["AAA"])
+
+    errors, seen = _readers_during(lambda: warehouse.build_info().run_id, publish_five)
     assert not errors, errors
     assert warehouse.build_info().run_id == "run-5"
     assert seen <= {f"run-{i}" for i in range(6)}
@@ -363,35 +374,24 @@ def test_pg_table_replaced_under_a_prepared_statement(pg_env):
 
 def test_pg_readers_keep_working_during_builds(pg_env):
     pg, prefix = pg_env
-    errors: list[BaseException] = []
-    seen: set[str] = set()
-    stop = threading.Event()
 
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                info = warehouse.build_info()
-                assert info is not None  # never between the delete and the insert of a build
-                seen.add(info.run_id)
-                assert warehouse.sectors()[0] in {"Energy", "Utilities"}
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-                errors.append(exc)
-                return
+    def read_once() -> str:
+        info = warehouse.build_info()
+        assert info is not None  # never between the delete and the insert of a build
+        assert warehouse.sectors()[0] in {"Energy", "Utilities"}
+        return info.run_id
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    def five_builds() -> None:
         for i in range(2, 7):
             sector = "Utilities" if i % 2 else "Energy"
-            _dbt_style_replace(pg, f"{prefix}marts.dim_companies", f"SELECT 'AAA' AS ticker, 'A' AS company_name, '{sector}' AS sector")
+            _dbt_style_replace(
+                pg, f"{prefix}marts.dim_companies", f"SELECT 'AAA' AS ticker, 'A' AS company_name, '{sector}' AS sector"
+            )
             with psycopg.connect(pg.conninfo) as con:  # the build's last step, in one transaction
                 con.execute(f"DELETE FROM {prefix}meta.build_info")
                 con.execute(f"INSERT INTO {prefix}meta.build_info VALUES (now(), %s)", [f"run-{i}"])
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
+
+    errors, seen = _readers_during(read_once, five_builds)
     assert not errors, errors
     assert warehouse.build_info().run_id == "run-6"
     assert seen <= {f"run-{i}" for i in range(1, 7)}
