@@ -60,12 +60,17 @@ def use_warehouse(
         "WAREHOUSE_URL": url,
         "WAREHOUSE_SCHEMA_PREFIX": schema_prefix or None,
     }
+    _set_env(values)
+    get_settings.cache_clear()
+
+
+def _set_env(values: dict[str, str | None]) -> None:
+    """Set each variable, or remove it where the value is None."""
     for key, value in values.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    get_settings.cache_clear()
 
 
 @contextmanager
@@ -77,11 +82,7 @@ def saved_settings_env() -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_env(saved)
         get_settings.cache_clear()
 
 
