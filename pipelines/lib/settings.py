@@ -25,6 +25,22 @@ Environment variables (all optional):
 ``DBT_TARGET``
     dbt target name in ``dbt_project/profiles.yml`` (default ``duckdb``, or ``postgres``
     when ``WAREHOUSE_URL`` is set).
+``PRICE_SOURCE``
+    ``file`` (default: ``PRICES_CSV``) or ``yahoo`` (Yahoo Finance v8 chart API over HTTP).
+``YAHOO_TICKERS``
+    Comma-separated tickers fetched by the ``yahoo`` price source (default: the company table's
+    tickers).
+``FUNDAMENTALS_SOURCE``
+    ``bundled`` (default: the SEC companyfacts files in ``data/sample/sec/``) or ``sec``
+    (``data.sec.gov`` per CIK for the universe).
+``SEC_USER_AGENT``
+    ``User-Agent`` sent to the SEC (it asks for a name and a contact e-mail), e.g.
+    ``"Example Research ops@example.com"``. Required when ``FUNDAMENTALS_SOURCE=sec``.
+``NEWS_FEEDS``
+    Comma-separated RSS/Atom feed URLs polled by the news asset (default: none; the bundled
+    headline files are always ingested).
+``RAW_RESPONSES_DIR``
+    Where raw HTTP responses are kept, one folder per vendor (default ``data/raw``).
 """
 
 from __future__ import annotations
@@ -104,6 +120,17 @@ class Settings:
     dbt_target: str
     postgres: PostgresConnection | None = None
     schema_prefix: str = ""
+    price_source: Literal["file", "yahoo"] = "file"
+    yahoo_tickers: tuple[str, ...] = ()
+    fundamentals_source: Literal["bundled", "sec"] = "bundled"
+    sec_user_agent: str = ""
+    news_feeds: tuple[str, ...] = ()
+    raw_responses_dir: Path = REPO_ROOT / "data" / "raw"
+
+    @property
+    def live_sources(self) -> bool:
+        """True when any source fetches over HTTP (enables the feed-polling schedule)."""
+        return self.price_source == "yahoo" or self.fundamentals_source == "sec" or bool(self.news_feeds)
 
     @property
     def backend(self) -> Literal["duckdb", "postgres"]:
@@ -148,7 +175,30 @@ def load_settings() -> Settings:
         dbt_target=os.environ.get("DBT_TARGET") or ("postgres" if postgres else "duckdb"),
         postgres=postgres,
         schema_prefix=os.environ.get("WAREHOUSE_SCHEMA_PREFIX", ""),
+        price_source=_choice("PRICE_SOURCE", ("file", "yahoo")),
+        yahoo_tickers=_csv_list("YAHOO_TICKERS", upper=True),
+        fundamentals_source=_choice("FUNDAMENTALS_SOURCE", ("bundled", "sec")),
+        sec_user_agent=os.environ.get("SEC_USER_AGENT", "").strip(),
+        news_feeds=_csv_list("NEWS_FEEDS"),
+        raw_responses_dir=_path_from_env("RAW_RESPONSES_DIR", REPO_ROOT / "data" / "raw"),
     )
+
+
+def _choice(name: str, allowed: tuple[str, ...]):
+    """An enumerated env var; the first allowed value is the default.
+
+    Raises:
+        ValueError: the value is not one of ``allowed`` (names the variable).
+    """
+    value = os.environ.get(name, "").strip().lower() or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _csv_list(name: str, *, upper: bool = False) -> tuple[str, ...]:
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return tuple(item.upper() for item in items) if upper else tuple(items)
 
 
 @cache
