@@ -1,11 +1,21 @@
 """One HTTP policy shared by every vendor client (httpx + httpx-retries + pyrate-limiter).
 
 Policy, per attempt: a client-side rate limit (``rate_per_second``, e.g. SEC asks <= 10/s), then
-the request with a timeout; on connect errors, timeouts, 429 and 5xx the request is retried with
-exponential backoff and jitter (``backoff_factor * 2**(attempt-1)`` seconds plus up to
-``backoff_jitter`` seconds, capped at ``max_backoff_s``), honouring a ``Retry-After`` header
-(seconds or HTTP date, also capped). Other 4xx fail at once. Every failure raises
-:class:`~pipelines.lib.http.errors.VendorHTTPError` naming the URL, status and attempts.
+the request with a timeout; on connect errors, timeouts, 429 and 5xx (500, 502, 503, 504) the
+request is retried up to ``max_retries`` times. The wait before retry ``n`` (1, 2, ...) is the
+``Retry-After`` header when the response has one (seconds or an HTTP date), else the exponential
+backoff ``backoff_factor * 2**n`` seconds times a random factor in ``[1 - backoff_jitter, 1]``
+(httpx-retries' ``Retry.backoff_strategy``, called after its attempt counter is incremented);
+either wait is capped at ``max_backoff_s``. Other 4xx fail at once, after one attempt.
+
+Every failure raises :class:`~pipelines.lib.http.errors.VendorHTTPError` naming the URL, the
+status (or ``None`` when no response came) and the number of attempts actually made (counted on
+the wire, below the retry layer); a 200 whose body is not what the vendor documents raises
+:class:`~pipelines.lib.http.errors.VendorResponseError` (:func:`parse_json_body`).
+
+Limits: ``timeout_s`` bounds each connect, read, write and pool wait, not a whole request (a
+server trickling bytes keeps a read alive); a ``Retry-After`` longer than ``max_backoff_s`` is
+cut to it (a retry may then come early and be refused again).
 """
 
 from __future__ import annotations
@@ -33,11 +43,17 @@ class HttpPolicy:
         user_agent: ``User-Agent`` header (SEC requires a name and contact e-mail).
         timeout_s: connect/read/write/pool timeout in seconds.
         max_retries: retries after the first attempt (attempts = max_retries + 1).
-        backoff_factor: first backoff in seconds; doubles per retry.
-        backoff_jitter: up to this many random seconds added to each backoff.
+        backoff_factor: seconds; the wait before retry ``n`` is ``backoff_factor * 2**n`` (so
+            1, 2, 4, 8 s for 0.5) before jitter, when the response has no ``Retry-After``.
+        backoff_jitter: fraction in ``[0, 1]``: each backoff is multiplied by a random factor in
+            ``[1 - backoff_jitter, 1]`` (0 = no jitter).
         max_backoff_s: cap of one wait, including a ``Retry-After`` wait.
-        rate_per_second: client-side limit of requests (attempts) per second; ``None`` = none.
+        rate_per_second: client-side limit of requests (every attempt, retries included) per
+            second, as a sliding one-second window; ``None`` = none.
         headers: extra headers sent with every request.
+
+    Raises:
+        ValueError: a value out of range (names the field).
     """
 
     vendor: str
@@ -49,6 +65,27 @@ class HttpPolicy:
     max_backoff_s: float = 30.0
     rate_per_second: int | None = None
     headers: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be {rule}, got {value!r}"
+            for name, value, ok, rule in (
+                ("timeout_s", self.timeout_s, self.timeout_s > 0, "> 0"),
+                ("max_retries", self.max_retries, self.max_retries >= 0, ">= 0"),
+                ("backoff_factor", self.backoff_factor, self.backoff_factor >= 0, ">= 0"),
+                ("backoff_jitter", self.backoff_jitter, 0 <= self.backoff_jitter <= 1, "in [0, 1]"),
+                ("max_backoff_s", self.max_backoff_s, self.max_backoff_s > 0, "> 0"),
+                (
+                    "rate_per_second",
+                    self.rate_per_second,
+                    self.rate_per_second is None or (isinstance(self.rate_per_second, int) and self.rate_per_second >= 1),
+                    "None or an integer >= 1",
+                ),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ValueError(f"HttpPolicy({self.vendor!r}): " + "; ".join(problems))
 
     def retry(self) -> Retry:
         """The httpx-retries configuration of this policy."""
@@ -64,6 +101,9 @@ class HttpPolicy:
         )
 
 
+ATTEMPTS = "vendor_attempts"  # request extension: attempts sent so far (set by AttemptCounter)
+
+
 class RateLimitedTransport(httpx.BaseTransport):
     """Waits for a pyrate-limiter slot before each attempt, then delegates to ``inner``."""
 
@@ -72,7 +112,26 @@ class RateLimitedTransport(httpx.BaseTransport):
         self._limiter = Limiter(Rate(rate_per_second, Duration.SECOND))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self._limiter.try_acquire("http", blocking=True)
+        if not self._limiter.try_acquire("http", blocking=True):
+            raise RuntimeError(f"rate limiter refused a request to {request.url}")  # cannot happen for weight 1
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._limiter.close()  # stops the limiter's leaker thread
+
+
+class AttemptCounter(httpx.BaseTransport):
+    """Counts the attempts of each request in ``request.extensions[ATTEMPTS]`` (the retry layer
+    re-sends the same request object), then delegates to ``inner``."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions[ATTEMPTS] = request.extensions.get(ATTEMPTS, 0) + 1
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -91,6 +150,7 @@ class VendorClient:
         inner: httpx.BaseTransport = transport or httpx.HTTPTransport()
         if policy.rate_per_second:
             inner = RateLimitedTransport(inner, policy.rate_per_second)
+        inner = AttemptCounter(inner)
         self._client = httpx.Client(
             transport=RetryTransport(transport=inner, retry=policy.retry()),
             timeout=httpx.Timeout(policy.timeout_s),
@@ -114,17 +174,17 @@ class VendorClient:
             VendorHTTPError: a 4xx, or 429/5xx/connect error/timeout still failing after all
                 retries (names URL, status and the number of attempts).
         """
-        attempts = self.policy.max_retries + 1
+        request = self._client.build_request("GET", url, params=params)
         try:
-            response = self._client.get(url, params=params)
+            response = self._client.send(request)
         except httpx.TransportError as exc:
-            raise VendorHTTPError(self.policy.vendor, _full_url(url, params), None, attempts, repr(exc)) from exc
+            attempts = request.extensions.get(ATTEMPTS, 0)
+            raise VendorHTTPError(self.policy.vendor, str(request.url), None, attempts, repr(exc)) from exc
         if response.is_success:
             return response
-        retry = response.extensions.get("retry")
-        made = (retry.attempts_made + 1) if retry is not None else 1
+        attempts = response.request.extensions.get(ATTEMPTS, request.extensions.get(ATTEMPTS, 1))
         detail = response.text[:200].strip() or response.reason_phrase
-        raise VendorHTTPError(self.policy.vendor, str(response.request.url), response.status_code, made, detail)
+        raise VendorHTTPError(self.policy.vendor, str(response.request.url), response.status_code, attempts, detail)
 
     def get_json(
         self,
@@ -148,6 +208,10 @@ class VendorClient:
 def parse_json_body(vendor: str, url: str, content: bytes, check: Callable[[Any], str | None] | None = None) -> Any:
     """Parse ``content`` as JSON and run ``check``; used for fresh and for stored raw responses.
 
+    ``check(body)`` returns ``None`` when the body has the documented shape, else a sentence
+    saying what is wrong; if it raises ``KeyError``, ``IndexError``, ``TypeError`` or
+    ``ValueError`` on an unexpected shape, that is reported the same way.
+
     Raises:
         VendorResponseError: not JSON (with the position and the first bytes), or ``check`` failed.
     """
@@ -155,10 +219,11 @@ def parse_json_body(vendor: str, url: str, content: bytes, check: Callable[[Any]
         body = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise VendorResponseError(vendor, url, f"body is not JSON ({exc}); starts with {content[:80]!r}") from exc
-    if check is not None and (problem := check(body)):
-        raise VendorResponseError(vendor, url, problem)
+    if check is not None:
+        try:
+            problem = check(body)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            problem = f"unexpected shape ({type(exc).__name__}: {exc})"
+        if problem:
+            raise VendorResponseError(vendor, url, problem)
     return body
-
-
-def _full_url(url: str, params: Mapping[str, Any] | None) -> str:
-    return str(httpx.URL(url, params=params)) if params else url

@@ -2,14 +2,17 @@
 read exactly what the vendor sent.
 
 Layout: ``<root>/<vendor>/<key>`` where ``key`` is a relative path chosen by the vendor module
-(for example ``chart/NVDA/2021-02-01_2022-01-31.json``). Bodies are stored byte for byte, written
-to a temporary file first and renamed, so a crash never leaves half a file.
+(for example ``chart/NVDA/2021-02-01_2022-01-31.json``). Bodies are stored byte for byte: written
+to a temporary file in the same folder, flushed and fsynced, then renamed over the target
+(``os.replace``), so a reader or a crash sees the old file or the whole new one, never half a file.
+Temporary files start with ``.`` and are not listed by :meth:`RawResponseStore.keys`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -22,8 +25,14 @@ class RawResponseStore:
         self.directory = Path(root) / vendor
 
     def path_for(self, key: str) -> Path:
-        """The file of ``key``; each path segment is made filesystem-safe (``^`` -> ``_``)."""
+        """The file of ``key``; each path segment is made filesystem-safe (``^`` -> ``_``; a leading
+        ``.`` -> ``_`` so no key can hide among the temporary files; ``..`` segments are dropped).
+
+        Raises:
+            ValueError: the key has no usable segment.
+        """
         parts = [_SAFE.sub("_", part) for part in key.split("/") if part not in ("", ".", "..")]
+        parts = ["_" + part[1:] if part.startswith(".") else part for part in parts]
         if not parts:
             raise ValueError(f"empty raw-store key {key!r}")
         return self.directory.joinpath(*parts)
@@ -37,9 +46,15 @@ class RawResponseStore:
         """Store ``body`` under ``key`` atomically; returns the path."""
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(body)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def keys(self, prefix: str = "") -> list[str]:
