@@ -28,9 +28,12 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def history_range() -> tuple[str, str]:
     """Partition keys from the first session to the source's last session with data
-    (sessions after the end of a static file are not loaded as empty days)."""
+    (sessions after the end of a static file are not loaded as empty days; with
+    ``PRICE_SOURCE=yahoo``, the last partition, i.e. today's session once it has started)."""
     partitions = trading_day_partitions()
     last = partitions.get_last_partition_key()
+    if get_settings().price_source == "yahoo":
+        return partitions.get_first_partition_key(), last
     latest = latest_trade_date(get_settings().prices_csv)
     if latest is not None and latest.isoformat() < last:
         last = partitions.get_partition_key_for_timestamp(

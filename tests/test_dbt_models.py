@@ -114,17 +114,17 @@ def test_golden_cross_20d_recomputed_from_fact(indicators, screener):
 
 def test_screener_flags_match_definitions(screener):
     s = screener
-    assert _flag(s["above_sma_50"]) == _sql_gt(s["close"], s["sma_50"])
-    assert _flag(s["above_sma_200"]) == _sql_gt(s["close"], s["sma_200"])
+    assert _flag(s["above_sma_50"]) == _sql_gt(s["adjusted_close"], s["sma_50"])
+    assert _flag(s["above_sma_200"]) == _sql_gt(s["adjusted_close"], s["sma_200"])
     assert _flag(s["rsi_overbought"]) == _sql_gt(s["rsi_14"], pd.Series(70.0, index=s.index))
     assert _flag(s["rsi_oversold"]) == _sql_gt(pd.Series(30.0, index=s.index), s["rsi_14"])
     expected_new_high = [
-        None if pd.isna(hh) else bool(h == hh) for h, hh in zip(s["high"], s["high_52w"])
+        None if pd.isna(hh) else bool(h == hh) for h, hh in zip(s["adjusted_high"], s["high_52w"])
     ]
     assert _flag(s["new_high_52w"]) == expected_new_high
 
     pct = s["pct_from_high_52w"]
-    expected_pct = s["close"] / s["high_52w"] - 1
+    expected_pct = s["adjusted_close"] / s["high_52w"] - 1
     assert pct.isna().equals(s["high_52w"].isna())
     np.testing.assert_allclose(pct.dropna(), expected_pct.dropna(), rtol=0, atol=1e-12)
     assert (pct.dropna() <= 0).all()
@@ -196,3 +196,21 @@ def test_dim_companies_covers_the_price_universe(con):
     assert dim.loc["PCLN", "company_name"] == "Priceline.com Inc"
     assert dim.loc["AAPL", "company_attributes_source"] == "constituents"
     assert dim.loc["APTV", "trading_days"] == 44
+
+
+def test_bundled_build_has_no_corporate_actions_and_adjusted_equals_loaded(con):
+    """Bundled data only: raw.corporate_actions exists and is empty, every row's split basis is
+    the file's last day, and the adjusted bars the indicators use are the loaded ones, exactly."""
+    assert con.sql("select count(*) from raw.corporate_actions").fetchall() == [(0,)]
+    bases = con.sql("select split_basis_date, count(*) from raw.prices_daily group by all").fetchall()
+    assert [(str(day), n) for day, n in bases] == [("2018-02-07", 619_017)]
+    [(rows, identical)] = con.sql(
+        """
+        select count(*), count(*) filter (
+            where adjusted_open = open and adjusted_high = high and adjusted_low = low
+              and adjusted_close = close and adjusted_volume = volume
+              and split_factor = 1 and dividend_factor = 1)
+        from marts.fct_daily_indicators
+        """
+    ).fetchall()
+    assert rows == identical == 619_017

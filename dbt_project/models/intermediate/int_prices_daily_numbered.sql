@@ -11,7 +11,18 @@ with
 
 prices as (
 
-    select * from {{ ref('stg_raw__prices_daily') }}
+    -- the bars every indicator is computed on: adjusted for splits and
+    -- dividends (equal to the loaded prices when there are no corporate actions)
+    select
+        ticker,
+        trade_date,
+        adjusted_open as open,
+        adjusted_high as high,
+        adjusted_low as low,
+        adjusted_close as close,
+        adjusted_volume as volume
+
+    from {{ ref('int_prices_daily_adjusted') }}
 
 ),
 

@@ -5,6 +5,12 @@
 
 with
 
+prices as (
+
+    select * from {{ ref('int_prices_daily_adjusted') }}
+
+),
+
 window_indicators as (
 
     select * from {{ ref('int_daily_window_indicators') }}
@@ -23,11 +29,18 @@ joined as (
         w.ticker,
         w.trade_date,
         w.bar_number,
-        w.open,
-        w.high,
-        w.low,
-        w.close,
-        w.volume,
+        p.open,
+        p.high,
+        p.low,
+        p.close,
+        p.volume,
+        p.adjusted_open,
+        p.adjusted_high,
+        p.adjusted_low,
+        p.adjusted_close,
+        p.adjusted_volume,
+        p.split_factor,
+        p.dividend_factor,
         w.return_1d,
         w.return_5d,
         w.return_21d,
@@ -54,6 +67,9 @@ joined as (
         w.sma_50_crossed_above_sma_200
 
     from window_indicators as w
+    inner join prices as p
+        on w.ticker = p.ticker
+        and w.trade_date = p.trade_date
     left join recursive_indicators as r
         on w.ticker = r.ticker
         and w.bar_number = r.bar_number
@@ -71,6 +87,13 @@ final as (
         low,
         close,
         volume,
+        adjusted_open,
+        adjusted_high,
+        adjusted_low,
+        adjusted_close,
+        adjusted_volume,
+        split_factor,
+        dividend_factor,
         return_1d,
         return_5d,
         return_21d,

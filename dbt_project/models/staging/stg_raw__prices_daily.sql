@@ -16,6 +16,8 @@ renamed as (
         cast(low as {{ type_double() }}) as low,
         cast(close as {{ type_double() }}) as close,
         cast(volume as bigint) as volume,
+        cast(adj_close as {{ type_double() }}) as vendor_adjusted_close,
+        cast(split_basis_date as date) as split_basis_date,
         source as source_name,
         loaded_at
 

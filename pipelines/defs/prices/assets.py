@@ -1,9 +1,14 @@
-"""``raw.prices_daily``: daily OHLCV from the configured CSV, validated, partitioned by session.
+"""``raw.prices_daily``: daily OHLCV from the configured source, validated, partitioned by session.
 
-One partition per exchange session (:func:`pipelines.lib.trading_calendar.trading_day_partitions`);
-a backfill of any range runs as one run (``BackfillPolicy.single_run``). A run:
+The source is ``PRICE_SOURCE`` (:mod:`pipelines.defs.prices.sources`): the CSV file (default,
+the bundled S&P 500 file) or Yahoo's chart API (one request per ticker of the universe and
+run window, raw responses kept and reused). One partition per exchange session
+(:func:`pipelines.lib.trading_calendar.trading_day_partitions`); a backfill of any range runs
+as one run (``BackfillPolicy.single_run``). A run:
 
-1. reads the whole file strictly (a malformed file stops here, nothing written);
+1. reads the source: the whole file strictly (a malformed file stops here, nothing written),
+   or the window from Yahoo (an HTTP or body error stops here, nothing written; a ticker
+   Yahoo does not know (404) is skipped and listed in the metadata);
 2. takes the batch = rows with ``first_key <= trade_date < next session after last_key``
    (a weekend- or holiday-dated row falls into the preceding session's batch, where the
    calendar rule rejects it);
@@ -30,7 +35,7 @@ from dagster import (
 )
 
 from pipelines.defs.prices.completeness import daily_completeness
-from pipelines.defs.prices.reader import read_prices_csv
+from pipelines.defs.prices.sources import read_price_batch, yahoo_universe
 from pipelines.defs.prices.tables import ensure_price_tables, prices_table, rejected_table
 from pipelines.defs.prices.validation import (
     COMPLETENESS_THRESHOLD,
@@ -40,7 +45,6 @@ from pipelines.defs.prices.validation import (
 )
 from pipelines.lib.settings import get_settings
 from pipelines.lib.trading_calendar import (
-    HISTORY_START,
     next_session_after,
     sessions_between,
     trading_day_partitions,
@@ -73,8 +77,9 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
     description=(
-        "Daily OHLCV per ticker and exchange session (USD, split-adjusted for the bundled S&P 500 "
-        "file), validated with Great Expectations; rejected rows are quarantined in "
+        "Daily OHLCV per ticker and exchange session (USD, split-adjusted as of split_basis_date, "
+        "not dividend-adjusted) from PRICE_SOURCE: the bundled S&P 500 CSV (default) or Yahoo's "
+        "chart API; validated with Great Expectations; rejected rows are quarantined in "
         "raw.rejected_prices with the failed rule."
     ),
     check_specs=[
@@ -100,17 +105,20 @@ def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
     first, end = batch_window(key_range.start, key_range.end)
     sessions = [day for day in sessions_between(first, end) if day < end]
 
-    file_rows = read_prices_csv(settings.prices_csv)
+    tickers = None
+    if settings.price_source == "yahoo":
+        with warehouse.connect() as wh:
+            tickers = yahoo_universe(settings, wh)
+    source = read_price_batch(settings, first, end, tickers)
     in_window = pl.col("trade_date").is_between(first, end, closed="left")
-    batch = file_rows.filter(in_window)
+    batch = source.rows.filter(in_window)
     split = split_valid_rejected(batch, sessions)
 
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    source_file = settings.prices_csv.name
-    valid = split.valid.drop("source_line").with_columns(
-        source=pl.lit(f"csv:{source_file}"), loaded_at=pl.lit(loaded_at)
+    valid = split.valid.drop("source_line", "source_file").with_columns(loaded_at=pl.lit(loaded_at))
+    rejected = split.rejected.drop("adj_close", "split_basis_date", "source").with_columns(
+        loaded_at=pl.lit(loaded_at)
     )
-    rejected = split.rejected.with_columns(source_file=pl.lit(str(settings.prices_csv)), loaded_at=pl.lit(loaded_at))
     window_filter = "trade_date >= ? and trade_date < ?"
     with warehouse.connect() as wh:
         ensure_price_tables(wh)
@@ -127,13 +135,13 @@ def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
     loaded_outcome = validate_rows(split.valid, sessions)
     completeness_outcome = validate_completeness(per_day) if per_day.height else None
     counts = {
-        "file_rows": file_rows.height,
+        **source.metadata,
+        "source_rows_outside_window": source.rows.height - batch.height,
         "batch_input_rows": batch.height,
         "batch_loaded_rows": split.valid.height,
         "batch_rejected_rows": split.rejected.height,
-        "file_rows_before_first_partition": file_rows.filter(pl.col("trade_date") < HISTORY_START).height,
     }
-    context.log.info(f"{settings.prices_csv}: {counts}")
+    context.log.info(f"{source.description}: {counts}")
     yield MaterializeResult(
         metadata={
             "dagster/row_count": total_rows,
@@ -141,7 +149,8 @@ def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
             **counts,
             "rejected_by_rule": MetadataValue.json(split.input_outcome.failed_rows_by_rule),
             "rejected_preview": MetadataValue.md(_markdown_table(split.rejected)),
-            "source_file": MetadataValue.path(str(settings.prices_csv)),
+            "price_source": settings.price_source,
+            "source": source.description,
             "window": f"[{first}, {end})",
         }
     )

@@ -1,16 +1,30 @@
 """DDL of the raw price tables (the warehouse contract for later issues and BI).
 
 ``<prefix>raw.prices_daily`` — one row per (ticker, trade_date) that passed validation:
-``ticker``, ``trade_date`` (exchange session date), ``open/high/low/close`` (USD for the
-bundled file, split-adjusted, not dividend-adjusted), ``volume`` (shares), ``source``
-(``csv:<file name>``), ``loaded_at`` (UTC timestamp of the load).
+``ticker``, ``trade_date`` (exchange session date), ``open/high/low/close`` (USD, as the vendor
+sent them: split-adjusted as of ``split_basis_date``, not dividend-adjusted), ``volume``
+(shares, split-adjusted likewise), ``adj_close`` (USD: the vendor's split- and
+dividend-adjusted close; Yahoo rows only, NULL for the CSV), ``split_basis_date`` (the day as
+of which the vendor had applied splits: the CSV's last trade date, 2018-02-07 for the bundled
+file; for Yahoo the exchange date of the response's last trade; NULL only in rows loaded before
+the column existed), ``source`` (``csv:<file name>`` or ``yahoo:chart``), ``loaded_at`` (UTC
+timestamp of the load). Adjusted prices are derived in dbt (``int_prices_daily_adjusted``).
 
 ``<prefix>raw.rejected_prices`` — quarantined input rows: the parsed row (``ticker``,
 ``trade_date``, prices, ``volume``; NULL where the field was empty), ``source_line``
-(1-based line in the file), ``reason`` (failed rule names joined by ``"; "``, see
-:mod:`pipelines.defs.prices.validation`), ``source_file``, ``loaded_at``.
+(1-based line in the file, or position in the Yahoo response), ``reason`` (failed rule names
+joined by ``"; "``, see :mod:`pipelines.defs.prices.validation`), ``source_file`` (the CSV
+path, or the raw-store key of the Yahoo response), ``loaded_at``.
 
-The DDL is valid on DuckDB and PostgreSQL alike.
+``<prefix>raw.corporate_actions`` — one row per (ticker, ex_date, action_type) from the stored
+Yahoo chart responses (empty when none are stored, e.g. the bundled build): ``action_type``
+``split`` (``split_numerator`` new shares for ``split_denominator`` old ones, e.g. 4 and 1) or
+``dividend`` (``cash_amount``, USD per share, split-adjusted as of ``split_basis_date``);
+``split_basis_date``, ``source`` (``yahoo:chart``), ``source_file`` (raw-store key),
+``loaded_at``.
+
+The DDL is valid on DuckDB and PostgreSQL alike; columns added after a table was first created
+are added by :func:`ensure_price_tables` (``alter table ... add column if not exists``).
 """
 
 from __future__ import annotations
@@ -28,8 +42,14 @@ def rejected_table() -> str:
     return table_name("raw", "rejected_prices")
 
 
+def corporate_actions_table() -> str:
+    """Qualified name of the splits and dividends table."""
+    return table_name("raw", "corporate_actions")
+
+
 def ensure_price_tables(warehouse: Warehouse) -> None:
-    """Create the raw schema and price tables if they do not exist (idempotent)."""
+    """Create the raw schema and price tables if they do not exist, and add the columns of
+    later versions to existing ones (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
         f"""create table if not exists {prices_table()} (
@@ -41,9 +61,13 @@ def ensure_price_tables(warehouse: Warehouse) -> None:
             close double precision not null,
             volume bigint not null,
             source varchar not null,
-            loaded_at timestamp not null
+            loaded_at timestamp not null,
+            adj_close double precision,
+            split_basis_date date
         )"""
     )
+    for column, sql_type in (("adj_close", "double precision"), ("split_basis_date", "date")):
+        warehouse.execute(f"alter table {prices_table()} add column if not exists {column} {sql_type}")
     warehouse.execute(
         f"""create table if not exists {rejected_table()} (
             ticker varchar,
@@ -55,6 +79,25 @@ def ensure_price_tables(warehouse: Warehouse) -> None:
             volume bigint,
             source_line bigint not null,
             reason varchar not null,
+            source_file varchar not null,
+            loaded_at timestamp not null
+        )"""
+    )
+
+
+def ensure_corporate_actions_table(warehouse: Warehouse) -> None:
+    """Create ``raw.corporate_actions`` if it does not exist (idempotent)."""
+    warehouse.ensure_schema("raw")
+    warehouse.execute(
+        f"""create table if not exists {corporate_actions_table()} (
+            ticker varchar not null,
+            ex_date date not null,
+            action_type varchar not null,
+            split_numerator double precision,
+            split_denominator double precision,
+            cash_amount double precision,
+            split_basis_date date not null,
+            source varchar not null,
             source_file varchar not null,
             loaded_at timestamp not null
         )"""
