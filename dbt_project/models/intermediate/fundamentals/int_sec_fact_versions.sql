@@ -57,7 +57,7 @@ split_factors as (
         f.period_start,
         f.period_end,
         f.filed_date,
-        round(exp(sum(
+        exp(sum(
             case
                 when s.effective_from > f.filed_date and s.effective_from <= f.basis_date
                 then ln(s.split_ratio)
@@ -65,7 +65,7 @@ split_factors as (
                 then -ln(s.split_ratio)
                 else 0
             end
-        )), 9) as split_factor
+        )) as split_factor
 
     from facts_with_basis as f
     inner join splits as s on f.cik = s.cik

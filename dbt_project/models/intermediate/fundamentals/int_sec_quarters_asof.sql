@@ -82,7 +82,7 @@ derived_quarters as (
         cumulative.cik,
         cumulative.knowledge_date,
         cumulative.metric,
-        {{ dbt.dateadd('day', 1, 'earlier.period_end') }} as period_start,
+        cast({{ dbt.dateadd('day', 1, 'earlier.period_end') }} as date) as period_start,
         cumulative.period_end,
         cumulative.value - earlier.value as value,
         cumulative.accession_number,

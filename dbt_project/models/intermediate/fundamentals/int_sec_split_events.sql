@@ -2,7 +2,8 @@
     Stock splits, from two real sources:
 
     1. Vendor corporate actions (raw.corporate_actions, Yahoo chart events):
-       the split is effective on its ex-date.
+       the split is effective on its ex-date; it replaces a filing-derived
+       split of the same ratio whose window contains the ex-date.
     2. The filings themselves: after a split, later filings restate per-share
        figures and share counts of earlier periods. A restatement of the same
        period by an exact N-for-1 ratio (per-share values divided by N, share
@@ -135,18 +136,53 @@ filing_splits as (
 
 ),
 
+vendor_splits as (
+
+    select distinct
+        tickers.cik,
+        actions.split_ratio,
+        actions.ex_date
+
+    from {{ ref('stg_raw__corporate_actions') }} as actions
+    inner join {{ ref('stg_sec__company_tickers') }} as tickers
+        on actions.ticker = tickers.ticker
+    where actions.action_type = 'split'
+
+),
+
 final as (
+
+    -- a vendor split (exact ex-date) replaces the filing-derived split it explains
+    select
+        filing_splits.cik,
+        cast(filing_splits.split_ratio as {{ type_double() }}) as split_ratio,
+        filing_splits.effective_from,
+        filing_splits.last_old_basis_filed_date,
+        'sec_filings' as split_source,
+        filing_splits.evidence_count,
+        filing_splits.evidence_metric_count
+
+    from filing_splits
+    where not exists (
+        select 1 from vendor_splits
+        where vendor_splits.cik = filing_splits.cik
+            and abs(vendor_splits.split_ratio - filing_splits.split_ratio) < 1e-9
+            and vendor_splits.ex_date > filing_splits.last_old_basis_filed_date
+            and vendor_splits.ex_date <= filing_splits.effective_from
+    )
+
+    union all
 
     select
         cik,
         cast(split_ratio as {{ type_double() }}) as split_ratio,
-        effective_from,
-        last_old_basis_filed_date,
-        'sec_filings' as split_source,
-        evidence_count,
-        evidence_metric_count
+        ex_date as effective_from,
+        cast(null as date) as last_old_basis_filed_date,
+        'corporate_actions' as split_source,
+        cast(null as bigint) as evidence_count,
+        cast(null as bigint) as evidence_metric_count
 
-    from filing_splits
+    from vendor_splits
 
 )
 

@@ -14,7 +14,8 @@ with
 
 prices as (
 
-    select ticker, trade_date, close from {{ ref('fct_daily_indicators') }}
+    -- split-adjusted, not dividend-adjusted: the price a per-share figure is compared with
+    select ticker, trade_date, close * split_factor as close from {{ ref('fct_daily_indicators') }}
 
 ),
 
