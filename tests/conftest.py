@@ -24,7 +24,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SETTINGS_ENV = ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH", "PRICES_CSV", "WAREHOUSE_URL", "WAREHOUSE_SCHEMA_PREFIX")
+SETTINGS_ENV = (
+    "WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH", "PRICES_CSV", "WAREHOUSE_URL", "WAREHOUSE_SCHEMA_PREFIX",
+    "PRICE_SOURCE", "YAHOO_TICKERS", "RAW_RESPONSES_DIR", "NEWS_FEEDS",
+)  # fmt: skip
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -49,8 +52,16 @@ def use_warehouse(
     prices_csv: Path | None = None,
     url: str | None = None,
     schema_prefix: str = "",
+    price_source: str | None = None,
+    yahoo_tickers: str | None = None,
+    raw_responses: Path | None = None,
+    news_feeds: str | None = None,
 ) -> None:
-    """Point the process's settings (env vars read by ``pipelines.lib.settings``) at these."""
+    """Point the process's settings (env vars read by ``pipelines.lib.settings``) at these.
+
+    Raw HTTP responses go to ``raw_responses`` (default: ``raw/`` beside the warehouse file), so
+    a test never reads or writes the developer's ``data/raw``.
+    """
     from pipelines.lib.settings import get_settings
 
     values = {
@@ -59,6 +70,10 @@ def use_warehouse(
         "PRICES_CSV": str(prices_csv) if prices_csv else None,
         "WAREHOUSE_URL": url,
         "WAREHOUSE_SCHEMA_PREFIX": schema_prefix or None,
+        "PRICE_SOURCE": price_source,
+        "YAHOO_TICKERS": yahoo_tickers,
+        "RAW_RESPONSES_DIR": str(raw_responses or warehouse.with_name("raw")),
+        "NEWS_FEEDS": news_feeds,  # unset by default: test builds never poll real feeds
     }
     _set_env(values)
     get_settings.cache_clear()

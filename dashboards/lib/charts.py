@@ -3,7 +3,9 @@
 The input is a frame like :func:`dashboards.lib.warehouse.price_history`:
 one row per trade date, oldest first, with ``trade_date``, OHLC prices (USD),
 ``volume`` (shares), ``sma_20/50/200``, ``bb_upper/middle/lower``, ``rsi_14``
-(0-100), ``macd``, ``macd_signal``, ``macd_hist``.
+(0-100), ``macd``, ``macd_signal``, ``macd_hist``. When the frame has the
+``adjusted_*`` columns, candles and volume bars are drawn from them: the
+split- and dividend-adjusted bars the overlays are computed on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ PANELS: tuple[str, ...] = ("Price", "Volume", "RSI (14)", "MACD (12, 26, 9)")
 
 def _line(frame: pd.DataFrame, column: str, name: str, **line: object) -> go.Scatter:
     return go.Scatter(x=frame["trade_date"], y=frame[column], name=name, mode="lines", line=line)
+
+
+def _adjusted_bars(history: pd.DataFrame) -> pd.DataFrame:
+    """``open, high, low, close, volume`` from the ``adjusted_*`` columns where present, so the
+    candles match the indicator overlays across splits and ex-dividend days."""
+    names = ("open", "high", "low", "close", "volume")
+    return pd.DataFrame(
+        {name: history[f"adjusted_{name}"] if f"adjusted_{name}" in history else history[name] for name in names}
+    )
 
 
 def stock_figure(
@@ -51,13 +62,14 @@ def stock_figure(
         subplot_titles=("", *PANELS[1:]),  # the price panel is obvious; its title would hit the legend
     )
     x = history["trade_date"]
+    bars = _adjusted_bars(history)
     fig.add_trace(
         go.Candlestick(
             x=x,
-            open=history["open"],
-            high=history["high"],
-            low=history["low"],
-            close=history["close"],
+            open=bars["open"],
+            high=bars["high"],
+            low=bars["low"],
+            close=bars["close"],
             name="OHLC",
             increasing_line_color=UP_COLOR,
             decreasing_line_color=DOWN_COLOR,
@@ -90,11 +102,11 @@ def stock_figure(
             _line(history, "bb_middle", "BB middle", color=BB_COLOR, width=1), row=1, col=1
         )
 
-    up = history["close"] >= history["open"]
+    up = bars["close"] >= bars["open"]
     fig.add_trace(
         go.Bar(
             x=x,
-            y=history["volume"],
+            y=bars["volume"],
             name="Volume",
             marker_color=[UP_COLOR if u else DOWN_COLOR for u in up],
             showlegend=False,
@@ -136,3 +148,32 @@ def candle_count(fig: go.Figure) -> int:
         if trace.type == "candlestick":
             return len(trace.x) if trace.x is not None else 0
     return 0
+
+
+def news_figure(daily: pd.DataFrame) -> go.Figure:
+    """Monthly news of one ticker from a frame like :func:`dashboards.lib.warehouse.news_daily`
+    (``news_date``, ``article_count``, ``avg_sentiment``): bars of articles per calendar month
+    (UTC dates) and a line of the month's article-weighted mean sentiment (-1..1, right axis)."""
+    frame = daily.assign(
+        month=pd.to_datetime(daily["news_date"]).dt.to_period("M").dt.to_timestamp(),
+        weighted=daily["avg_sentiment"] * daily["article_count"],
+    )
+    monthly = frame.groupby("month", as_index=False)[["article_count", "weighted"]].sum()
+    monthly["sentiment"] = monthly["weighted"] / monthly["article_count"]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(x=monthly["month"], y=monthly["article_count"], name="Articles", marker_color="#90a4ae"),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=monthly["month"], y=monthly["sentiment"], name="Mean sentiment", mode="lines+markers",
+            line={"color": "#5e35b1", "width": 1.5}, marker={"size": 4},
+        ),  # fmt: skip
+        secondary_y=True,
+    )
+    fig.update_yaxes(title_text="articles / month", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="sentiment", secondary_y=True, range=[-1.05, 1.05], zeroline=True)
+    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, bargap=0.1, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.12})  # fmt: skip
+    return fig

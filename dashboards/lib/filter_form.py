@@ -10,6 +10,7 @@ dividend yield         percent (3 = 3 %)    fraction (0.03)
 returns 1d ... 252d    percent              fraction
 max below 52w high     percent              fraction
 P/E, P/B, RSI, rel vol plain                plain
+news count, sentiment  plain                plain
 =====================  ===================  ====================
 
 Widget values live in ``st.session_state`` under the keys of :data:`WIDGET_KEYS`.
@@ -78,6 +79,7 @@ RANGE_FIELDS: tuple[RangeField, ...] = (
     RangeField("dividend_yield", "scr_div", "Dividend yield (%)", "pct", 0.5),
     RangeField("rsi_14", "scr_rsi", "RSI (14)", "plain", 5.0),
     *(RangeField(f"return_{w}", f"scr_ret_{w}", f"Return {w} (%)", "pct", 1.0) for w in RETURN_WINDOWS),
+    RangeField("news_sentiment_7d", "scr_news_sent", "News sentiment, 7 days (-1..1)", "plain", 0.1),
 )
 
 KEY_TEXT = "scr_text"
@@ -88,6 +90,7 @@ KEY_BELOW_HIGH = "scr_below_high_max"  # percent
 KEY_RELVOL = "scr_relvol_min"
 KEY_NEW_HIGH = "scr_new_high"
 KEY_GOLDEN = "scr_golden_cross"
+KEY_NEWS_MIN = "scr_news_min"  # articles in the last 7 days
 KEY_SORT_BY = "scr_sort_by"
 KEY_SORT_DESC = "scr_sort_desc"
 
@@ -102,6 +105,7 @@ WIDGET_KEYS: tuple[str, ...] = (
     KEY_RELVOL,
     KEY_NEW_HIGH,
     KEY_GOLDEN,
+    KEY_NEWS_MIN,
     KEY_SORT_BY,
     KEY_SORT_DESC,
 )
@@ -127,6 +131,7 @@ def widget_values(spec: ScreenSpec, available_sectors: list[str] | None = None) 
     values[KEY_RELVOL] = spec.min_relative_volume
     values[KEY_NEW_HIGH] = spec.new_high_52w
     values[KEY_GOLDEN] = spec.golden_cross_20d
+    values[KEY_NEWS_MIN] = spec.min_news_count_7d
     values[KEY_SORT_BY] = spec.sort_by
     values[KEY_SORT_DESC] = spec.descending
     return values
@@ -154,6 +159,7 @@ def spec_from_widgets(values: Mapping[str, Any]) -> ScreenSpec:
         min_relative_volume=to_warehouse(values.get(KEY_RELVOL), "plain"),
         new_high_52w=bool(values.get(KEY_NEW_HIGH, False)),
         golden_cross_20d=bool(values.get(KEY_GOLDEN, False)),
+        min_news_count_7d=values.get(KEY_NEWS_MIN),
         sort_by=values.get(KEY_SORT_BY) or "market_cap",
         descending=bool(values.get(KEY_SORT_DESC, True)),
         **ranges,

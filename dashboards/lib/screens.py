@@ -6,7 +6,9 @@ A :class:`ScreenSpec` describes one screen over ``marts.mart_screener_latest``
 * returns (``return_1d`` ... ``return_252d``), ``dividend_yield`` and
   ``pct_from_high_52w`` are **fractions** (0.03 = 3 %),
 * ``market_cap`` is **USD**, ``pe_ratio``/``pb_ratio``/``rsi_14``/``relative_volume``
-  are plain ratios (RSI 0-100).
+  are plain ratios (RSI 0-100),
+* ``news_count_7d`` is a number of articles and ``news_sentiment_7d`` a mean headline
+  score in [-1, 1], both over the 7 calendar days ending on the row's trade date.
 
 The UI converts from its display units (USD billions, percent) before building
 a spec (see :mod:`dashboards.lib.filter_form`).
@@ -24,7 +26,7 @@ by code point whatever the database's collation is.
 Comparison semantics: a :class:`Range` is an *open* interval, ``min < x < max``
 ("over"/"under" as in most screeners, so "P/E < 15" excludes 15 itself). Rows
 whose value is NULL never pass a bound that is set. The 52-week-high and
-relative-volume filters are inclusive (``>=``).
+relative-volume filters are inclusive (``>=``), and so is the minimum news count.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "market_cap", "pe_ratio", "pb_ratio", "dividend_yield", "eps",
     "rsi_14", "return_1d", "return_5d", "return_21d", "return_63d", "return_126d", "return_252d",
     "sma_50", "sma_200", "pct_from_high_52w", "relative_volume",
-    "new_high_52w", "golden_cross_20d",
+    "new_high_52w", "golden_cross_20d", "news_count_7d", "news_sentiment_7d",
 )  # fmt: skip
 
 #: Whitelist of sort columns: column name -> label shown in the UI.
@@ -82,6 +84,8 @@ SORT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "pb_ratio": "P/B",
         "dividend_yield": "Dividend yield",
         "eps": "EPS",
+        "news_count_7d": "News articles (7d)",
+        "news_sentiment_7d": "News sentiment (7d)",
     }
 )
 
@@ -134,6 +138,7 @@ RANGE_COLUMNS: Mapping[str, str] = MappingProxyType(
         "dividend_yield": "dividend_yield",
         "rsi_14": "rsi_14",
         **{f"return_{w}": f"return_{w}" for w in RETURN_WINDOWS},
+        "news_sentiment_7d": "news_sentiment_7d",
     }
 )
 
@@ -157,6 +162,10 @@ class ScreenSpec:
         min_relative_volume: ``relative_volume >= value`` (volume / 20-day average).
         new_high_52w: only rows flagged ``new_high_52w``.
         golden_cross_20d: only rows flagged ``golden_cross_20d``.
+        min_news_count_7d: ``news_count_7d >= value`` (articles in the 7 days ending on the
+            trade date; 1 = "in the news").
+        news_sentiment_7d: mean headline sentiment of those articles, -1..1 (NULL, hence
+            never passing a set bound, when there are none).
         sort_by: a key of :data:`SORT_COLUMNS`; ``descending`` its direction.
             NULLs sort last, ties by ticker.
         limit: maximum number of rows (None = all).
@@ -181,6 +190,8 @@ class ScreenSpec:
     min_relative_volume: float | None = None
     new_high_52w: bool = False
     golden_cross_20d: bool = False
+    min_news_count_7d: int | None = None
+    news_sentiment_7d: Range = field(default_factory=Range)
     sort_by: str = "market_cap"
     descending: bool = True
     limit: int | None = None
@@ -204,6 +215,10 @@ class ScreenSpec:
         object.__setattr__(
             self, "min_relative_volume", _check_number("min_relative_volume", self.min_relative_volume)
         )
+        news_min = _check_number("min_news_count_7d", self.min_news_count_7d)
+        if news_min is not None and (news_min < 0 or not news_min.is_integer()):
+            raise ValueError("min_news_count_7d must be a whole number >= 0")
+        object.__setattr__(self, "min_news_count_7d", None if news_min is None else int(news_min))
         if self.sort_by not in SORT_COLUMNS:
             raise ValueError(f"cannot sort by {self.sort_by!r}; allowed: {', '.join(SORT_COLUMNS)}")
         if self.limit is not None and (
@@ -259,6 +274,9 @@ def build_where(spec: ScreenSpec) -> tuple[list[str], list[Any]]:
         conds.append("new_high_52w")
     if spec.golden_cross_20d:
         conds.append("golden_cross_20d")
+    if spec.min_news_count_7d is not None:
+        conds.append("news_count_7d >= ?")
+        params.append(spec.min_news_count_7d)
     return conds, params
 
 

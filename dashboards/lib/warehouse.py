@@ -652,8 +652,11 @@ def date_bounds(ticker: str, path: Path | None = None) -> tuple[date, date] | No
 
 
 #: Columns of :func:`price_history` (``marts.fct_daily_indicators``; prices in USD, volume in shares).
+#: ``open``..``volume`` are the prices as loaded; ``adjusted_*`` the split- and dividend-adjusted
+#: bars the indicators are computed on (equal to the loaded ones without corporate actions).
 HISTORY_COLUMNS: tuple[str, ...] = (
-    "ticker", "trade_date", "open", "high", "low", "close", "volume", "return_1d",
+    "ticker", "trade_date", "open", "high", "low", "close", "volume",
+    "adjusted_open", "adjusted_high", "adjusted_low", "adjusted_close", "adjusted_volume", "return_1d",
     "sma_20", "sma_50", "sma_200", "ema_12", "ema_26", "macd", "macd_signal", "macd_hist",
     "rsi_14", "bb_upper", "bb_middle", "bb_lower", "atr_14", "high_52w", "low_52w",
     "avg_volume_20", "relative_volume",
@@ -670,5 +673,57 @@ def price_history(ticker: str, start: date, end: date, path: Path | None = None)
         f"SELECT {cols} FROM {table('marts', 'fct_daily_indicators')} "
         "WHERE ticker = ? AND trade_date BETWEEN ? AND ? ORDER BY trade_date",
         [ticker, start, end],
+        path=path,
+    )
+
+
+# --------------------------------------------------------------------------- news
+
+#: Columns of :func:`news_headlines` (``marts.fct_news_articles``; ``published_at`` in UTC).
+NEWS_COLUMNS: tuple[str, ...] = (
+    "published_at", "publisher", "title", "link", "sentiment_score", "tag_method", "news_source", "article_id",
+)  # fmt: skip
+
+
+def news_headlines(ticker: str, limit: int = 20, path: Path | None = None) -> pd.DataFrame:
+    """The ticker's latest ``limit`` headlines of ``marts.fct_news_articles``, newest first (ties
+    by ``article_id``), whatever their date. Columns: :data:`NEWS_COLUMNS`; ``published_at`` is
+    UTC (naive), ``sentiment_score`` in [-1, 1]."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError("limit must be a positive integer")
+    be = backend(path)
+    return be.query(
+        f"SELECT {', '.join(NEWS_COLUMNS)} FROM {table('marts', 'fct_news_articles')} WHERE ticker = ? "
+        f"ORDER BY published_at DESC, {_text_key('article_id', be)} LIMIT ?",
+        [ticker, limit],
+    )
+
+
+def news_summary(ticker: str, path: Path | None = None) -> dict[str, Any]:
+    """``articles`` (count), ``first``/``last`` UTC publication dates (None without news) and
+    ``avg_sentiment`` of all the ticker's articles in ``marts.fct_news_articles``."""
+    frame = query(
+        "SELECT count(*) AS articles, min(published_date) AS first_date, max(published_date) AS last_date, "
+        f"avg(sentiment_score) AS avg_sentiment FROM {table('marts', 'fct_news_articles')} WHERE ticker = ?",
+        [ticker],
+        path=path,
+    )
+    row = frame.iloc[0]
+    first, last = row["first_date"], row["last_date"]
+    return {
+        "articles": int(row["articles"]),
+        "first": None if pd.isna(first) else pd.Timestamp(first).date(),
+        "last": None if pd.isna(last) else pd.Timestamp(last).date(),
+        "avg_sentiment": None if pd.isna(row["avg_sentiment"]) else float(row["avg_sentiment"]),
+    }
+
+
+def news_daily(ticker: str, path: Path | None = None) -> pd.DataFrame:
+    """The ticker's rows of ``marts.mart_news_daily`` (``news_date, article_count, positive_count,
+    negative_count, avg_sentiment``), oldest first."""
+    return query(
+        "SELECT news_date, article_count, positive_count, negative_count, avg_sentiment "
+        f"FROM {table('marts', 'mart_news_daily')} WHERE ticker = ? ORDER BY news_date",
+        [ticker],
         path=path,
     )

@@ -128,6 +128,19 @@ def _filters(available_sectors: list[str]) -> None:
         with st.expander("Returns (%)", expanded=False):
             for window in screens.RETURN_WINDOWS:
                 _range_inputs(by_field[f"return_{window}"])
+        with st.expander("News (7 days)", expanded=False):
+            st.number_input(
+                "Min news articles",
+                key=ff.KEY_NEWS_MIN,
+                value=None,
+                min_value=0,
+                step=1,
+                placeholder="any",
+                help="Articles tagged with the ticker in the 7 calendar days ending on its latest trade date.",
+                on_change=_mark_custom,
+                persist_state="session",
+            )
+            _range_inputs(by_field["news_sentiment_7d"])
 
 
 COLUMN_CONFIG = {
@@ -152,6 +165,8 @@ COLUMN_CONFIG = {
     "eps": st.column_config.NumberColumn("EPS", format="%.2f"),
     "new_high_52w": st.column_config.CheckboxColumn("New 52w high"),
     "golden_cross_20d": st.column_config.CheckboxColumn("Golden cross 20d"),
+    "news_count_7d": st.column_config.NumberColumn("News 7d", format="%d"),
+    "news_sentiment_7d": st.column_config.NumberColumn("News sentiment 7d", format="%.2f"),
 }
 
 

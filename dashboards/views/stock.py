@@ -1,9 +1,12 @@
-"""Stock page: one ticker's chart, fundamentals and latest indicators.
+"""Stock page: one ticker's chart, fundamentals, latest indicators and news.
 
 The ticker is bound to the URL query parameter ``ticker`` (the Screener opens
 this page with ``?ticker=XYZ``). Prices come from ``marts.fct_daily_indicators``
 for the chosen date range; fundamentals and the latest indicator values from
-``marts.mart_screener_latest``.
+``marts.mart_screener_latest``. The news panel lists the ticker's latest
+headlines (``marts.fct_news_articles``) whatever the chosen date range, since the
+bundled news mostly lies outside the price history, with a monthly chart from
+``marts.mart_news_daily``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain ticke
 KEY_DATES = "stock_dates"
 KEY_PERIOD = "stock_period"
 KEY_BOUNDS = "_stock_bounds"
+KEY_NEWS = "stock_news"
+NEWS_LIMIT = 20
 DEFAULT_TICKER = "AAPL"
 DEFAULT_PERIOD = "1Y"
 
@@ -126,6 +131,38 @@ def _indicator_table(row: dict) -> pd.DataFrame:
     return pd.DataFrame(items, columns=["Indicator", "Value"])
 
 
+def _news_panel(ticker: str) -> None:
+    """Latest headlines of ``ticker`` (any date), their count and a monthly chart."""
+    st.subheader("News")
+    summary = warehouse.news_summary(ticker)
+    if not summary["articles"]:
+        st.info(f"No news articles are tagged with {ticker}.")
+        return
+    shown = min(summary["articles"], NEWS_LIMIT)
+    st.caption(
+        f"{summary['articles']} articles tagged with {ticker}, {fmt.day(summary['first'])} to "
+        f"{fmt.day(summary['last'])} (UTC dates), mean headline sentiment "
+        f"{fmt.number(summary['avg_sentiment'], 3)} (-1..1, Loughran-McDonald); the latest {shown} below."
+    )
+    headlines = warehouse.news_headlines(ticker, NEWS_LIMIT)
+    st.dataframe(
+        headlines[["published_at", "publisher", "title", "link", "sentiment_score", "tag_method"]],
+        key=KEY_NEWS,
+        hide_index=True,
+        column_config={
+            "published_at": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
+            "publisher": st.column_config.TextColumn("Publisher"),
+            "title": st.column_config.TextColumn("Headline", width="large"),
+            "link": st.column_config.LinkColumn("Link", display_text="open"),
+            "sentiment_score": st.column_config.NumberColumn("Sentiment", format="%.2f"),
+            "tag_method": st.column_config.TextColumn("Tagged by", help="vendor, symbol or company name"),
+        },
+    )
+    daily = warehouse.news_daily(ticker)
+    if len(daily) > 1:
+        st.plotly_chart(charts.news_figure(daily), key="stock_news_chart", config={"displaylogo": False})
+
+
 st.title("Stock")
 
 companies = warehouse.companies()
@@ -188,5 +225,7 @@ else:
     st.subheader("Fundamentals and latest indicators")
     _metrics(row)
     st.dataframe(_indicator_table(row), hide_index=True, width=480)
+
+_news_panel(ticker)
 
 st.page_link("views/screener.py", label="Back to the screener", icon=":material/arrow_back:")

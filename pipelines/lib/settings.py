@@ -39,6 +39,9 @@ Environment variables (all optional):
 ``NEWS_FEEDS``
     Comma-separated RSS/Atom feed URLs polled by the news asset (default: none; the bundled
     headline files are always ingested).
+``NEWS_POLL_MINUTES``
+    Interval of the sensor that polls ``NEWS_FEEDS`` (default 30 minutes; the sensor is
+    switched on by default only when ``NEWS_FEEDS`` is set).
 ``RAW_RESPONSES_DIR``
     Where raw HTTP responses are kept, one folder per vendor (default ``data/raw``).
 """
@@ -125,6 +128,7 @@ class Settings:
     fundamentals_source: Literal["bundled", "sec"] = "bundled"
     sec_user_agent: str = ""
     news_feeds: tuple[str, ...] = ()
+    news_poll_minutes: int = 30
     raw_responses_dir: Path = REPO_ROOT / "data" / "raw"
 
     @property
@@ -180,6 +184,7 @@ def load_settings() -> Settings:
         fundamentals_source=_choice("FUNDAMENTALS_SOURCE", ("bundled", "sec")),
         sec_user_agent=os.environ.get("SEC_USER_AGENT", "").strip(),
         news_feeds=_csv_list("NEWS_FEEDS"),
+        news_poll_minutes=_positive_int("NEWS_POLL_MINUTES", 30),
         raw_responses_dir=_path_from_env("RAW_RESPONSES_DIR", REPO_ROOT / "data" / "raw"),
     )
 
@@ -194,6 +199,20 @@ def _choice(name: str, allowed: tuple[str, ...]):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    """A whole number >= 1 from env var ``name`` (``default`` when unset or empty).
+
+    Raises:
+        ValueError: not a whole number >= 1 (names the variable).
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+    return int(value)
 
 
 def _csv_list(name: str, *, upper: bool = False) -> tuple[str, ...]:

@@ -28,6 +28,12 @@ financials as (
 
 ),
 
+news_daily as (
+
+    select * from {{ ref('mart_news_daily') }}
+
+),
+
 last_bar as (
 
     select
@@ -66,6 +72,24 @@ latest as (
 
 ),
 
+news_7d as (
+
+    -- news of the 7 calendar days ending on the ticker's latest trade date, both ends
+    -- included (news_date is the UTC date of publication)
+    select
+        latest.ticker,
+        cast(sum(news_daily.article_count) as bigint) as news_count_7d,
+        sum(news_daily.avg_sentiment * news_daily.article_count)
+            / sum(news_daily.article_count) as news_sentiment_7d
+
+    from latest
+    inner join news_daily
+        on latest.ticker = news_daily.ticker
+        and news_daily.news_date between latest.trade_date - 6 and latest.trade_date
+    group by latest.ticker
+
+),
+
 final as (
 
     select
@@ -79,6 +103,13 @@ final as (
         latest.low,
         latest.close,
         latest.volume,
+        latest.adjusted_open,
+        latest.adjusted_high,
+        latest.adjusted_low,
+        latest.adjusted_close,
+        latest.adjusted_volume,
+        latest.split_factor,
+        latest.dividend_factor,
         latest.return_1d,
         latest.return_5d,
         latest.return_21d,
@@ -103,11 +134,11 @@ final as (
         latest.avg_volume_20,
         latest.relative_volume,
         latest.sma_50_crossed_above_sma_200,
-        latest.close > latest.sma_50 as above_sma_50,
-        latest.close > latest.sma_200 as above_sma_200,
+        latest.adjusted_close > latest.sma_50 as above_sma_50,
+        latest.adjusted_close > latest.sma_200 as above_sma_200,
         recent_crosses.golden_cross_20d,
-        latest.close / latest.high_52w - 1 as pct_from_high_52w,
-        latest.high = latest.high_52w as new_high_52w,
+        latest.adjusted_close / latest.high_52w - 1 as pct_from_high_52w,
+        latest.adjusted_high = latest.high_52w as new_high_52w,
         latest.rsi_14 > 70 as rsi_overbought,
         latest.rsi_14 < 30 as rsi_oversold,
         financials.market_cap,
@@ -115,7 +146,9 @@ final as (
         financials.pb_ratio,
         financials.dividend_yield,
         financials.eps,
-        financials.as_of_date as fundamentals_as_of_date
+        financials.as_of_date as fundamentals_as_of_date,
+        coalesce(news_7d.news_count_7d, 0) as news_count_7d,
+        news_7d.news_sentiment_7d
 
     from latest
     inner join companies
@@ -124,6 +157,8 @@ final as (
         on latest.ticker = recent_crosses.ticker
     left join financials
         on latest.ticker = financials.ticker
+    left join news_7d
+        on latest.ticker = news_7d.ticker
 
 )
 

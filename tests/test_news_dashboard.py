@@ -1,0 +1,201 @@
+"""News in the app: the screener's 7-day news filters (SQL builder, filter form, results on the
+built warehouse on DuckDB and PostgreSQL, the page through AppTest) and the Stock page's news
+panel, checked against independent reads of the raw news tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import psycopg
+import pytest
+from psycopg.types.numeric import FloatLoader
+from streamlit.testing.v1 import AppTest
+
+from dashboards.lib import filter_form as ff
+from dashboards.lib import screens, warehouse
+from dashboards.lib.screens import Range, ScreenSpec, build_screen_query
+from pipelines.lib.settings import get_settings
+
+APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+
+
+# ----------------------------------------------------------------------------- spec and form
+
+
+def test_news_filters_compile_to_parameters():
+    q = build_screen_query(ScreenSpec(min_news_count_7d=2, news_sentiment_7d=Range(min=-0.5, max=0.5)))
+    assert "news_sentiment_7d > ?" in q.sql and "news_sentiment_7d < ?" in q.sql and "news_count_7d >= ?" in q.sql
+    assert q.params == [-0.5, 0.5, 2]
+    assert {"news_count_7d", "news_sentiment_7d"} <= set(screens.RESULT_COLUMNS) & set(screens.SORT_COLUMNS)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_news_count_must_be_a_whole_number(bad):
+    with pytest.raises((ValueError, TypeError)):
+        ScreenSpec(min_news_count_7d=bad)
+
+
+def test_filter_form_roundtrip():
+    spec = ScreenSpec(min_news_count_7d=1, news_sentiment_7d=Range(min=0.0))
+    values = ff.widget_values(spec)
+    assert values[ff.KEY_NEWS_MIN] == 1 and values["scr_news_sent_min"] == 0.0 and values["scr_news_sent_max"] is None
+    assert ff.spec_from_widgets(values) == spec
+    assert ff.spec_from_widgets({ff.KEY_NEWS_MIN: 1.0}).min_news_count_7d == 1  # number_input may give a float
+
+
+# ----------------------------------------------------------------------------- on the built warehouse
+
+
+class Source:
+    """One built warehouse and an independent reader (not the app's code)."""
+
+    def __init__(self, backend: str, env: dict, prefix: str = "", snapshot: Path | None = None, conninfo=None):
+        self.backend, self.env, self.prefix, self.snapshot, self.conninfo = backend, env, prefix, snapshot, conninfo
+
+    def t(self, layer: str, name: str) -> str:
+        return f"{self.prefix}{layer}.{name}"
+
+    def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        if self.backend == "duckdb":
+            with duckdb.connect(str(self.snapshot), read_only=True) as con:
+                return con.execute(sql, params).fetch_df()
+        with psycopg.connect(self.conninfo) as con:
+            con.adapters.register_loader("numeric", FloatLoader)
+            cur = con.execute(sql.replace("?", "%s"), params)
+            return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def source(request) -> Source:
+    if request.param == "duckdb":
+        snapshot = request.getfixturevalue("built_warehouse").snapshot_path
+        env = {"WAREHOUSE_SNAPSHOT_PATH": str(snapshot), "WAREHOUSE_URL": None, "WAREHOUSE_SCHEMA_PREFIX": None}
+        return Source("duckdb", env, snapshot=snapshot)
+    pg = request.getfixturevalue("built_postgres_warehouse")
+    env = {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": pg.schema_prefix}
+    return Source("postgres", env, prefix=pg.schema_prefix, conninfo=pg.conninfo)
+
+
+@pytest.fixture()
+def app_on(source, monkeypatch) -> Source:
+    for key, value in source.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield source
+    warehouse.close_all()
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def mart(app_on) -> pd.DataFrame:
+    return app_on.read(f"SELECT ticker, news_count_7d, news_sentiment_7d FROM {app_on.t('marts', 'mart_screener_latest')}")
+
+
+SCREENS = {
+    "in the news": (ScreenSpec(min_news_count_7d=1), lambda m: m["news_count_7d"] >= 1),
+    "positive news": (ScreenSpec(news_sentiment_7d=Range(min=0)), lambda m: m["news_sentiment_7d"] > 0),
+    "negative news": (ScreenSpec(news_sentiment_7d=Range(max=0)), lambda m: m["news_sentiment_7d"] < 0),
+    "busy week": (ScreenSpec(min_news_count_7d=5), lambda m: m["news_count_7d"] >= 5),
+}
+
+
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_news_screens_match_independent_pandas(app_on, mart, name):
+    spec, predicate = SCREENS[name]
+    expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
+    assert 0 < len(expected) < len(mart), f"screen {name!r} does not discriminate on this data"
+    assert set(warehouse.run_screen(spec)["ticker"]) == expected
+
+
+def test_sort_by_news_count(app_on, mart):
+    result = warehouse.run_screen(ScreenSpec(sort_by="news_count_7d", descending=True, limit=3))
+    assert list(result["ticker"]) == ["ABC", "A", "ABBV"]
+    assert list(result["news_count_7d"]) == [7, 3, 1]
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def run_app(**query_params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_screener_page_news_filter(app_on, mart):
+    at = run_app()
+    at.number_input(key=ff.KEY_NEWS_MIN).set_value(1)
+    rerun(at)
+    table = next(d for d in at.dataframe if d.key == "scr_table").value
+    assert set(table["ticker"]) == set(mart.loc[mart["news_count_7d"] >= 1, "ticker"]) == {"A", "ABBV", "ABC"}
+    assert {"news_count_7d", "news_sentiment_7d"} <= set(table.columns)
+    assert at.selectbox(key="scr_preset").value == "Custom"
+
+
+def expected_headlines(source: Source, ticker: str) -> pd.DataFrame:
+    """The ticker's articles straight from the raw tables, newest first (ties by article id)."""
+    frame = source.read(
+        f"SELECT a.article_id, a.published_at, a.publisher, a.title, a.link, a.sentiment_score "
+        f"FROM {source.t('raw', 'news_article_tickers')} t JOIN {source.t('raw', 'news_articles')} a "
+        "ON a.article_id = t.article_id WHERE t.ticker = ?",
+        [ticker],
+    )
+    return frame.sort_values(["published_at", "article_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def news_table(at: AppTest) -> pd.DataFrame | None:
+    """The Stock page's headline table (the only table with a ``title`` column), or None."""
+    tables = [d.value for d in at.dataframe if "title" in d.value.columns]
+    assert len(tables) <= 1
+    return tables[0] if tables else None
+
+
+def open_stock_page(ticker: str) -> AppTest:
+    at = run_app()
+    at.query_params["ticker"] = ticker
+    at.switch_page("views/stock.py")
+    return rerun(at)
+
+
+def test_stock_page_news_panel(app_on):
+    expected = expected_headlines(app_on, "A")
+    at = open_stock_page("A")
+    assert at.selectbox(key="ticker").value == "A"
+    panel = news_table(at)
+    assert len(panel) == 20 < len(expected)
+    top = expected.head(20)
+    assert list(panel["title"]) == list(top["title"])
+    assert list(panel["publisher"]) == list(top["publisher"])
+    assert [None if pd.isna(v) else v for v in panel["link"]] == [None if pd.isna(v) else v for v in top["link"]]
+    assert list(panel["sentiment_score"].astype(float)) == list(top["sentiment_score"].astype(float))
+    assert (pd.to_datetime(panel["published_at"]) == pd.to_datetime(top["published_at"])).all()
+    # the panel ignores the chart's date range: A's latest news (2020) is after the price history (2018)
+    assert pd.to_datetime(panel["published_at"]).dt.year.max() == 2020
+    caption = next(c.value for c in at.caption if "articles tagged with A" in c.value)
+    assert caption.startswith(f"{len(expected)} articles tagged with A, ")
+    assert len(at.get("plotly_chart")) == 2  # price chart + monthly news chart
+
+
+def test_stock_page_without_news(app_on):
+    tickers = app_on.read(
+        f"SELECT ticker FROM {app_on.t('marts', 'mart_screener_latest')} WHERE ticker NOT IN "
+        f"(SELECT ticker FROM {app_on.t('raw', 'news_article_tickers')}) ORDER BY ticker LIMIT 1"
+    )["ticker"]
+    ticker = tickers.iloc[0]
+    at = open_stock_page(ticker)
+    assert news_table(at) is None
+    assert any(f"No news articles are tagged with {ticker}" in i.value for i in at.info)
