@@ -208,3 +208,19 @@ def built_postgres_warehouse(postgres_server, tmp_path_factory) -> Iterator[Buil
             assert run_build(instance=instance), "the full build on PostgreSQL failed"
         use_warehouse(directory / "unused.duckdb")
         yield database
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def source(request):
+    """A built warehouse per backend with an independent reader (tests/app_harness.py)."""
+    from tests.app_harness import make_source
+
+    return make_source(request)
+
+
+@pytest.fixture()
+def app_on(source, monkeypatch):
+    """The app's settings point at ``source`` for the test."""
+    from tests.app_harness import point_app_at
+
+    yield from point_app_at(source, monkeypatch)

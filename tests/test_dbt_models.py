@@ -171,6 +171,8 @@ def test_52_week_low_high_are_unswapped(con):
 
 
 def test_fundamentals_pass_through(con, screener):
+    """Vendor columns carry the financials file; the main columns take it where there are no
+    SEC filings, and the point-in-time valuation row of the latest day where there are."""
     raw = con.sql(
         """
         select ticker, market_cap, price_earnings as pe_ratio, price_book as pb_ratio,
@@ -178,11 +180,34 @@ def test_fundamentals_pass_through(con, screener):
         from raw.company_financials
         """
     ).df().set_index("ticker").add_suffix("_raw")
-    joined = screener[["market_cap", "pe_ratio", "pb_ratio", "eps"]].join(raw)
-    for column in ["market_cap", "pe_ratio", "pb_ratio", "eps"]:
+    columns = ["market_cap", "pe_ratio", "pb_ratio", "eps"]
+    vendor = screener[[f"vendor_{c}" for c in columns]].rename(columns=lambda c: c.removeprefix("vendor_"))
+    joined = vendor.join(raw)
+    for column in columns:
         pd.testing.assert_series_equal(joined[column], joined[f"{column}_raw"], check_names=False, obj=column)
-    assert screener["pe_ratio"].isna().sum() == 2
-    assert screener["pb_ratio"].isna().sum() == 8
+    assert screener["vendor_pe_ratio"].isna().sum() == 2
+    assert screener["vendor_pb_ratio"].isna().sum() == 8
+
+    from_filings = screener[screener["valuation_source"] == "sec_filings"]
+    assert sorted(from_filings.index) == ["AAPL", "GOOG", "GOOGL", "NVDA"]  # the bundled SEC companies
+    rest = screener[screener["valuation_source"] == "vendor_snapshot"]
+    assert len(rest) == len(screener) - 4
+    for column in columns:
+        pd.testing.assert_series_equal(rest[column], rest[f"vendor_{column}"], check_names=False, obj=column)
+    valuation = con.sql(
+        """
+        select v.ticker, v.market_cap, v.pe_ratio, v.pb_ratio, v.ttm_eps_diluted as eps, v.roe
+        from marts.fct_daily_valuation as v
+        inner join marts.mart_screener_latest as s on s.ticker = v.ticker and s.trade_date = v.trade_date
+        """
+    ).df().set_index("ticker").sort_index()
+    for column in [*columns, "roe"]:
+        pd.testing.assert_series_equal(
+            from_filings[column].sort_index(), valuation[column], check_names=False, obj=column
+        )
+    # Apple's market cap from filings (close x cover-page shares) equals the vendor's to the dollar
+    assert from_filings.loc["AAPL", "market_cap"] == pytest.approx(screener.loc["AAPL", "vendor_market_cap"])
+    assert rest["roe"].isna().all()
     assert screener["market_cap"].notna().all()
 
 

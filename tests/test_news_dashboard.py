@@ -4,22 +4,14 @@ panel, checked against independent reads of the raw news tables."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import pandas as pd
-import psycopg
 import pytest
-from psycopg.types.numeric import FloatLoader
 from streamlit.testing.v1 import AppTest
 
 from dashboards.lib import filter_form as ff
 from dashboards.lib import screens, warehouse
 from dashboards.lib.screens import Range, ScreenSpec, build_screen_query
-from pipelines.lib.settings import get_settings
-
-APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
-
+from tests.app_harness import Source, open_stock_page, rerun, run_app
 
 # ----------------------------------------------------------------------------- spec and form
 
@@ -46,49 +38,6 @@ def test_filter_form_roundtrip():
 
 
 # ----------------------------------------------------------------------------- on the built warehouse
-
-
-class Source:
-    """One built warehouse and an independent reader (not the app's code)."""
-
-    def __init__(self, backend: str, env: dict, prefix: str = "", snapshot: Path | None = None, conninfo=None):
-        self.backend, self.env, self.prefix, self.snapshot, self.conninfo = backend, env, prefix, snapshot, conninfo
-
-    def t(self, layer: str, name: str) -> str:
-        return f"{self.prefix}{layer}.{name}"
-
-    def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        if self.backend == "duckdb":
-            with duckdb.connect(str(self.snapshot), read_only=True) as con:
-                return con.execute(sql, params).fetch_df()
-        with psycopg.connect(self.conninfo) as con:
-            con.adapters.register_loader("numeric", FloatLoader)
-            cur = con.execute(sql.replace("?", "%s"), params)
-            return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def source(request) -> Source:
-    if request.param == "duckdb":
-        snapshot = request.getfixturevalue("built_warehouse").snapshot_path
-        env = {"WAREHOUSE_SNAPSHOT_PATH": str(snapshot), "WAREHOUSE_URL": None, "WAREHOUSE_SCHEMA_PREFIX": None}
-        return Source("duckdb", env, snapshot=snapshot)
-    pg = request.getfixturevalue("built_postgres_warehouse")
-    env = {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": pg.schema_prefix}
-    return Source("postgres", env, prefix=pg.schema_prefix, conninfo=pg.conninfo)
-
-
-@pytest.fixture()
-def app_on(source, monkeypatch) -> Source:
-    for key, value in source.env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield source
-    warehouse.close_all()
-    get_settings.cache_clear()
 
 
 @pytest.fixture()
@@ -121,21 +70,6 @@ def test_sort_by_news_count(app_on, mart):
 # ----------------------------------------------------------------------------- pages
 
 
-def run_app(**query_params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_screener_page_news_filter(app_on, mart):
     at = run_app()
     at.number_input(key=ff.KEY_NEWS_MIN).set_value(1)
@@ -162,13 +96,6 @@ def news_table(at: AppTest) -> pd.DataFrame | None:
     tables = [d.value for d in at.dataframe if "title" in d.value.columns]
     assert len(tables) <= 1
     return tables[0] if tables else None
-
-
-def open_stock_page(ticker: str) -> AppTest:
-    at = run_app()
-    at.query_params["ticker"] = ticker
-    at.switch_page("views/stock.py")
-    return rerun(at)
 
 
 def test_stock_page_news_panel(app_on):

@@ -7,9 +7,12 @@ filter                 widget (display)     spec / SQL
 =====================  ===================  ====================
 market cap             USD billions         USD
 dividend yield         percent (3 = 3 %)    fraction (0.03)
+ROE, net margin,       percent              fraction
+revenue growth YoY
 returns 1d ... 252d    percent              fraction
 max below 52w high     percent              fraction
-P/E, P/B, RSI, rel vol plain                plain
+P/E, P/B, debt/equity, plain               plain
+RSI, rel vol
 news count, sentiment  plain                plain
 =====================  ===================  ====================
 
@@ -77,6 +80,10 @@ RANGE_FIELDS: tuple[RangeField, ...] = (
     RangeField("pe_ratio", "scr_pe", "P/E", "plain", 1.0),
     RangeField("pb_ratio", "scr_pb", "P/B", "plain", 0.5),
     RangeField("dividend_yield", "scr_div", "Dividend yield (%)", "pct", 0.5),
+    RangeField("roe", "scr_roe", "ROE, TTM (%)", "pct", 1.0),
+    RangeField("debt_to_equity", "scr_de", "Debt / equity", "plain", 0.1),
+    RangeField("net_margin", "scr_margin", "Net margin, TTM (%)", "pct", 1.0),
+    RangeField("revenue_growth_yoy", "scr_growth", "Revenue growth YoY (%)", "pct", 1.0),
     RangeField("rsi_14", "scr_rsi", "RSI (14)", "plain", 5.0),
     *(RangeField(f"return_{w}", f"scr_ret_{w}", f"Return {w} (%)", "pct", 1.0) for w in RETURN_WINDOWS),
     RangeField("news_sentiment_7d", "scr_news_sent", "News sentiment, 7 days (-1..1)", "plain", 0.1),

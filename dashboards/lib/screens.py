@@ -5,8 +5,11 @@ A :class:`ScreenSpec` describes one screen over ``marts.mart_screener_latest``
 
 * returns (``return_1d`` ... ``return_252d``), ``dividend_yield`` and
   ``pct_from_high_52w`` are **fractions** (0.03 = 3 %),
-* ``market_cap`` is **USD**, ``pe_ratio``/``pb_ratio``/``rsi_14``/``relative_volume``
-  are plain ratios (RSI 0-100),
+* ``market_cap`` is **USD**, ``pe_ratio``/``pb_ratio``/``debt_to_equity``/``rsi_14``/
+  ``relative_volume`` are plain ratios (RSI 0-100); ``roe``, ``net_margin`` and
+  ``revenue_growth_yoy`` are **fractions** computed from SEC filings (NULL, hence never
+  passing a set bound, for companies without filings; ``valuation_source`` says which
+  rows carry filing-based ratios and which the vendor snapshot's),
 * ``news_count_7d`` is a number of articles and ``news_sentiment_7d`` a mean headline
   score in [-1, 1], both over the 7 calendar days ending on the row's trade date.
 
@@ -58,6 +61,7 @@ RETURN_WINDOWS: tuple[str, ...] = ("1d", "5d", "21d", "63d", "126d", "252d")
 RESULT_COLUMNS: tuple[str, ...] = (
     "ticker", "company_name", "sector", "trade_date", "close",
     "market_cap", "pe_ratio", "pb_ratio", "dividend_yield", "eps",
+    "roe", "debt_to_equity", "net_margin", "revenue_growth_yoy", "valuation_source",
     "rsi_14", "return_1d", "return_5d", "return_21d", "return_63d", "return_126d", "return_252d",
     "sma_50", "sma_200", "pct_from_high_52w", "relative_volume",
     "new_high_52w", "golden_cross_20d", "news_count_7d", "news_sentiment_7d",
@@ -84,6 +88,10 @@ SORT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "pb_ratio": "P/B",
         "dividend_yield": "Dividend yield",
         "eps": "EPS",
+        "roe": "ROE",
+        "debt_to_equity": "Debt / equity",
+        "net_margin": "Net margin",
+        "revenue_growth_yoy": "Revenue growth YoY",
         "news_count_7d": "News articles (7d)",
         "news_sentiment_7d": "News sentiment (7d)",
     }
@@ -136,6 +144,10 @@ RANGE_COLUMNS: Mapping[str, str] = MappingProxyType(
         "pe_ratio": "pe_ratio",
         "pb_ratio": "pb_ratio",
         "dividend_yield": "dividend_yield",
+        "roe": "roe",
+        "debt_to_equity": "debt_to_equity",
+        "net_margin": "net_margin",
+        "revenue_growth_yoy": "revenue_growth_yoy",
         "rsi_14": "rsi_14",
         **{f"return_{w}": f"return_{w}" for w in RETURN_WINDOWS},
         "news_sentiment_7d": "news_sentiment_7d",
@@ -154,6 +166,8 @@ class ScreenSpec:
         market_cap: USD.
         pe_ratio, pb_ratio: price/earnings and price/book.
         dividend_yield: fraction (0.03 = 3 %).
+        roe, net_margin, revenue_growth_yoy: fractions, from SEC filings.
+        debt_to_equity: total liabilities / stockholders' equity, from SEC filings.
         rsi_14: RSI(14), 0-100.
         return_1d ... return_252d: trailing returns, fractions.
         vs_sma_50, vs_sma_200: close above/below the 50/200-day SMA.
@@ -177,6 +191,10 @@ class ScreenSpec:
     pe_ratio: Range = field(default_factory=Range)
     pb_ratio: Range = field(default_factory=Range)
     dividend_yield: Range = field(default_factory=Range)
+    roe: Range = field(default_factory=Range)
+    debt_to_equity: Range = field(default_factory=Range)
+    net_margin: Range = field(default_factory=Range)
+    revenue_growth_yoy: Range = field(default_factory=Range)
     rsi_14: Range = field(default_factory=Range)
     return_1d: Range = field(default_factory=Range)
     return_5d: Range = field(default_factory=Range)
@@ -342,6 +360,9 @@ PRESETS: Mapping[str, ScreenSpec] = MappingProxyType(
         "Near 52-week high on heavy volume": ScreenSpec(
             max_below_high_52w=0.05, min_relative_volume=1.5, sort_by="relative_volume"
         ),
+        "Quality (filings): ROE > 15 % and debt/equity < 2": ScreenSpec(
+            roe=Range(min=0.15), debt_to_equity=Range(max=2.0), sort_by="roe"
+        ),
     }
 )
 
@@ -356,6 +377,10 @@ PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
         "Momentum": "3-month return > 10 %, 1-year return > 20 %, close above SMA 50 and SMA 200.",
         "Overbought (RSI > 70)": "RSI(14) over 70.",
         "Near 52-week high on heavy volume": "Within 5 % of the 52-week high with relative volume >= 1.5.",
+        "Quality (filings): ROE > 15 % and debt/equity < 2": (
+            "TTM ROE over 15 % and total liabilities under twice equity, from SEC filings "
+            "(companies without filings never match)."
+        ),
     }
 )
 

@@ -90,6 +90,9 @@ def _filters(available_sectors: list[str]) -> None:
         with st.expander("Fundamentals", expanded=True):
             for name in ("market_cap", "pe_ratio", "pb_ratio", "dividend_yield"):
                 _range_inputs(by_field[name])
+            st.caption("From SEC filings (companies without filings never match):")
+            for name in ("roe", "debt_to_equity", "net_margin", "revenue_growth_yoy"):
+                _range_inputs(by_field[name])
         with st.expander("Technicals", expanded=True):
             _range_inputs(by_field["rsi_14"])
             _trend_radio("Close vs SMA 50", ff.KEY_SMA50)
@@ -120,7 +123,7 @@ def _filters(available_sectors: list[str]) -> None:
             )
             st.checkbox("New 52-week high today", key=ff.KEY_NEW_HIGH, on_change=_mark_custom, persist_state="session")
             st.checkbox(
-                "Golden cross (SMA 20 over SMA 50) in last 20 days",
+                "Golden cross (SMA 50 over SMA 200) in last 20 days",
                 key=ff.KEY_GOLDEN,
                 on_change=_mark_custom,
                 persist_state="session",
@@ -163,6 +166,13 @@ COLUMN_CONFIG = {
     "pb_ratio": st.column_config.NumberColumn("P/B", format="%.2f"),
     "dividend_yield": st.column_config.NumberColumn("Div yield", format="percent"),
     "eps": st.column_config.NumberColumn("EPS", format="%.2f"),
+    "roe": st.column_config.NumberColumn("ROE", format="percent"),
+    "debt_to_equity": st.column_config.NumberColumn("Debt/equity", format="%.2f"),
+    "net_margin": st.column_config.NumberColumn("Net margin", format="percent"),
+    "revenue_growth_yoy": st.column_config.NumberColumn("Revenue growth", format="percent"),
+    "valuation_source": st.column_config.TextColumn(
+        "Ratios from", help="sec_filings: computed from SEC filings known on the date; vendor_snapshot: financials file"
+    ),
     "new_high_52w": st.column_config.CheckboxColumn("New 52w high"),
     "golden_cross_20d": st.column_config.CheckboxColumn("Golden cross 20d"),
     "news_count_7d": st.column_config.NumberColumn("News 7d", format="%d"),

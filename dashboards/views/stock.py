@@ -3,7 +3,9 @@
 The ticker is bound to the URL query parameter ``ticker`` (the Screener opens
 this page with ``?ticker=XYZ``). Prices come from ``marts.fct_daily_indicators``
 for the chosen date range; fundamentals and the latest indicator values from
-``marts.mart_screener_latest``. The news panel lists the ticker's latest
+``marts.mart_screener_latest``; the valuation panel charts the point-in-time
+ratios of ``marts.fct_daily_valuation`` over the chosen range and lists quarters of
+``marts.fct_quarterly_fundamentals`` (:mod:`dashboards.lib.fundamentals_panel`). The news panel lists the ticker's latest
 headlines (``marts.fct_news_articles``) whatever the chosen date range, since the
 bundled news mostly lies outside the price history, with a monthly chart from
 ``marts.mart_news_daily``.
@@ -16,7 +18,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import charts, warehouse
+from dashboards.lib import charts, fundamentals_panel, warehouse
 from dashboards.lib import formatting as fmt
 
 KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain tickers: the URL
@@ -224,7 +226,18 @@ if row is None:
 else:
     st.subheader("Fundamentals and latest indicators")
     _metrics(row)
+    source = row.get("valuation_source")
+    st.caption(
+        "Market cap, P/E, P/B and EPS: "
+        + (
+            f"computed from SEC filings known on {fmt.day(row.get('fundamentals_as_of_date'))} (TTM diluted EPS)."
+            if source == "sec_filings"
+            else f"vendor snapshot of {fmt.day(row.get('fundamentals_as_of_date'))}."
+        )
+    )
     st.dataframe(_indicator_table(row), hide_index=True, width=480)
+
+fundamentals_panel.render(ticker, start, end)
 
 _news_panel(ticker)
 

@@ -34,6 +34,12 @@ news_daily as (
 
 ),
 
+valuation as (
+
+    select * from {{ ref('fct_daily_valuation') }}
+
+),
+
 last_bar as (
 
     select
@@ -141,12 +147,29 @@ final as (
         latest.adjusted_high = latest.high_52w as new_high_52w,
         latest.rsi_14 > 70 as rsi_overbought,
         latest.rsi_14 < 30 as rsi_oversold,
-        financials.market_cap,
-        financials.pe_ratio,
-        financials.pb_ratio,
+        -- ratios computed from SEC filings (point in time, on this trade date) where the
+        -- company has filings, else the vendor snapshot of the financials file
+        case when valuation.ticker is not null then 'sec_filings'
+             when financials.ticker is not null then 'vendor_snapshot' end as valuation_source,
+        case when valuation.ticker is not null then valuation.market_cap
+             else financials.market_cap end as market_cap,
+        case when valuation.ticker is not null then valuation.pe_ratio
+             else financials.pe_ratio end as pe_ratio,
+        case when valuation.ticker is not null then valuation.pb_ratio
+             else financials.pb_ratio end as pb_ratio,
         financials.dividend_yield,
-        financials.eps,
-        financials.as_of_date as fundamentals_as_of_date,
+        case when valuation.ticker is not null then valuation.ttm_eps_diluted
+             else financials.eps end as eps,
+        case when valuation.ticker is not null then valuation.knowledge_date
+             else financials.as_of_date end as fundamentals_as_of_date,
+        valuation.roe,
+        valuation.debt_to_equity,
+        valuation.net_margin,
+        valuation.revenue_growth_yoy,
+        financials.market_cap as vendor_market_cap,
+        financials.pe_ratio as vendor_pe_ratio,
+        financials.pb_ratio as vendor_pb_ratio,
+        financials.eps as vendor_eps,
         coalesce(news_7d.news_count_7d, 0) as news_count_7d,
         news_7d.news_sentiment_7d
 
@@ -159,6 +182,9 @@ final as (
         on latest.ticker = financials.ticker
     left join news_7d
         on latest.ticker = news_7d.ticker
+    left join valuation
+        on latest.ticker = valuation.ticker
+        and latest.trade_date = valuation.trade_date
 
 )
 
