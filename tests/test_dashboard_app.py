@@ -34,9 +34,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 from dashboards.lib import formatting as fmt
 from dashboards.lib import warehouse
 from pipelines.lib.settings import get_settings
+from tests.app_harness import rerun, run_app
 
-APP = REPO_ROOT / "dashboards" / "app.py"
-TIMEOUT = 60
 COUNT_RE = re.compile(r"\*\*(\d+)\*\* of (\d+) stocks match")
 
 
@@ -129,21 +128,6 @@ def snapshot(built_warehouse, monkeypatch) -> Path:
     _point_app_at(monkeypatch, duckdb_source(built_warehouse.snapshot_path).env)
     yield built_warehouse.snapshot_path
     get_settings.cache_clear()
-
-
-def run_app(**query_params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def open_stock_page(**query_params: str) -> AppTest:

@@ -1,7 +1,6 @@
 """Run a Great Expectations suite on a pandas frame and split it by failed rule.
 
-The same approach as the prices suite (:mod:`pipelines.defs.prices.validation`), as a helper
-any source can use: an ephemeral GE context (no progress bars), the ``COMPLETE`` result format,
+Shared by every source's row suites (prices: :mod:`pipelines.defs.prices.validation`, news): an ephemeral GE context (no progress bars), the ``COMPLETE`` result format,
 and each expectation's ``meta["rule"]`` as the rule name. :func:`failed_rules_by_row` gives, per
 row position, the names of the rules it fails (the quarantine reasons); :func:`outcome` sums a
 run up. GE 1.x is imported lazily (it takes seconds).

@@ -22,25 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any
 
 import pandas as pd
 import polars as pl
+
+from pipelines.lib import expectations
+from pipelines.lib.expectations import SuiteOutcome
 
 COMPLETENESS_THRESHOLD = 0.95
 KEY_COLUMNS = ("ticker", "trade_date")
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-
-
-@dataclass(frozen=True)
-class SuiteOutcome:
-    """Result of one suite run: overall success and, per rule, the failing row count."""
-
-    success: bool
-    failed_rows_by_rule: dict[str, int]
-    evaluated_expectations: int
 
 
 @dataclass(frozen=True)
@@ -52,25 +44,9 @@ class PriceSplit:
     input_outcome: SuiteOutcome
 
 
-@cache
-def _gx():
-    import great_expectations as gx  # imported lazily: the import takes seconds
-
-    return gx
-
-
-@cache
-def _context():
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = _gx().get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    return context
-
-
 def _row_suite(sessions: tuple[str, ...]):
-    gx = _gx()
-    _context()  # suites need an active context
+    gx = expectations.gx()
+    expectations.context()  # suites need an active context
     expect = gx.expectations
     suite = gx.ExpectationSuite(name="prices_daily_rows")
     for column in (*KEY_COLUMNS, *VALUE_COLUMNS):
@@ -110,8 +86,8 @@ def _row_suite(sessions: tuple[str, ...]):
 
 
 def _completeness_suite():
-    gx = _gx()
-    _context()
+    gx = expectations.gx()
+    expectations.context()
     suite = gx.ExpectationSuite(name="prices_daily_completeness")
     suite.add_expectation(
         gx.expectations.ExpectColumnValuesToBeBetween(
@@ -122,43 +98,6 @@ def _completeness_suite():
         gx.expectations.ExpectColumnValuesToNotBeNull(column="completeness", meta={"rule": "universe_known"})
     )
     return suite
-
-
-def _run(suite, frame: pd.DataFrame) -> list[Any]:
-    """Validate a pandas frame with a suite; return the per-expectation results."""
-    gx = _gx()
-    context = _context()
-    name = f"{suite.name}_{id(frame)}"
-    source = context.data_sources.add_or_update_pandas(name)
-    batch = source.add_dataframe_asset("batch").add_batch_definition_whole_dataframe("whole")
-    try:
-        suite = context.suites.add_or_update(suite)
-        validation = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite)
-        )
-        result = validation.run(
-            batch_parameters={"dataframe": frame},
-            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0},
-        )
-    finally:
-        if _has_validation(context, name):
-            context.validation_definitions.delete(name)
-        context.data_sources.delete(name)
-    return list(result.results)
-
-
-def _has_validation(context, name: str) -> bool:
-    return any(v.name == name for v in context.validation_definitions.all())
-
-
-def _outcome(results: Iterable[Any]) -> SuiteOutcome:
-    results = list(results)
-    failed = {
-        r.expectation_config.meta["rule"]: int(r.result.get("unexpected_count") or 0)
-        for r in results
-        if not r.success
-    }
-    return SuiteOutcome(success=not failed, failed_rows_by_rule=failed, evaluated_expectations=len(results))
 
 
 def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
@@ -174,17 +113,8 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
     Returns valid rows (input columns) and rejected rows (input columns + ``reason``).
     """
     session_strings = tuple(d.isoformat() for d in sessions)
-    results = _run(_row_suite(session_strings), _to_pandas(batch))
-    reasons: dict[int, list[str]] = {}
-    for r in results:
-        if r.success:
-            continue
-        rule = r.expectation_config.meta["rule"]
-        indexes = r.result.get("unexpected_index_list")
-        if indexes is None:
-            raise RuntimeError(f"Great Expectations gave no row indexes for failed rule {rule}")
-        for index in indexes:
-            reasons.setdefault(int(index), []).append(rule)
+    results = expectations.run_suite(_row_suite(session_strings), _to_pandas(batch))
+    reasons = expectations.failed_rules_by_row(results)
     reason_column = pl.Series(
         "reason", ["; ".join(reasons[i]) if i in reasons else None for i in range(batch.height)], dtype=pl.Utf8
     )
@@ -192,16 +122,16 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
     return PriceSplit(
         valid=labelled.filter(pl.col("reason").is_null()).drop("reason"),
         rejected=labelled.filter(pl.col("reason").is_not_null()),
-        input_outcome=_outcome(results),
+        input_outcome=expectations.outcome(results),
     )
 
 
 def validate_rows(frame: pl.DataFrame, sessions: Iterable[date]) -> SuiteOutcome:
     """Run the row suite on already-split valid rows (it must pass)."""
     session_strings = tuple(d.isoformat() for d in sessions)
-    return _outcome(_run(_row_suite(session_strings), _to_pandas(frame)))
+    return expectations.outcome(expectations.run_suite(_row_suite(session_strings), _to_pandas(frame)))
 
 
 def validate_completeness(per_day: pl.DataFrame) -> SuiteOutcome:
     """Run the completeness suite on a frame with columns ``trade_date, rows, universe, completeness``."""
-    return _outcome(_run(_completeness_suite(), per_day.to_pandas()))
+    return expectations.outcome(expectations.run_suite(_completeness_suite(), per_day.to_pandas()))

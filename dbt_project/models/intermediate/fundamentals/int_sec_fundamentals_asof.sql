@@ -35,12 +35,7 @@ quarters as (
 
 knowledge_dates as (
 
-    select
-        cik,
-        knowledge_date,
-        lead(knowledge_date) over (partition by cik order by knowledge_date) as valid_to
-
-    from (select distinct cik, valid_from as knowledge_date from versions) as dates
+    select * from {{ ref('int_sec_knowledge_dates') }}
 
 ),
 
