@@ -156,3 +156,9 @@ def test_quarterly_fundamentals_first_reported_on_one_split_basis(warehouse_con)
     assert rows["2024-04-28"] == pytest.approx(5.98 * 4)
     assert rows["2024-07-28"] == pytest.approx(0.67 * 40)
     assert rows["2016-05-01"] == pytest.approx(0.33)
+
+
+def test_sec_facts_carry_the_company_ticker(warehouse_con):
+    tickers = dict(warehouse_con.sql("select distinct cik, ticker from raw.sec_facts").fetchall())
+    # Alphabet has GOOGL and GOOG: the column holds the first, the ticker table both
+    assert tickers == {"0000320193": "AAPL", "0001045810": "NVDA", "0001652044": "GOOG", "0001835632": "MRVL"}

@@ -10,6 +10,7 @@ renamed as (
 
     select
         cast(cik as varchar(10)) as cik,
+        cast(ticker as varchar(16)) as ticker,
         taxonomy,
         concept,
         unit,

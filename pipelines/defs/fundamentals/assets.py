@@ -226,13 +226,15 @@ def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse:
             }
             if unmapped:
                 context.log.warning(f"{len(unmapped)} tickers of raw.companies have no CIK in SEC's map: {unmapped}")
+        first_ticker = _first_ticker_per_cik(wh)
         for cik, load in _documents(context, settings, ciks, config.refetch, skipped, reused):
             document, source = load()
             parsed = parse_companyfacts(document, source)
             stamp = {"source": pl.lit(source), "loaded_at": pl.lit(loaded_at)}
+            facts = parsed.facts.with_columns(**stamp, ticker=pl.lit(first_ticker.get(cik), dtype=pl.Utf8))
             wh.replace_rows(
                 [
-                    Replacement(facts_table(), parsed.facts.with_columns(**stamp), "cik = ?", (cik,)),
+                    Replacement(facts_table(), facts, "cik = ?", (cik,)),
                     Replacement(rejected_facts_table(), parsed.rejected.with_columns(**stamp), "cik = ?", (cik,)),
                 ]
             )
@@ -309,6 +311,13 @@ def _integrity(wh: Warehouse) -> dict[str, int]:
             (select count(*) from {table} where length(cik) <> 10) as rows_bad_cik"""
     ).row(0, named=True)
     return {name: int(value) for name, value in row.items()}
+
+
+def _first_ticker_per_cik(wh: Warehouse) -> dict[str, str]:
+    """CIK -> its alphabetically first ticker in raw.sec_company_tickers, warehouse spelling
+    (SEC's ``BRK-B`` is ``BRK.B``)."""
+    frame = wh.fetch_frame(f"select cik, min(ticker) as ticker from {tickers_table()} group by cik")
+    return {cik: ticker.replace("-", ".") for cik, ticker in frame.iter_rows()}
 
 
 def _stored_per_cik(wh: Warehouse, ciks: list[str]) -> dict[str, dict[str, Any]]:

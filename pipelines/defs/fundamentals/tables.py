@@ -6,7 +6,10 @@ unit, period_start, period_end, accn``): ``cik`` (10-digit zero-padded text), ``
 ``fy`` (fiscal year of the *filing*, nullable), ``fp`` (fiscal period of the filing, nullable),
 ``form``, ``filed`` (date the filing reached SEC), ``frame`` (SEC's calendar frame, nullable),
 ``accn`` (accession number), ``value`` (double precision, in ``unit``), ``source``
-(``bundled:<file>`` or ``sec:<url>``), ``loaded_at`` (UTC).
+(``bundled:<file>`` or ``sec:<url>``), ``loaded_at`` (UTC), ``ticker`` (the CIK's ticker in
+the warehouse spelling, ``BRK.B``; for a CIK with several share classes the alphabetically first,
+e.g. ``GOOG`` for Alphabet: all of them are in ``raw.sec_company_tickers``; NULL when SEC's map
+has none).
 
 ``<prefix>raw.rejected_sec_facts`` — quarantined facts: ``cik``, ``taxonomy``, ``concept``,
 ``unit``, ``period_start``, ``period_end``, ``accn``, ``value`` (NULL where unparseable),
@@ -58,9 +61,12 @@ def ensure_sec_tables(warehouse: Warehouse) -> None:
             accn varchar not null,
             value double precision not null,
             source varchar not null,
-            loaded_at timestamp not null
+            loaded_at timestamp not null,
+            ticker varchar
         )"""
     )
+    # tables created before the ticker column existed
+    warehouse.execute(f"alter table {facts_table()} add column if not exists ticker varchar")
     warehouse.execute(
         f"""create table if not exists {rejected_facts_table()} (
             cik varchar not null,

@@ -28,5 +28,5 @@ MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), k
 def warehouse_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     built_at = datetime.now(timezone.utc)
     with warehouse.connect() as wh:
-        metadata = wh.publish(context.run_id, built_at)
+        metadata = wh.publish(context.run.run_id, built_at)
     return MaterializeResult(metadata={**metadata, "backend": wh.backend, "built_at": built_at.isoformat()})
