@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.lib.http import HttpPolicy, RawResponseStore, VendorClient, VendorHTTPError, VendorResponseError
+from pipelines.lib.http import HttpPolicy, LazyVendorClient, RawResponseStore, VendorHTTPError, VendorResponseError
 from pipelines.lib.http.client import parse_json_body
 from pipelines.lib.settings import SAMPLE_DIR
 
@@ -213,7 +213,7 @@ class SecDocument:
         return f"sec:{self.url}"
 
 
-class SecClient:
+class SecClient(LazyVendorClient):
     """Fetches SEC JSON with :func:`sec_policy`, keeping every body in ``store``.
 
     A stored body is reused (checked again, no HTTP call) unless ``refetch=True``. ``transport``
@@ -224,21 +224,8 @@ class SecClient:
     """
 
     def __init__(self, user_agent: str, store: RawResponseStore, *, transport: Any = None) -> None:
-        self.policy = sec_policy(user_agent)
+        super().__init__(sec_policy(user_agent), transport)
         self.store = store
-        self._transport = transport
-        self._client: VendorClient | None = None
-
-    def __enter__(self) -> SecClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def companyfacts(self, cik: int | str, *, refetch: bool = False) -> SecDocument:
         """The companyfacts of ``cik`` (stored: ``companyfacts/CIK##########.json``).
@@ -273,9 +260,7 @@ class SecClient:
         stored = None if refetch else self.store.get(key)
         if stored is not None:
             return SecDocument(parse_json_body(VENDOR, url, stored, check), url, self.store.path_for(key), False)
-        if self._client is None:
-            self._client = VendorClient(self.policy, transport=self._transport)
-        body, response = self._client.get_json(url, check=check)
+        body, response = self.http().get_json(url, check=check)
         path = self.store.put(key, response.content)
         return SecDocument(body, url, path, True)
 

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import polars as pl
 
-from pipelines.lib.http import HttpPolicy, RawResponseStore, VendorClient, VendorHTTPError
+from pipelines.lib.http import HttpPolicy, LazyVendorClient, RawResponseStore, VendorHTTPError
 from pipelines.lib.http.client import parse_json_body
 from pipelines.lib.trading_calendar import previous_session_before
 
@@ -310,7 +310,7 @@ class FetchLog:
     not_stored: list[str] = field(default_factory=list)
 
 
-class YahooChartSource:
+class YahooChartSource(LazyVendorClient):
     """Daily charts per ticker and window, from the raw store or over HTTP (then stored).
 
     Use as a context manager (closes the HTTP client). ``transport`` replaces the network
@@ -325,23 +325,10 @@ class YahooChartSource:
         transport: httpx.BaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
+        super().__init__(policy or yahoo_policy(), transport)
         self.store = store
-        self._policy = policy or yahoo_policy()
-        self._transport = transport
-        self._client: VendorClient | None = None
         self._now = now
         self.log = FetchLog()
-
-    def __enter__(self) -> YahooChartSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def chart(self, ticker: str, first: date, end: date) -> YahooChart:
         """The daily chart of ``ticker`` for trade dates ``first <= d < end``.
@@ -364,18 +351,13 @@ class YahooChartSource:
             body = parse_json_body(VENDOR, f"{full_url} (stored {key})", content, _checker(symbol))
             self.log.reused.append(key)
         else:
-            body, response = self._http().get_json(url, params, check=_checker(symbol))
+            body, response = self.http().get_json(url, params, check=_checker(symbol))
             if self._window_closed(end, body):
                 self.store.put(key, response.content)
                 self.log.fetched.append(key)
             else:
                 self.log.not_stored.append(key)
         return parse_chart(ticker, body)
-
-    def _http(self) -> VendorClient:
-        if self._client is None:
-            self._client = VendorClient(self._policy, transport=self._transport)
-        return self._client
 
     def _window_closed(self, end: date, body: dict) -> bool:
         """True when the window's last session (the XNYS session before ``end``) is over at the

@@ -4,8 +4,8 @@ A vendor module (``pipelines/sources/<vendor>.py``) builds one :class:`VendorCli
 :class:`HttpPolicy` and keeps what the vendor sent in a :class:`RawResponseStore`.
 """
 
-from pipelines.lib.http.client import HttpPolicy, VendorClient
+from pipelines.lib.http.client import HttpPolicy, LazyVendorClient, VendorClient
 from pipelines.lib.http.errors import VendorHTTPError, VendorResponseError
 from pipelines.lib.http.raw_store import RawResponseStore
 
-__all__ = ["HttpPolicy", "RawResponseStore", "VendorClient", "VendorHTTPError", "VendorResponseError"]
+__all__ = ["HttpPolicy", "LazyVendorClient", "RawResponseStore", "VendorClient", "VendorHTTPError", "VendorResponseError"]

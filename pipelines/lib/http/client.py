@@ -227,3 +227,32 @@ def parse_json_body(vendor: str, url: str, content: bytes, check: Callable[[Any]
         if problem:
             raise VendorResponseError(vendor, url, problem)
     return body
+
+
+class LazyVendorClient:
+    """Base of the vendor sources: holds an :class:`HttpPolicy` and opens the
+    :class:`VendorClient` only on the first request, so a rerun served entirely from the raw
+    store opens no connection. Use as a context manager (closes the client)."""
+
+    def __init__(self, policy: HttpPolicy, transport: httpx.BaseTransport | None = None) -> None:
+        self.policy = policy
+        self._transport = transport
+        self._client: VendorClient | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client if one was opened (it is reopened on the next request)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def http(self) -> VendorClient:
+        """The policy's client, opened on first use."""
+        if self._client is None:
+            self._client = VendorClient(self.policy, transport=self._transport)
+        return self._client
