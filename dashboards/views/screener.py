@@ -60,6 +60,22 @@ def _range_inputs(field: ff.RangeField) -> None:
     high.number_input("under", key=field.max_key, placeholder="any", **common)
 
 
+def _minimum_input(label: str, key: str, *, step: float | int, help: str) -> None:
+    """An optional lower bound (empty = any); integer steps give a whole-number input."""
+    st.number_input(
+        label,
+        key=key,
+        value=None,
+        min_value=0 if isinstance(step, int) else 0.0,
+        step=step,
+        **({} if isinstance(step, int) else {"format": "%g"}),
+        placeholder="any",
+        help=help,
+        on_change=_mark_custom,
+        persist_state="session",
+    )
+
+
 def _trend_radio(label: str, key: str) -> None:
     st.radio(
         label,
@@ -97,29 +113,14 @@ def _filters(available_sectors: list[str]) -> None:
             _range_inputs(by_field["rsi_14"])
             _trend_radio("Close vs SMA 50", ff.KEY_SMA50)
             _trend_radio("Close vs SMA 200", ff.KEY_SMA200)
-            st.number_input(
+            _minimum_input(
                 "Max % below 52-week high",
-                key=ff.KEY_BELOW_HIGH,
-                value=None,
-                min_value=0.0,
+                ff.KEY_BELOW_HIGH,
                 step=1.0,
-                format="%g",
-                placeholder="any",
                 help="5 keeps stocks within 5 % of their 52-week high.",
-                on_change=_mark_custom,
-                persist_state="session",
             )
-            st.number_input(
-                "Min relative volume",
-                key=ff.KEY_RELVOL,
-                value=None,
-                min_value=0.0,
-                step=0.1,
-                format="%g",
-                placeholder="any",
-                help="Today's volume / 20-day average volume.",
-                on_change=_mark_custom,
-                persist_state="session",
+            _minimum_input(
+                "Min relative volume", ff.KEY_RELVOL, step=0.1, help="Today's volume / 20-day average volume."
             )
             st.checkbox("New 52-week high today", key=ff.KEY_NEW_HIGH, on_change=_mark_custom, persist_state="session")
             st.checkbox(
@@ -132,16 +133,11 @@ def _filters(available_sectors: list[str]) -> None:
             for window in screens.RETURN_WINDOWS:
                 _range_inputs(by_field[f"return_{window}"])
         with st.expander("News (7 days)", expanded=False):
-            st.number_input(
+            _minimum_input(
                 "Min news articles",
-                key=ff.KEY_NEWS_MIN,
-                value=None,
-                min_value=0,
+                ff.KEY_NEWS_MIN,
                 step=1,
-                placeholder="any",
                 help="Articles tagged with the ticker in the 7 calendar days ending on its latest trade date.",
-                on_change=_mark_custom,
-                persist_state="session",
             )
             _range_inputs(by_field["news_sentiment_7d"])
 

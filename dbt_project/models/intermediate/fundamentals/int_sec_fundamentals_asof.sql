@@ -51,12 +51,7 @@ instant_snapshot as (
         v.concept,
         v.value
 
-    from knowledge_dates as k
-    inner join versions as v
-        on v.cik = k.cik
-        and v.valid_from <= k.knowledge_date
-        and (v.valid_to is null or v.valid_to > k.knowledge_date)
-        and v.period_end > {{ dbt.dateadd('day', -800, 'k.knowledge_date') }}
+    from {{ versions_known_on('knowledge_dates', 'versions') }}
     where v.period_type = 'instant'
 
 ),
