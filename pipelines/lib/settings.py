@@ -44,6 +44,25 @@ Environment variables (all optional):
     switched on by default only when ``NEWS_FEEDS`` is set).
 ``RAW_RESPONSES_DIR``
     Where raw HTTP responses are kept, one folder per vendor (default ``data/raw``).
+``PORTFOLIOS_DIR``
+    Folder of portfolio transaction CSV files (default ``data/portfolios``), watched by a sensor.
+``PORTFOLIO_BENCHMARK``
+    Benchmark of every portfolio: ``EQUAL_WEIGHT`` (default: the equal-weighted index of the
+    bundled universe, rebalanced daily) or a ticker of the universe (e.g. ``AAPL``).
+``RISK_FREE_RATE``
+    Annual risk-free rate as a fraction used by Sharpe and Sortino (default ``0``: no
+    risk-free rate), e.g. ``0.02`` for 2 % a year.
+``ALERT_RULES_FILE``
+    YAML file of alert rules, also written by the app (default ``data/alerts/rules.yml``).
+``ALERT_WEBHOOK_URL``
+    URL that receives alert events as JSON by HTTP POST (channel ``webhook``; default: none).
+``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS``
+    SMTP server for the ``email`` channel (port default 587; ``SMTP_STARTTLS`` ``true``/``false``,
+    default ``true``; user and password optional).
+``ALERT_EMAIL_FROM``, ``ALERT_EMAIL_TO``
+    Sender address and comma-separated recipients of alert e-mails.
+``ALERT_RETRY_MINUTES``
+    Minutes between delivery retries of notifications that failed (default 5).
 """
 
 from __future__ import annotations
@@ -111,6 +130,19 @@ class PostgresConnection:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """SMTP server and addresses of the ``email`` alert channel (set when ``SMTP_HOST`` is)."""
+
+    host: str
+    port: int = 587
+    user: str = ""
+    password: str = ""
+    starttls: bool = True
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Resolved configuration (absolute paths)."""
 
@@ -130,6 +162,13 @@ class Settings:
     news_feeds: tuple[str, ...] = ()
     news_poll_minutes: int = 30
     raw_responses_dir: Path = REPO_ROOT / "data" / "raw"
+    portfolios_dir: Path = REPO_ROOT / "data" / "portfolios"
+    portfolio_benchmark: str = "EQUAL_WEIGHT"
+    risk_free_rate: float = 0.0
+    alert_rules_file: Path = REPO_ROOT / "data" / "alerts" / "rules.yml"
+    alert_webhook_url: str = ""
+    smtp: SmtpSettings | None = None
+    alert_retry_minutes: int = 5
 
     @property
     def live_sources(self) -> bool:
@@ -151,6 +190,8 @@ class Settings:
             "WAREHOUSE_PATH": str(self.warehouse_path),
             "WAREHOUSE_SCHEMA_PREFIX": self.schema_prefix,
             "WAREHOUSE_DBT_TARGET": self.dbt_target,  # read by the dbt resource at run time
+            "PORTFOLIO_BENCHMARK": self.portfolio_benchmark,
+            "RISK_FREE_RATE": repr(self.risk_free_rate),
         }
         if self.postgres:
             env |= {
@@ -186,6 +227,54 @@ def load_settings() -> Settings:
         news_feeds=_csv_list("NEWS_FEEDS"),
         news_poll_minutes=_positive_int("NEWS_POLL_MINUTES", 30),
         raw_responses_dir=_path_from_env("RAW_RESPONSES_DIR", REPO_ROOT / "data" / "raw"),
+        portfolios_dir=_path_from_env("PORTFOLIOS_DIR", REPO_ROOT / "data" / "portfolios"),
+        portfolio_benchmark=(os.environ.get("PORTFOLIO_BENCHMARK", "").strip().upper() or "EQUAL_WEIGHT"),
+        risk_free_rate=_fraction("RISK_FREE_RATE", 0.0),
+        alert_rules_file=_path_from_env("ALERT_RULES_FILE", REPO_ROOT / "data" / "alerts" / "rules.yml"),
+        alert_webhook_url=os.environ.get("ALERT_WEBHOOK_URL", "").strip(),
+        smtp=_smtp_settings(),
+        alert_retry_minutes=_positive_int("ALERT_RETRY_MINUTES", 5),
+    )
+
+
+def _fraction(name: str, default: float) -> float:
+    """A number in [0, 1) from env var ``name`` (``default`` when unset or empty).
+
+    Raises:
+        ValueError: not a number in [0, 1) (names the variable).
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a fraction such as 0.02 (2 %); got {value!r}") from None
+    if not 0 <= number < 1:
+        raise ValueError(f"{name} must be a fraction in [0, 1) such as 0.02 (2 %); got {value!r}")
+    return number
+
+
+def _smtp_settings() -> SmtpSettings | None:
+    """The e-mail channel's settings, or None when ``SMTP_HOST`` is unset.
+
+    Raises:
+        ValueError: ``SMTP_STARTTLS`` is not true/false (names the variable).
+    """
+    host = os.environ.get("SMTP_HOST", "").strip()
+    if not host:
+        return None
+    starttls = os.environ.get("SMTP_STARTTLS", "true").strip().lower()
+    if starttls not in {"true", "false", "1", "0", "yes", "no"}:
+        raise ValueError(f"SMTP_STARTTLS must be true or false; got {starttls!r}")
+    return SmtpSettings(
+        host=host,
+        port=_positive_int("SMTP_PORT", 587),
+        user=os.environ.get("SMTP_USER", "").strip(),
+        password=os.environ.get("SMTP_PASSWORD", ""),
+        starttls=starttls in {"true", "1", "yes"},
+        sender=os.environ.get("ALERT_EMAIL_FROM", "").strip(),
+        recipients=_csv_list("ALERT_EMAIL_TO"),
     )
 
 
