@@ -1,6 +1,6 @@
 """Entry point of the Streamlit app: ``streamlit run dashboards/app.py``.
 
-Declares the pages (Screener, Stock) with ``st.navigation`` and draws the frame
+Declares the pages (Screener, Stock, Portfolio, Alerts) with ``st.navigation`` and draws the frame
 shared by every page: the "data as of" line from ``meta.build_info``, or a
 friendly message when the warehouse has not been built yet. The app reads the
 published DuckDB snapshot, or the PostgreSQL warehouse when ``WAREHOUSE_URL`` is
@@ -21,8 +21,10 @@ st.set_page_config(page_title="Stock screener", page_icon=":material/query_stats
 
 SCREENER_PAGE = st.Page("views/screener.py", title="Screener", icon=":material/filter_alt:", default=True)
 STOCK_PAGE = st.Page("views/stock.py", title="Stock", icon=":material/candlestick_chart:")
+PORTFOLIO_PAGE = st.Page("views/portfolio.py", title="Portfolio", icon=":material/account_balance_wallet:")
+ALERTS_PAGE = st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:")
 
-page = st.navigation([SCREENER_PAGE, STOCK_PAGE])
+page = st.navigation([SCREENER_PAGE, STOCK_PAGE, PORTFOLIO_PAGE, ALERTS_PAGE])
 
 try:
     info = warehouse.build_info()

@@ -1,0 +1,134 @@
+"""Reads of the portfolio marts for the Portfolio page (read-only, through :mod:`dashboards.lib.warehouse`).
+
+Tables (built by dbt from the transaction files of ``PORTFOLIOS_DIR``; see README "Portfolios"):
+
+* ``marts.fct_portfolio_daily`` — one row per (portfolio, trade_date): market value and cash
+  flows in USD, time-weighted daily and cumulative returns, drawdown, and the benchmark's.
+* ``marts.fct_portfolio_positions_daily`` — one row per (portfolio, ticker, trade_date).
+* ``marts.mart_portfolio_risk`` — one row per portfolio: annualised risk figures (252 trading days).
+* ``marts.mart_portfolio_sector_allocation`` — (portfolio, trade_date, sector) weights.
+* ``intermediate.int_portfolio_ledger`` — the transactions with the position after each one.
+* ``raw.rejected_portfolio_transactions`` — rows of files that were not loaded, with reasons.
+
+Money is USD; returns, weights and drawdowns are fractions. Every function returns a pandas
+frame (or dict) with ``trade_date`` columns as pandas datetimes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dashboards.lib.warehouse import backend, query, table
+
+
+def _text_order(column: str) -> str:
+    return f'{column} COLLATE "C"' if backend().dialect == "postgres" else column
+
+
+def portfolio_names(path: Path | None = None) -> list[str]:
+    """Names of the portfolios in ``marts.mart_portfolio_risk``, sorted by code point."""
+    frame = query(
+        f"SELECT portfolio FROM {table('marts', 'mart_portfolio_risk')} ORDER BY {_text_order('portfolio')}",
+        path=path,
+    )
+    return [str(name) for name in frame["portfolio"]]
+
+
+def risk(portfolio: str, path: Path | None = None) -> dict[str, Any] | None:
+    """The portfolio's row of ``marts.mart_portfolio_risk`` as a dict, or None."""
+    frame = query(f"SELECT * FROM {table('marts', 'mart_portfolio_risk')} WHERE portfolio = ?", [portfolio], path=path)
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+#: Columns of :func:`daily` (``marts.fct_portfolio_daily``).
+DAILY_COLUMNS: tuple[str, ...] = (
+    "trade_date", "market_value", "net_cash_flow", "buy_amount", "sell_amount", "dividend_amount", "fees",
+    "total_pnl", "daily_return", "cumulative_return", "drawdown",
+    "benchmark_id", "benchmark_daily_return", "benchmark_cumulative_return", "benchmark_drawdown",
+)  # fmt: skip
+
+
+def daily(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+    """The portfolio's daily rows, oldest first. Columns: :data:`DAILY_COLUMNS`."""
+    return query(
+        f"SELECT {', '.join(DAILY_COLUMNS)} FROM {table('marts', 'fct_portfolio_daily')} "
+        "WHERE portfolio = ? ORDER BY trade_date",
+        [portfolio],
+        path=path,
+    )
+
+
+#: Columns of :func:`holdings` (``marts.fct_portfolio_positions_daily`` on the latest date).
+HOLDING_COLUMNS: tuple[str, ...] = (
+    "ticker", "company_name", "sector", "quantity", "average_cost", "close_price", "price_date",
+    "market_value", "cost_basis", "unrealised_pnl", "realised_pnl", "dividend_income", "total_pnl", "weight",
+)  # fmt: skip
+
+
+def holdings(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+    """Positions on the portfolio's latest trade_date, largest market value first: open
+    positions and closed ones (quantity 0) that still carry realised P&L or dividends.
+    Columns: :data:`HOLDING_COLUMNS`."""
+    positions = table("marts", "fct_portfolio_positions_daily")
+    return query(
+        f"SELECT {', '.join(HOLDING_COLUMNS)} FROM {positions} "
+        f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {positions} WHERE portfolio = ?) "
+        f"ORDER BY market_value DESC, {_text_order('ticker')}",
+        [portfolio, portfolio],
+        path=path,
+    )
+
+
+def sector_allocation(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+    """``sector, market_value, weight, holding_count`` on the portfolio's latest trade_date,
+    largest weight first."""
+    allocation = table("marts", "mart_portfolio_sector_allocation")
+    return query(
+        f"SELECT sector, market_value, weight, holding_count FROM {allocation} "
+        f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {allocation} WHERE portfolio = ?) "
+        f"ORDER BY weight DESC, {_text_order('sector')}",
+        [portfolio, portfolio],
+        path=path,
+    )
+
+
+#: Columns of :func:`transactions` (``intermediate.int_portfolio_ledger``).
+TRANSACTION_COLUMNS: tuple[str, ...] = (
+    "trade_date", "ticker", "side", "quantity", "price", "fees", "cash_amount", "realised_pnl",
+    "quantity_after", "average_cost_after", "source_file", "source_line",
+)  # fmt: skip
+
+
+def transactions(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+    """The portfolio's transactions, newest first, with the position after each. Columns:
+    :data:`TRANSACTION_COLUMNS` (``cash_amount`` signed from the investor's side: buys negative)."""
+    return query(
+        f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM {table('intermediate', 'int_portfolio_ledger')} "
+        "WHERE portfolio = ? ORDER BY trade_date DESC, source_line DESC",
+        [portfolio],
+        path=path,
+    )
+
+
+def rejected_rows(path: Path | None = None) -> pd.DataFrame:
+    """Rows of transaction files that were not loaded (``source_file, source_line, portfolio,
+    field, reason``), by file and line; empty when every file loaded."""
+    return query(
+        "SELECT source_file, source_line, portfolio, field, reason "
+        f"FROM {table('raw', 'rejected_portfolio_transactions')} "
+        f"ORDER BY {_text_order('source_file')}, source_line",
+        path=path,
+    )
+
+
+def price_history_bounds(path: Path | None = None) -> pd.DataFrame:
+    """``ticker, first_trade_date, last_trade_date`` of every ticker with prices
+    (``marts.fct_daily_indicators``): the reference the upload form validates against."""
+    return query(
+        "SELECT ticker, min(trade_date) AS first_trade_date, max(trade_date) AS last_trade_date "
+        f"FROM {table('marts', 'fct_daily_indicators')} GROUP BY ticker",
+        path=path,
+    )

@@ -1,0 +1,86 @@
+"""Upload / edit form for portfolio transaction files (Portfolio page).
+
+Files are written into ``PORTFOLIOS_DIR`` only after they pass the same validation the pipeline
+applies (:mod:`pipelines.defs.portfolios.transactions`: known ticker, NYSE session within the
+ticker's price history, no selling more than held, ...), atomically, so the
+``portfolio_files_sensor`` never reads a half-written file. A file with errors is not written;
+the errors are listed with their line and field. The reference price history is read from the
+app's warehouse (``marts.fct_daily_indicators``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.lib import portfolio
+from pipelines.defs.portfolios import transactions
+from pipelines.lib.settings import get_settings
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.csv$")
+KEY_UPLOAD = "portfolio_upload"
+KEY_UPLOAD_NAME = "portfolio_upload_name"
+KEY_EDITOR = "portfolio_editor"
+
+
+def _history() -> transactions.PriceHistory:
+    return transactions.PriceHistory.from_frame(portfolio.price_history_bounds())
+
+
+def _save(file_name: str, data: bytes) -> None:
+    """Validate and write ``data`` as ``PORTFOLIOS_DIR/file_name``; report the outcome."""
+    if not FILE_NAME.match(file_name):
+        st.error(f"File name {file_name!r}: use letters, digits, '_' or '-' and end with .csv.")
+        return
+    try:
+        written = transactions.write_portfolio_file(get_settings().portfolios_dir, file_name, data, _history())
+    except transactions.PortfolioFileError as exc:
+        st.error(f"{file_name} was not saved: {len(exc.errors)} error(s).")
+        st.dataframe(
+            pd.DataFrame([{"line": e.line, "field": e.field, "error": str(e)} for e in exc.errors]),
+            hide_index=True,
+            key=f"errors_{file_name}",
+        )
+        return
+    st.success(
+        f"Saved {written.name} in {written.parent}. The portfolio_files_sensor rebuilds the portfolio marts "
+        "within a minute when the Dagster daemon runs (or run `make build`)."
+    )
+
+
+def _frame_to_csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+def render(name: str | None, source_file: str | None) -> None:
+    """The form: upload a new file, or edit the rows of ``source_file`` (the file of portfolio
+    ``name``) in a table and save it back."""
+    with st.expander("Upload or edit transactions", expanded=name is None):
+        st.caption(
+            "Columns: portfolio, trade_date (YYYY-MM-DD), ticker, side (buy, sell or dividend), quantity, "
+            "price (USD per share; dividend per share for dividends), fees (USD), currency (USD)."
+        )
+        upload_tab, edit_tab = st.tabs(["Upload a CSV file", f"Edit {source_file or 'a file'}"])
+        with upload_tab:
+            uploaded = st.file_uploader("Transactions CSV", type=["csv"], key=KEY_UPLOAD)
+            default_name = uploaded.name if uploaded is not None else ""
+            file_name = st.text_input("Save as", value=default_name, key=KEY_UPLOAD_NAME, placeholder="my_portfolio.csv")
+            if st.button("Validate and save", key="portfolio_upload_save", disabled=uploaded is None):
+                _save(file_name.strip(), uploaded.getvalue())
+        with edit_tab:
+            if source_file is None:
+                st.info("Upload a file first.")
+                return
+            path = get_settings().portfolios_dir / source_file
+            if not path.exists():
+                st.info(f"{source_file} is no longer in {path.parent}.")
+                return
+            current = pd.read_csv(path, dtype=str, keep_default_na=False)
+            edited = st.data_editor(current, num_rows="dynamic", key=KEY_EDITOR, hide_index=True)
+            if st.button("Validate and save changes", key="portfolio_edit_save"):
+                _save(source_file, _frame_to_csv(edited))

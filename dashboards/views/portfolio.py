@@ -1,0 +1,171 @@
+"""Portfolio page: one portfolio's value, returns and risk against its benchmark, holdings,
+sector allocation and transactions, plus a form to upload or edit transaction files.
+
+The portfolio is bound to the URL query parameter ``portfolio``. Figures come from the
+portfolio marts (:mod:`dashboards.lib.portfolio`); the upload/edit form validates a file with
+the same rules as the pipeline and writes it into ``PORTFOLIOS_DIR`` (:mod:`dashboards.lib.portfolio_form`),
+where the ``portfolio_files_sensor`` picks it up and rebuilds the portfolio marts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.lib import formatting as fmt
+from dashboards.lib import portfolio, portfolio_charts, portfolio_form
+
+KEY_PORTFOLIO = "portfolio"  # also the query-parameter name
+
+
+def _rejected_banner() -> None:
+    rejected = portfolio.rejected_rows()
+    if rejected.empty:
+        return
+    files = sorted(rejected["source_file"].unique())
+    st.warning(
+        f"{len(files)} transaction file(s) were not loaded because of invalid rows: {', '.join(files)}. "
+        "Fix them below or in the folder; nothing of a rejected file is loaded.",
+        icon=":material/error:",
+    )
+    with st.expander("Errors of the rejected files"):
+        st.dataframe(
+            rejected,
+            hide_index=True,
+            column_config={
+                "source_file": "File",
+                "source_line": st.column_config.NumberColumn("Line", format="%d"),
+                "portfolio": "Portfolio",
+                "field": "Field",
+                "reason": st.column_config.TextColumn("Reason", width="large"),
+            },
+        )
+
+
+def _metrics(risk: dict) -> None:
+    label = portfolio_charts.benchmark_label(risk.get("benchmark_id"))
+    top = st.columns(5)
+    top[0].metric(f"Market value ({fmt.day(risk.get('as_of_date'))})", fmt.usd(risk.get("market_value")))
+    top[1].metric("Total P&L", fmt.usd(risk.get("total_pnl")))
+    top[2].metric("Time-weighted return", fmt.pct(risk.get("total_return"), signed=True))
+    top[3].metric("Annualised return", fmt.pct(risk.get("annualised_return"), signed=True))
+    top[4].metric(f"{label} return", fmt.pct(risk.get("benchmark_total_return"), signed=True))
+    second = st.columns(5)
+    second[0].metric("Annualised volatility", fmt.pct(risk.get("annualised_volatility")))
+    second[1].metric("Sharpe", fmt.number(risk.get("sharpe_ratio")))
+    second[2].metric("Sortino", fmt.number(risk.get("sortino_ratio")))
+    second[3].metric(
+        "Max drawdown",
+        fmt.pct(risk.get("max_drawdown")),
+        help=f"peak {fmt.day(risk.get('max_drawdown_peak_date'))}, trough {fmt.day(risk.get('max_drawdown_trough_date'))}",
+    )
+    second[4].metric(f"Beta vs {label}", fmt.number(risk.get("beta")))
+    st.caption(
+        f"{int(risk.get('trading_days') or 0)} trading days from {fmt.day(risk.get('first_trade_date'))} to "
+        f"{fmt.day(risk.get('as_of_date'))}; annualised with 252 trading days a year; Sharpe and Sortino "
+        f"with a risk-free rate of {fmt.pct(risk.get('risk_free_rate'))} a year; benchmark: {label}."
+    )
+
+
+def _holdings(name: str) -> None:
+    st.subheader("Holdings")
+    frame = portfolio.holdings(name)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        key="portfolio_holdings",
+        column_config={
+            "ticker": "Ticker",
+            "company_name": "Company",
+            "sector": "Sector",
+            "quantity": st.column_config.NumberColumn("Shares", format="%.4g"),
+            "average_cost": st.column_config.NumberColumn("Avg cost", format="$%.2f"),
+            "close_price": st.column_config.NumberColumn("Close", format="$%.2f"),
+            "price_date": st.column_config.DateColumn("Price date"),
+            "market_value": st.column_config.NumberColumn("Market value", format="$%.2f"),
+            "cost_basis": st.column_config.NumberColumn("Cost basis", format="$%.2f"),
+            "unrealised_pnl": st.column_config.NumberColumn("Unrealised P&L", format="$%.2f"),
+            "realised_pnl": st.column_config.NumberColumn("Realised P&L", format="$%.2f"),
+            "dividend_income": st.column_config.NumberColumn("Dividends", format="$%.2f"),
+            "total_pnl": st.column_config.NumberColumn("Total P&L", format="$%.2f"),
+            "weight": st.column_config.NumberColumn("Weight", format="percent"),
+        },
+    )
+
+
+def _allocation(name: str) -> None:
+    st.subheader("Allocation by sector")
+    allocation = portfolio.sector_allocation(name)
+    if allocation.empty or not (allocation["market_value"] > 0).any():
+        st.info("No open positions.")
+        return
+    st.plotly_chart(portfolio_charts.allocation_figure(allocation), key="portfolio_allocation", config={"displaylogo": False})
+    st.dataframe(
+        allocation,
+        hide_index=True,
+        key="portfolio_allocation_table",
+        column_config={
+            "sector": "Sector",
+            "market_value": st.column_config.NumberColumn("Market value", format="$%.2f"),
+            "weight": st.column_config.NumberColumn("Weight", format="percent"),
+            "holding_count": st.column_config.NumberColumn("Holdings", format="%d"),
+        },
+    )
+
+
+def _transactions(name: str) -> pd.DataFrame:
+    st.subheader("Transactions")
+    frame = portfolio.transactions(name)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        key="portfolio_transactions",
+        column_config={
+            "trade_date": st.column_config.DateColumn("Trade date"),
+            "ticker": "Ticker",
+            "side": "Side",
+            "quantity": st.column_config.NumberColumn("Quantity", format="%.4g"),
+            "price": st.column_config.NumberColumn("Price", format="$%.2f"),
+            "fees": st.column_config.NumberColumn("Fees", format="$%.2f"),
+            "cash_amount": st.column_config.NumberColumn("Cash", format="$%.2f", help="buys negative"),
+            "realised_pnl": st.column_config.NumberColumn("Realised P&L", format="$%.2f"),
+            "quantity_after": st.column_config.NumberColumn("Shares after", format="%.4g"),
+            "average_cost_after": st.column_config.NumberColumn("Avg cost after", format="$%.2f"),
+            "source_file": "File",
+            "source_line": st.column_config.NumberColumn("Line", format="%d"),
+        },
+    )
+    return frame
+
+
+st.title("Portfolio")
+_rejected_banner()
+
+names = portfolio.portfolio_names()
+if not names:
+    st.info(
+        "No portfolio is loaded yet: upload a transaction file below (or put one in `PORTFOLIOS_DIR`) "
+        "and run `make build`, or let the `portfolio_files_sensor` rebuild."
+    )
+    portfolio_form.render(None, None)
+    st.stop()
+
+name = st.selectbox("Portfolio", names, key=KEY_PORTFOLIO, bind="query-params")
+risk = portfolio.risk(name)
+if risk is None:  # pragma: no cover - the names come from the same table
+    st.stop()
+_metrics(risk)
+
+daily = portfolio.daily(name)
+if len(daily) > 1:
+    st.plotly_chart(portfolio_charts.performance_figure(daily), key="portfolio_performance", config={"displaylogo": False})
+
+holdings_col, allocation_col = st.columns([3, 2])
+with holdings_col:
+    _holdings(name)
+with allocation_col:
+    _allocation(name)
+
+rows = _transactions(name)
+source_file = str(rows["source_file"].iloc[0]) if not rows.empty else None
+portfolio_form.render(name, source_file)
