@@ -84,3 +84,11 @@ def open_stock_page(ticker: str) -> AppTest:
     at.query_params["ticker"] = ticker
     at.switch_page("views/stock.py")
     return rerun(at)
+
+
+def frame(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The value of the one ``st.dataframe`` that has all of ``columns`` (AppTest does not keep
+    the key of a dataframe without selection)."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert len(found) == 1, f"{len(found)} dataframes with columns {columns}"
+    return found[0]

@@ -103,11 +103,15 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
 
 
 def transactions(portfolio: str, path: Path | None = None) -> pd.DataFrame:
-    """The portfolio's transactions, newest first, with the position after each. Columns:
-    :data:`TRANSACTION_COLUMNS` (``cash_amount`` signed from the investor's side: buys negative)."""
+    """The portfolio's transactions, newest first, with the position after each
+    (``intermediate.int_portfolio_ledger``) and the file line they come from
+    (``staging.stg_raw__portfolio_transactions``). Columns: :data:`TRANSACTION_COLUMNS`
+    (``cash_amount`` signed from the investor's side: buys negative)."""
+    ledger_columns = ", ".join(f"t.{c}" if c in ("source_file", "source_line") else f"l.{c}" for c in TRANSACTION_COLUMNS)
     return query(
-        f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM {table('intermediate', 'int_portfolio_ledger')} "
-        "WHERE portfolio = ? ORDER BY trade_date DESC, source_line DESC",
+        f"SELECT {ledger_columns} FROM {table('intermediate', 'int_portfolio_ledger')} l "
+        f"JOIN {table('staging', 'stg_raw__portfolio_transactions')} t ON t.transaction_id = l.transaction_id "
+        "WHERE l.portfolio = ? ORDER BY l.trade_date DESC, t.source_line DESC",
         [portfolio],
         path=path,
     )

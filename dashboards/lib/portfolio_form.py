@@ -11,7 +11,6 @@ app's warehouse (``marts.fct_daily_indicators``).
 from __future__ import annotations
 
 import io
-import re
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +19,6 @@ from dashboards.lib import portfolio
 from pipelines.defs.portfolios import transactions
 from pipelines.lib.settings import get_settings
 
-FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.csv$")
 KEY_UPLOAD = "portfolio_upload"
 KEY_UPLOAD_NAME = "portfolio_upload_name"
 KEY_EDITOR = "portfolio_editor"
@@ -32,9 +30,6 @@ def _history() -> transactions.PriceHistory:
 
 def _save(file_name: str, data: bytes) -> None:
     """Validate and write ``data`` as ``PORTFOLIOS_DIR/file_name``; report the outcome."""
-    if not FILE_NAME.match(file_name):
-        st.error(f"File name {file_name!r}: use letters, digits, '_' or '-' and end with .csv.")
-        return
     try:
         written = transactions.write_portfolio_file(get_settings().portfolios_dir, file_name, data, _history())
     except transactions.PortfolioFileError as exc:
@@ -44,6 +39,9 @@ def _save(file_name: str, data: bytes) -> None:
             hide_index=True,
             key=f"errors_{file_name}",
         )
+        return
+    except ValueError as exc:  # the file name
+        st.error(str(exc))
         return
     st.success(
         f"Saved {written.name} in {written.parent}. The portfolio_files_sensor rebuilds the portfolio marts "

@@ -14,7 +14,6 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
-from pydantic import ValidationError
 
 from dashboards.lib import alerts, screens, warehouse
 from pipelines.defs.alerts import rules as alert_rules
@@ -22,6 +21,9 @@ from pipelines.lib.settings import get_settings
 
 EVENT_LIMIT = 200
 KEY_RULE = "alerts_rule"
+KEY_FLASH = "_alerts_flash"  # message shown once after a rerun
+RULE_TYPES = list(alert_rules.RuleType)
+CHANNELS = ["log", "webhook", "email"]
 
 
 def _rules_path():
@@ -29,7 +31,22 @@ def _rules_path():
 
 
 def _condition(rule: alert_rules.AlertRule) -> str:
-    return alert_rules.describe_condition(rule)
+    """One line saying what the rule watches, e.g. ``close above 170`` or ``enters screen Momentum``."""
+    kind = alert_rules.RuleType
+    if rule.type in alert_rules.SCREEN_TYPES:
+        verb = "enters" if rule.type == kind.SCREEN_ENTER else "leaves"
+        return f"{verb} screen {rule.screen_label}"
+    if rule.type in alert_rules.SMA_TYPES:
+        side = "above" if rule.type == kind.PRICE_CROSS_ABOVE_SMA else "below"
+        return f"adjusted close crosses {side} SMA {rule.window}"
+    text = {
+        kind.PRICE_ABOVE: "close above $",
+        kind.PRICE_BELOW: "close below $",
+        kind.RSI_ABOVE: "RSI(14) above ",
+        kind.RSI_BELOW: "RSI(14) below ",
+        kind.VOLUME_SPIKE: "relative volume >= ",
+    }[rule.type]
+    return f"{text}{rule.level:g}"
 
 
 def _rules_table(rules: list[alert_rules.AlertRule]) -> pd.DataFrame:
@@ -78,41 +95,47 @@ def _create_form() -> None:
     with st.form("alerts_create", clear_on_submit=False):
         st.markdown("**New rule**")
         first, second = st.columns(2)
-        rule_type = first.selectbox("Condition", alert_rules.RULE_TYPES, format_func=alert_rules.RULE_TYPE_LABELS.get)
-        rule_id = second.text_input("Rule id", placeholder="aapl-above-200", help="letters, digits and '-'")
-        chosen = st.multiselect("Tickers (price, moving-average, RSI and volume rules)", tickers)
+        rule_type = first.selectbox(
+            "Condition", RULE_TYPES, format_func=lambda t: f"{t}: {alert_rules.RULE_TYPE_DESCRIPTIONS[t]}", key="alerts_new_type"
+        )
+        rule_id = second.text_input("Rule id", placeholder="aapl-above-200", help="lower-case letters, digits, '-' and '_'", key="alerts_new_id")
+        chosen = st.multiselect("Tickers (price, moving-average, RSI and volume rules)", tickers, key="alerts_new_tickers")
         a, b, c = st.columns(3)
-        level = a.number_input("Level (USD price, RSI 0-100, or relative volume)", value=None, step=1.0)
-        window = b.selectbox("Moving average (days)", alert_rules.SMA_WINDOWS, index=1)
-        screen = c.selectbox("Screen (screen rules)", presets)
+        level = a.number_input("Level (USD price, RSI 0-100, or relative volume)", value=None, step=1.0, key="alerts_new_level")
+        window = b.selectbox("Moving average (days)", alert_rules.SMA_WINDOWS, index=1, key="alerts_new_window")
+        screen = c.selectbox("Screen (screen rules)", presets, key="alerts_new_screen")
         d, e = st.columns(2)
-        channels = d.multiselect("Notify by", alert_rules.CHANNELS, default=["log"])
-        since = e.date_input("Evaluate from", value=None, help="empty: from the latest trade date on", format="YYYY-MM-DD")
-        description = st.text_input("Description")
+        channels = d.multiselect("Notify by", CHANNELS, default=["log"], key="alerts_new_channels")
+        since = e.date_input("Evaluate from", value=None, help="empty: from the latest trade date on", format="YYYY-MM-DD", key="alerts_new_since")
+        description = st.text_input("Description", key="alerts_new_description")
         submitted = st.form_submit_button("Create rule")
     if not submitted:
         return
-    fields: dict = {"id": rule_id.strip(), "type": rule_type, "channels": channels, "description": description or None}
-    if rule_type in alert_rules.SCREEN_RULE_TYPES:
+    fields: dict = {"id": rule_id.strip(), "type": str(rule_type), "channels": channels, "description": description}
+    if rule_type in alert_rules.SCREEN_TYPES:
         fields["screen"] = screen
     else:
         fields["tickers"] = chosen
-        if rule_type in alert_rules.SMA_RULE_TYPES:
+        if rule_type in alert_rules.SMA_TYPES:
             fields["window"] = window
         else:
             fields["level"] = level
-    if isinstance(since, date):
+    if isinstance(since, date) and rule_type not in alert_rules.SCREEN_TYPES:
         fields["since"] = since
     try:
-        rule = alert_rules.AlertRule.model_validate(fields)
-        alert_rules.add_rule(_rules_path(), rule)
-    except (ValidationError, ValueError) as exc:
-        st.error(f"The rule was not created: {exc}")
+        rule = alert_rules.add_rule(_rules_path(), alert_rules.parse_rule(fields, source="new rule"))
+    except alert_rules.RulesFileError as exc:
+        st.error("The rule was not created:\n\n" + "\n\n".join(f"- {p}" for p in exc.problems))
         return
-    st.success(f"Created {rule.id}. It is evaluated after the next build, or as soon as the alert_rules_sensor runs.")
+    st.session_state[KEY_FLASH] = (
+        f"Created {rule.id}. It is evaluated after the next build, or as soon as the alert_rules_sensor runs."
+    )
+    st.rerun()
 
 
 st.title("Alerts")
+if flash := st.session_state.pop(KEY_FLASH, None):
+    st.success(flash)
 path = _rules_path()
 try:
     rules = alert_rules.load_rules(path)

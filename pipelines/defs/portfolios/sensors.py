@@ -1,0 +1,91 @@
+"""Watching ``PORTFOLIOS_DIR``: job ``portfolio_refresh`` and sensor ``portfolio_files_sensor``.
+
+The job materialises ``raw/portfolio_transactions`` and everything downstream of it (the dbt
+portfolio models, the snapshot the app reads). The sensor (on by default, evaluated at most
+every 30 s) fingerprints the transaction files (``*.csv``: name -> SHA-256 of the bytes) and
+keeps the fingerprint in its cursor; when a file is new, changed or deleted it requests one
+run, and skips with a reason otherwise. While a ``portfolio_refresh`` or ``warehouse_build``
+run is queued or running it skips without moving the cursor (DuckDB has a single writer), so
+the change is picked up by the next evaluation after that run. With no cursor yet (a new
+instance) it requests a run: the load is idempotent.
+
+Run key: ``portfolios-<generation>-<fingerprint hash>``, the generation being the number of
+changes the sensor has seen. The fingerprint alone would not do: Dagster never starts a run
+key twice, so a file changed and then changed back would not be reloaded.
+"""
+
+import json
+from hashlib import sha256
+from pathlib import Path
+
+from dagster import (
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
+
+from pipelines.defs.portfolios.assets import portfolio_transactions
+from pipelines.defs.portfolios.transactions import file_sha256, portfolio_files
+from pipelines.lib.settings import get_settings
+
+portfolio_refresh_job = define_asset_job(
+    name="portfolio_refresh",
+    selection=AssetSelection.assets(portfolio_transactions).downstream(),
+    description="Reload the transaction files of PORTFOLIOS_DIR, then rebuild the dbt models downstream of "
+    "raw.portfolio_transactions and publish the snapshot.",
+)
+
+BUSY_JOBS = ("portfolio_refresh", "warehouse_build")
+_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+
+
+def files_fingerprint(directory: Path) -> dict[str, str]:
+    """``{file name: SHA-256 of its bytes}`` of the transaction files of ``directory``."""
+    return {path.name: file_sha256(path.read_bytes()) for path in portfolio_files(directory)}
+
+
+def fingerprint_hash(files: dict[str, str]) -> str:
+    """One hex digest for a whole fingerprint (order-independent)."""
+    return sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
+    """``added a.csv; changed b.csv; deleted c.csv`` (the parts that apply)."""
+    parts = {
+        "added": sorted(set(after) - set(before)),
+        "changed": sorted(n for n in set(after) & set(before) if after[n] != before[n]),
+        "deleted": sorted(set(before) - set(after)),
+    }
+    return "; ".join(f"{kind} {', '.join(names)}" for kind, names in parts.items() if names)
+
+
+@sensor(
+    job=portfolio_refresh_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="When a transaction file of PORTFOLIOS_DIR is added, changed or deleted: run portfolio_refresh.",
+)
+def portfolio_files_sensor(context: SensorEvaluationContext):
+    directory = get_settings().portfolios_dir
+    files = files_fingerprint(directory)
+    cursor = json.loads(context.cursor) if context.cursor else None
+    if cursor is not None and cursor["files"] == files:
+        return SkipReason(f"no transaction file added, changed or deleted in {directory} ({len(files)} files)")
+    for job_name in BUSY_JOBS:
+        active = context.instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=_ACTIVE), limit=1)
+        if active:
+            return SkipReason(f"{job_name} run {active[0].run_id} has not finished; the change is picked up after it")
+    generation = cursor["generation"] + 1 if cursor else 1
+    changes = describe_changes(cursor["files"], files) if cursor else f"first evaluation: {len(files)} files"
+    context.update_cursor(json.dumps({"generation": generation, "files": files}, sort_keys=True))
+    context.log.info(f"portfolio files in {directory}: {changes}")
+    return RunRequest(
+        run_key=f"portfolios-{generation}-{fingerprint_hash(files)[:16]}",
+        tags={"portfolio_changes": changes[:200]},
+    )

@@ -1,0 +1,610 @@
+"""Portfolio ingest: the validation rules on real tickers and dates, the app form's atomic
+write, the ``raw/portfolio_transactions`` asset (all-or-nothing per file, loaded + rejected =
+input, idempotent reruns, removed files vanish) on DuckDB and PostgreSQL, and the sensor.
+
+Price history for the rules: the five-ticker cut of the bundled prices (AAPL, AMZN, JPM, MSFT,
+XOM; 2017-01-03..2018-02-07), computed here with polars from the fixture file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import psycopg
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+    materialize,
+)
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.utils import make_new_run_id
+
+from pipelines.defs.portfolios import transactions as tx
+from pipelines.defs.portfolios.assets import portfolio_transactions
+from pipelines.defs.portfolios.sensors import fingerprint_hash, portfolio_files_sensor
+from pipelines.defs.portfolios.transactions import (
+    PortfolioFileError,
+    PriceHistory,
+    RowError,
+    normalized_transactions,
+    read_transactions,
+    validate_transactions,
+    write_portfolio_file,
+)
+from pipelines.lib.resources import build_resources
+from pipelines.lib.settings import get_settings, load_settings
+from tests.conftest import (
+    FIXTURES,
+    REPO_ROOT,
+    materialize_prices,
+    saved_settings_env,
+    scratch_database,
+    use_warehouse,
+)
+
+FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+GOOD = FIXTURES / "portfolios" / "five_tickers_2017.csv"
+BAD = FIXTURES / "portfolios" / "bad_2017.csv"
+EXAMPLE = REPO_ROOT / "data" / "portfolios" / "example_us_core.csv"
+HEADER = "portfolio,trade_date,ticker,side,quantity,price,fees,currency"
+EXPECTED = "expected portfolio, trade_date, ticker, side, quantity, price, fees, currency"
+
+
+def _history_of(prices_csv: Path) -> PriceHistory:
+    bounds = (
+        pl.read_csv(prices_csv, columns=["date", "Name"], try_parse_dates=True)
+        .group_by("Name")
+        .agg(first_trade_date=pl.col("date").min(), last_trade_date=pl.col("date").max())
+        .rename({"Name": "ticker"})
+    )
+    return PriceHistory.from_frame(bounds)
+
+
+@pytest.fixture(scope="module")
+def history() -> PriceHistory:
+    return _history_of(FIVE_TICKERS)
+
+
+def _errors(text: str, history: PriceHistory, name: str = "t.csv", others=None) -> list[tuple]:
+    frame = read_transactions(text.encode(), name)
+    return [(e.line, e.field, e.message) for e in validate_transactions(frame, name, history, others)]
+
+
+def _good_with(line: int, replacement: str) -> str:
+    """The good fixture with file line ``line`` (header = 1) replaced."""
+    lines = GOOD.read_text().splitlines()
+    lines[line - 1] = replacement
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def test_history_bounds_and_formats(history):
+    assert history.tickers == {"AAPL", "AMZN", "JPM", "MSFT", "XOM"}
+    assert history.bounds["AAPL"] == (date(2017, 1, 3), date(2018, 2, 7))
+    from_pandas = PriceHistory.from_frame(
+        pd.DataFrame({"ticker": ["aapl"], "first_trade_date": pd.to_datetime(["2017-01-03"]),
+                      "last_trade_date": ["2018-02-07"]})  # fmt: skip
+    )
+    assert from_pandas.bounds == {"AAPL": (date(2017, 1, 3), date(2018, 2, 7))}
+    with pytest.raises(ValueError, match="last_trade_date"):
+        PriceHistory.from_frame(pl.DataFrame({"ticker": ["AAPL"], "first_trade_date": [date(2017, 1, 3)]}))
+
+
+def test_good_file_is_valid_and_typed(history):
+    frame = read_transactions(GOOD, GOOD.name)
+    assert validate_transactions(frame, GOOD.name, history) == []
+    typed = normalized_transactions(frame)
+    assert typed.height == 8
+    assert typed.row(3, named=True) == {
+        "source_line": 5, "portfolio": "five_tickers_2017", "trade_date": date(2017, 3, 1), "ticker": "AAPL",
+        "side": "sell", "quantity": 20.0, "price": 139.79, "fees": 1.0, "currency": "USD",
+    }  # fmt: skip
+    assert typed["fees"][-1] == 0.0  # empty fees read as 0
+    last_line = GOOD.read_text().splitlines()[8].split(",")
+    assert json.loads(frame["raw_record"][7]) == dict(zip(HEADER.split(","), last_line))
+
+
+def test_example_portfolio_is_valid_against_the_bundled_universe():
+    bundled = _history_of(REPO_ROOT / "data" / "sample" / "sp500_all_stocks_5yr.csv.gz")
+    frame = read_transactions(EXAMPLE, EXAMPLE.name)
+    assert validate_transactions(frame, EXAMPLE.name, bundled) == []
+    typed = normalized_transactions(frame)
+    assert typed.height == len(EXAMPLE.read_text().splitlines()) - 1 == 12
+    assert set(typed["ticker"]) == {"AAPL", "JNJ", "JPM", "XOM", "MSFT", "NVDA"}
+
+
+def test_row_error_sentence():
+    error = RowError("example.csv", 8, "quantity", "sell of 150 AAPL on 2017-03-01 exceeds the 100 shares held")
+    assert str(error) == (
+        "example.csv line 8, field quantity: sell of 150 AAPL on 2017-03-01 exceeds the 100 shares held"
+    )
+    whole_record = RowError("a.csv", 3, None, "has 7 fields, the header has 8")
+    assert str(whole_record) == "a.csv line 3: has 7 fields, the header has 8"
+
+
+@pytest.mark.parametrize(
+    ("line", "row", "expected"),
+    [
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,,73.94,1.00,USD", [(8, "quantity", "empty; a value is required")]),
+        (8, "five_tickers_2017,,MSFT,buy,20,73.94,1.00,USD", [(8, "trade_date", "empty; a value is required")]),
+        (8, "five/tickers,2017-09-01,MSFT,buy,20,73.94,1.00,USD",
+         [(8, "portfolio", "name 'five/tickers' must be 1-64 letters, digits, spaces, '_' or '-'")]),
+        (8, f"{'x' * 65},2017-09-01,MSFT,buy,20,73.94,1.00,USD",
+         [(8, "portfolio", f"name '{'x' * 65}' must be 1-64 letters, digits, spaces, '_' or '-'")]),
+        (2, "five_tickers_2017,2017-02-30,AAPL,buy,50,116.15,1.00,USD",
+         [(2, "trade_date", "'2017-02-30' is not a date YYYY-MM-DD")]),
+        (2, "five_tickers_2017,01/03/2017,AAPL,buy,50,116.15,1.00,USD",
+         [(2, "trade_date", "'01/03/2017' is not a date YYYY-MM-DD")]),
+        (7, "five_tickers_2017,2017-07-04,XOM,buy,25,80.70,1.00,USD",
+         [(7, "trade_date", "2017-07-04 is not an NYSE trading session")]),
+        (7, "five_tickers_2017,2017-07-01,XOM,buy,25,80.70,1.00,USD",
+         [(7, "trade_date", "2017-07-01 is not an NYSE trading session")]),
+        (2, "five_tickers_2017,2016-12-30,AAPL,buy,50,116.15,1.00,USD",
+         [(2, "trade_date", "no AAPL price on 2016-12-30: AAPL has prices from 2017-01-03 to 2018-02-07")]),
+        (8, "five_tickers_2017,2017-09-01,NVDA,buy,20,170.46,1.00,USD",
+         [(8, "ticker", "unknown ticker NVDA: not in the price universe")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,short,20,73.94,1.00,USD",
+         [(8, "side", "'short' is not a side; expected buy, sell or dividend")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,0,73.94,1.00,USD", [(8, "quantity", "0 must be > 0")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,-5,73.94,1.00,USD", [(8, "quantity", "-5 must be > 0")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,twenty,73.94,1.00,USD",
+         [(8, "quantity", "'twenty' is not a number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,inf,73.94,1.00,USD",
+         [(8, "quantity", "'inf' is not a finite number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,0,1.00,USD", [(8, "price", "0 must be > 0")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,nan,1.00,USD", [(8, "price", "'nan' is not a finite number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,73.94,-1,USD", [(8, "fees", "-1 must be >= 0")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,73.94,1.00,EUR",
+         [(8, "currency", "'EUR' is not supported: prices are in USD, use USD")]),
+        (5, "five_tickers_2017,2017-03-01,AAPL,sell,60,139.79,1.00,USD",
+         [(5, "quantity", "sell of 60 AAPL on 2017-03-01 exceeds the 50 shares held")]),
+        (4, "five_tickers_2017,2017-02-16,MSFT,dividend,20,0.39,0.00,USD",
+         [(4, "ticker", "dividend on MSFT on 2017-02-16, but no MSFT shares are held then")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,73.94", [(8, None, "has 6 fields, the header has 8")]),
+    ],
+)
+def test_each_rule_names_line_field_and_problem(history, line, row, expected):
+    assert _errors(_good_with(line, row), history) == expected
+
+
+def test_several_problems_of_one_row_in_column_order(history):
+    row = "five_tickers_2017,2017-07-04,NVDA,Short,-1,abc,-2,eur"
+    assert _errors(_good_with(8, row), history) == [
+        (8, "trade_date", "2017-07-04 is not an NYSE trading session"),
+        (8, "ticker", "unknown ticker NVDA: not in the price universe"),
+        (8, "side", "'Short' is not a side; expected buy, sell or dividend"),
+        (8, "quantity", "-1 must be > 0"),
+        (8, "price", "'abc' is not a number"),
+        (8, "fees", "-2 must be >= 0"),
+        (8, "currency", "'eur' is not supported: prices are in USD, use USD"),
+    ]
+
+
+def test_header_missing_extra_and_case(history):
+    text = GOOD.read_text()
+    no_fees = "\n".join(",".join(f for i, f in enumerate(line.split(",")) if i != 6) for line in text.splitlines())
+    assert _errors(no_fees, history) == [(1, "fees", f"missing column fees; {EXPECTED}")]
+    extra = "\n".join(line + (",note" if i == 0 else ",x") for i, line in enumerate(text.splitlines()))
+    assert _errors(extra, history) == [(1, "note", f"unexpected column note; {EXPECTED}")]
+    shouting = text.replace(HEADER, " Portfolio,TRADE_DATE,Ticker,Side,Quantity,Price,Fees,Currency", 1)
+    assert _errors(shouting, history) == []
+    assert _errors("", history) == [(1, c, f"missing column {c}; {EXPECTED}") for c in HEADER.split(",")]
+
+
+def test_case_of_values_is_normalised(history):
+    text = _good_with(5, "five_tickers_2017, 2017-03-01 ,aapl,SELL,20,139.79,1.00,usd")
+    frame = read_transactions(text.encode(), "t.csv")
+    assert validate_transactions(frame, "t.csv", history) == []
+    assert normalized_transactions(frame).row(3)[1:] == (
+        "five_tickers_2017", date(2017, 3, 1), "AAPL", "sell", 20.0, 139.79, 1.0, "USD"
+    )
+
+
+def test_same_day_sell_counts_after_the_buy_only_when_its_line_is_later(history):
+    oversold = "sell of 10 XOM on 2017-06-01 exceeds the 0 shares held"
+    rows = [
+        HEADER,
+        "p,2017-06-01,XOM,sell,10,80.70,1.00,USD",
+        "p,2017-06-01,XOM,buy,10,80.70,1.00,USD",
+        "p,2017-06-01,XOM,sell,10,80.70,1.00,USD",
+    ]
+    assert _errors("\n".join(rows), history) == [(2, "quantity", oversold)]
+    # rows are replayed by trade_date, not by line: a later-dated buy on an earlier line does not count
+    rows = [HEADER, "p,2017-09-01,XOM,buy,10,76.57,1.00,USD", "p,2017-06-01,XOM,sell,10,80.70,1.00,USD"]
+    assert _errors("\n".join(rows), history) == [(3, "quantity", oversold)]
+    # holdings are per portfolio: another portfolio's shares do not count
+    rows = [HEADER, "a,2017-01-03,XOM,buy,10,90.89,1.00,USD", "b,2017-06-01,XOM,sell,10,80.70,1.00,USD"]
+    assert _errors("\n".join(rows), history) == [(3, "quantity", oversold)]
+
+
+def test_fractional_shares_add_up(history):
+    rows = [
+        HEADER,
+        "p,2017-01-03,AAPL,buy,0.1,116.15,0,USD",
+        "p,2017-01-03,AAPL,buy,0.2,116.15,0,USD",
+        "p,2017-03-01,AAPL,sell,0.3,139.79,0,USD",
+        "p,2017-06-01,AAPL,sell,0.0001,153.18,0,USD",
+    ]
+    assert _errors("\n".join(rows), history) == [
+        (5, "quantity", "sell of 0.0001 AAPL on 2017-06-01 exceeds the 0 shares held")
+    ]
+
+
+def test_an_unusable_row_does_not_fail_the_later_rows_of_its_holding(history):
+    """Without line 3's quantity the JPM holding is unknown: line 9's sell is not judged on it."""
+    assert _errors(_good_with(3, "five_tickers_2017,2017-01-03,JPM,buy,,87.23,1.00,USD"), history) == [
+        (3, "quantity", "empty; a value is required")
+    ]
+    assert _errors(_good_with(3, "five_tickers_2017,2017-01-03,JPM,borrow,40,87.23,1.00,USD"), history) == [
+        (3, "side", "'borrow' is not a side; expected buy, sell or dividend")
+    ]
+
+
+def test_portfolio_of_another_file(history):
+    errors = _errors(GOOD.read_text(), history, others={"five_tickers_2017": "old.csv"})
+    message = "portfolio five_tickers_2017 is also in old.csv; a portfolio lives in one file"
+    assert errors == [(line, "portfolio", message) for line in range(2, 10)]
+
+
+def test_unreadable_files_raise_with_the_line():
+    data = GOOD.read_bytes().replace(b"JPM,buy", b"JPM\xe9,buy", 1)
+    offset = data.index(b"\xe9")
+    with pytest.raises(PortfolioFileError) as caught:
+        read_transactions(data, "latin1.csv")
+    assert [str(e) for e in caught.value.errors] == [
+        f"latin1.csv line 3: not UTF-8 text (byte {offset}: invalid continuation byte)"
+    ]
+    with pytest.raises(PortfolioFileError, match=r"quotes\.csv line 3: not valid CSV"):
+        unterminated = f'{HEADER}\np,2017-01-03,AAPL,buy,1,1,0,USD\np,"2017-01-03,AAPL,buy,1,1,0,USD\n'
+        read_transactions(unterminated.encode(), "quotes.csv")
+    with pytest.raises(PortfolioFileError, match="twice.csv line 1, field price: column appears twice"):
+        read_transactions(f"{HEADER},price\n".encode(), "twice.csv")
+
+
+def test_bom_blank_lines_and_line_numbers(history):
+    text = "\ufeff" + HEADER + "\n\np,2017-01-03,AAPL,buy,1,116.15,0,USD\n\np,2017-01-04,AAPL,sell,2,116.02,0,USD\n"
+    frame = read_transactions(text.encode(), "t.csv")
+    assert frame["source_line"].to_list() == [3, 5]
+    assert _errors(text, history) == [(5, "quantity", "sell of 2 AAPL on 2017-01-04 exceeds the 1 shares held")]
+
+
+# ----------------------------------------------------------------------------- the app form's write
+
+
+def test_write_rejects_a_bad_frame_and_writes_nothing(tmp_path, history):
+    frame = pl.read_csv(BAD, infer_schema=False)
+    with pytest.raises(PortfolioFileError) as caught:
+        write_portfolio_file(tmp_path / "portfolios", "bad_2017.csv", frame, history)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(3, "quantity"), (4, "trade_date"), (5, "ticker")]
+    assert "bad_2017.csv line 3, field quantity: sell of 150 MSFT on 2017-03-01 exceeds the 100 shares held" in str(
+        caught.value
+    )
+    assert not (tmp_path / "portfolios").exists()
+    with pytest.raises(ValueError, match="file name '../x.csv'"):
+        write_portfolio_file(tmp_path, "../x.csv", GOOD.read_bytes(), history)
+
+
+def test_write_good_frame_then_edit_atomically(tmp_path, history, monkeypatch):
+    folder = tmp_path / "portfolios"
+    edited = pd.read_csv(GOOD, dtype=str, keep_default_na=False)  # as the app's data editor holds it
+    path = write_portfolio_file(folder, "mine.csv", edited, history)
+    assert path == folder / "mine.csv" and [p.name for p in folder.iterdir()] == ["mine.csv"]
+    written = read_transactions(path, "mine.csv")
+    assert normalized_transactions(written).equals(normalized_transactions(read_transactions(GOOD, GOOD.name)))
+
+    # an edit that fails half-way leaves the previous file whole and no temporary file
+    before = path.read_bytes()
+    fixed = BAD.read_bytes().replace(b",150,", b",50,").replace(b"2017-07-04", b"2017-07-03").replace(b"NVDA", b"JPM")
+
+    def broken_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tx.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        write_portfolio_file(folder, "mine.csv", fixed, history)
+    assert path.read_bytes() == before and [p.name for p in folder.iterdir()] == ["mine.csv"]
+    monkeypatch.undo()
+    write_portfolio_file(folder, "mine.csv", fixed, history)
+    assert path.read_bytes() == fixed and [p.name for p in folder.iterdir()] == ["mine.csv"]
+
+
+def test_write_refuses_a_portfolio_of_another_file(tmp_path, history):
+    shutil.copy(GOOD, tmp_path / "first.csv")
+    with pytest.raises(PortfolioFileError) as caught:
+        write_portfolio_file(tmp_path, "second.csv", GOOD.read_bytes(), history)
+    assert str(caught.value.errors[0]) == (
+        "second.csv line 2, field portfolio: portfolio five_tickers_2017 is also in first.csv; "
+        "a portfolio lives in one file"
+    )
+    assert not (tmp_path / "second.csv").exists()
+    write_portfolio_file(tmp_path, "first.csv", GOOD.read_bytes(), history)  # editing its own file is fine
+
+
+# ----------------------------------------------------------------------------- the asset
+
+
+def _materialize(instance, raise_on_error: bool = True):
+    return materialize(
+        [portfolio_transactions],
+        resources=build_resources(load_settings()),
+        instance=instance,
+        raise_on_error=raise_on_error,
+    )
+
+
+@pytest.fixture(scope="module")
+def priced_duckdb(tmp_path_factory) -> Path:
+    """A DuckDB warehouse with the five tickers' prices 2017-01-03..2018-02-07 (built once)."""
+    directory = tmp_path_factory.mktemp("portfolio_prices")
+    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
+        use_warehouse(directory / "warehouse.duckdb", prices_csv=FIVE_TICKERS)
+        materialize_prices("2017-01-03", "2018-02-07", instance)
+    return directory / "warehouse.duckdb"
+
+
+@pytest.fixture()
+def portfolios_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "portfolios"
+    folder.mkdir()
+    monkeypatch.setenv("PORTFOLIOS_DIR", str(folder))
+    get_settings.cache_clear()
+    yield folder
+    monkeypatch.delenv("PORTFOLIOS_DIR")
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def small_warehouse(priced_duckdb, tmp_path, portfolios_dir):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(priced_duckdb, warehouse)
+    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
+        use_warehouse(warehouse, prices_csv=FIVE_TICKERS)
+        yield warehouse, instance
+
+
+def _table(warehouse: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f"select * from raw.{table} order by source_file, source_line").fetchall()
+
+
+def _columns(warehouse: Path, table: str) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
+
+
+def _checks(result) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def _metadata(result) -> dict:
+    event = result.get_asset_materialization_events()[0]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_asset_loads_good_file_and_rejects_every_row_of_bad_file(small_warehouse, portfolios_dir):
+    warehouse, instance = small_warehouse
+    shutil.copy(GOOD, portfolios_dir)
+    shutil.copy(BAD, portfolios_dir)
+    result = _materialize(instance)
+    loaded = _table(warehouse, "portfolio_transactions")
+    rejected = _table(warehouse, "rejected_portfolio_transactions")
+
+    assert _columns(warehouse, "portfolio_transactions") == [
+        "portfolio", "source_file", "source_line", "trade_date", "ticker", "side", "quantity", "price", "fees",
+        "currency", "file_sha256", "loaded_at",
+    ]  # fmt: skip
+    good_lines = GOOD.read_text().splitlines()[1:]
+    assert len(loaded) == len(good_lines) == 8
+    assert {r[1] for r in loaded} == {"five_tickers_2017.csv"} and {r[0] for r in loaded} == {"five_tickers_2017"}
+    assert loaded[3][:10] == ("five_tickers_2017", "five_tickers_2017.csv", 5, date(2017, 3, 1), "AAPL", "sell",
+                              20.0, 139.79, 1.0, "USD")  # fmt: skip
+    assert loaded[7][8] == 0.0  # empty fees
+    assert {r[10] for r in loaded} == {tx.file_sha256(GOOD.read_bytes())}
+
+    bad_lines = BAD.read_text().splitlines()[1:]
+    assert len(rejected) == len(bad_lines) == 5  # loaded + rejected = input for each file
+    by_line = {r[1]: r for r in rejected}
+    assert {r[0] for r in rejected} == {"bad_2017.csv"} and {r[2] for r in rejected} == {"bad_2017"}
+    assert by_line[3][3:5] == ("quantity", "bad_2017.csv line 3, field quantity: sell of 150 MSFT on 2017-03-01 "
+                               "exceeds the 100 shares held")  # fmt: skip
+    assert by_line[4][3:5] == (
+        "trade_date", "bad_2017.csv line 4, field trade_date: 2017-07-04 is not an NYSE trading session"
+    )
+    assert by_line[5][3:5] == (
+        "ticker", "bad_2017.csv line 5, field ticker: unknown ticker NVDA: not in the price universe"
+    )
+    for line in (2, 6):
+        assert by_line[line][3:5] == (None, "file rejected: 3 other rows invalid (lines 3, 4, 5)")
+    assert json.loads(by_line[6][5]) == dict(zip(HEADER.split(","), bad_lines[4].split(",")))
+
+    assert _checks(result) == {"rows_pass_expectations": True, "no_rejected_files": False}
+    metadata = _metadata(result)
+    assert (metadata["files_read"], metadata["rows_loaded"], metadata["rows_rejected"]) == (2, 8, 5)
+    assert metadata["per_file"]["bad_2017.csv"]["status"] == "rejected"
+    assert metadata["per_file"]["five_tickers_2017.csv"]["portfolios"] == ["five_tickers_2017"]
+
+
+def test_rerun_keeps_identical_rows_and_removed_file_vanishes(small_warehouse, portfolios_dir):
+    warehouse, instance = small_warehouse
+    shutil.copy(GOOD, portfolios_dir)
+    shutil.copy(BAD, portfolios_dir)
+    _materialize(instance)
+    first = (_table(warehouse, "portfolio_transactions"), _table(warehouse, "rejected_portfolio_transactions"))
+    again = _materialize(instance)
+    assert (_table(warehouse, "portfolio_transactions"), _table(warehouse, "rejected_portfolio_transactions")) == first
+    assert _metadata(again)["files_rewritten"] == 0
+
+    # fixing the bad file moves it from the rejected table to the loaded one
+    fixed = BAD.read_text().replace(",150,", ",50,").replace("2017-07-04", "2017-07-03").replace("NVDA", "JPM")
+    (portfolios_dir / BAD.name).write_text(fixed)
+    result = _materialize(instance)
+    loaded = _table(warehouse, "portfolio_transactions")
+    assert _table(warehouse, "rejected_portfolio_transactions") == []
+    assert sorted({r[0] for r in loaded}) == ["bad_2017", "five_tickers_2017"] and len(loaded) == 8 + 5
+    assert [r for r in loaded if r[1] == GOOD.name] == first[0]  # the unchanged file kept its rows
+    assert _metadata(result)["files_rewritten"] == 1 and _checks(result)["no_rejected_files"]
+
+    (portfolios_dir / GOOD.name).unlink()
+    _materialize(instance)
+    assert {r[0] for r in _table(warehouse, "portfolio_transactions")} == {"bad_2017"}
+    (portfolios_dir / BAD.name).unlink()
+    _materialize(instance)
+    assert _table(warehouse, "portfolio_transactions") == []
+
+
+def test_shared_portfolio_and_unreadable_file_are_rejected(small_warehouse, portfolios_dir):
+    warehouse, instance = small_warehouse
+    shutil.copy(GOOD, portfolios_dir / "a.csv")
+    shutil.copy(GOOD, portfolios_dir / "b.csv")
+    (portfolios_dir / "c.csv").write_bytes(b"portfolio,trade_date\n\xff\xfe\n")
+    (portfolios_dir / "notes.txt").write_text("not a transaction file")
+    result = _materialize(instance)
+    assert _table(warehouse, "portfolio_transactions") == []
+    rejected = _table(warehouse, "rejected_portfolio_transactions")
+    assert [(r[0], r[1]) for r in rejected] == [("a.csv", n) for n in range(2, 10)] + [
+        ("b.csv", n) for n in range(2, 10)] + [("c.csv", 2)]  # fmt: skip
+    assert rejected[0][4] == (
+        "a.csv line 2, field portfolio: portfolio five_tickers_2017 is also in b.csv; a portfolio lives in one file"
+    )
+    assert rejected[8][4].endswith("is also in a.csv; a portfolio lives in one file")
+    assert rejected[-1][2:6] == (None, None, "c.csv line 2: not UTF-8 text (byte 21: invalid start byte)", "null")
+    assert _metadata(result)["per_file"]["c.csv"]["status"] == "unreadable"
+
+
+def test_asset_needs_the_prices_first(tmp_path, portfolios_dir):
+    shutil.copy(GOOD, portfolios_dir)
+    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
+        use_warehouse(tmp_path / "empty.duckdb")
+        result = _materialize(instance, raise_on_error=False)
+    assert not result.success
+    message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
+    assert "raw.prices_daily does not exist" in message
+
+
+def test_asset_on_postgres(postgres_server, tmp_path, portfolios_dir):
+    shutil.copy(GOOD, portfolios_dir)
+    shutil.copy(BAD, portfolios_dir)
+    with scratch_database(postgres_server, "portf") as database, saved_settings_env():
+        use_warehouse(tmp_path / "unused.duckdb", prices_csv=FIVE_TICKERS, url=database.url, schema_prefix="q_")
+        with DagsterInstance.ephemeral() as instance:
+            materialize_prices("2017-01-03", "2018-02-07", instance)
+            result = _materialize(instance)
+
+            def rows(table: str) -> list[tuple]:
+                with psycopg.connect(database.conninfo) as con:
+                    return con.execute(f"select * from q_raw.{table} order by source_file, source_line").fetchall()
+
+            loaded, rejected = rows("portfolio_transactions"), rows("rejected_portfolio_transactions")
+            assert len(loaded) == 8 and len(rejected) == 5
+            assert loaded[3][:10] == ("five_tickers_2017", "five_tickers_2017.csv", 5, date(2017, 3, 1), "AAPL",
+                                      "sell", 20.0, 139.79, 1.0, "USD")  # fmt: skip
+            assert rejected[1][4].startswith("bad_2017.csv line 3, field quantity: sell of 150 MSFT")
+            assert _checks(result) == {"rows_pass_expectations": True, "no_rejected_files": False}
+            _materialize(instance)
+            assert (rows("portfolio_transactions"), rows("rejected_portfolio_transactions")) == (loaded, rejected)
+            (portfolios_dir / GOOD.name).unlink()
+            _materialize(instance)
+            assert rows("portfolio_transactions") == [] and len(rows("rejected_portfolio_transactions")) == 5
+
+
+def test_checks_catch_bad_stored_rows(history):
+    """The blocking check's suite and holdings replay fail on rows the validation would refuse."""
+    from pipelines.defs.portfolios.assets import negative_holdings, validate_stored
+    from pipelines.defs.portfolios.tables import loaded_rows
+
+    typed = normalized_transactions(read_transactions(GOOD, GOOD.name))
+    good = loaded_rows(typed, GOOD.name, "x", datetime(2018, 1, 1))
+    assert validate_stored(good, history).success and negative_holdings(good).height == 0
+    bad = good.with_columns(
+        side=pl.when(pl.col("source_line") == 2).then(pl.lit("short")).otherwise("side"),  # AAPL buy gone
+        trade_date=pl.when(pl.col("source_line") == 8).then(date(2017, 7, 4)).otherwise("trade_date"),
+        fees=pl.when(pl.col("source_line") == 9).then(-1.0).otherwise("fees"),
+    )
+    outcome = validate_stored(bad, history)
+    assert outcome.failed_rows_by_rule == {"side_known": 1, "trade_date_known": 1, "fees_non_negative": 1}
+    negative = negative_holdings(bad)
+    assert negative.select("source_line", "ticker", "held").rows() == [(5, "AAPL", -20.0), (6, "AAPL", -20.0)]
+
+
+# ----------------------------------------------------------------------------- the sensor
+
+
+def _evaluate(instance, cursor: str | None):
+    context = build_sensor_context(instance=instance, cursor=cursor)
+    return portfolio_files_sensor(context), context.cursor
+
+
+def test_sensor_requests_a_run_per_change(portfolios_dir):
+    with DagsterInstance.ephemeral() as instance:
+        shutil.copy(GOOD, portfolios_dir)
+        first, cursor = _evaluate(instance, None)  # no cursor yet: load once (idempotent)
+        files = {GOOD.name: tx.file_sha256(GOOD.read_bytes())}
+        assert isinstance(first, RunRequest) and json.loads(cursor) == {"generation": 1, "files": files}
+        assert first.run_key == f"portfolios-1-{fingerprint_hash(files)[:16]}"
+
+        unchanged, same_cursor = _evaluate(instance, cursor)
+        assert isinstance(unchanged, SkipReason)
+        assert "no transaction file added, changed or deleted" in unchanged.skip_message
+        assert same_cursor == cursor
+
+        shutil.copy(BAD, portfolios_dir)
+        added, cursor = _evaluate(instance, cursor)
+        assert isinstance(added, RunRequest) and added.tags["portfolio_changes"] == "added bad_2017.csv"
+
+        (portfolios_dir / GOOD.name).write_text(GOOD.read_text().replace(",20,", ",10,"))
+        changed, cursor = _evaluate(instance, cursor)
+        assert isinstance(changed, RunRequest) and changed.tags["portfolio_changes"] == "changed five_tickers_2017.csv"
+
+        shutil.copy(GOOD, portfolios_dir)  # changed back: a new run key, so Dagster starts it
+        reverted, cursor = _evaluate(instance, cursor)
+        assert isinstance(reverted, RunRequest) and reverted.run_key != added.run_key
+        assert json.loads(cursor)["generation"] == 4
+
+        (portfolios_dir / BAD.name).unlink()
+        (portfolios_dir / ".draft.csv.123.tmp").write_text("half written")  # the app's temporary file
+        deleted, cursor = _evaluate(instance, cursor)
+        assert isinstance(deleted, RunRequest) and deleted.tags["portfolio_changes"] == "deleted bad_2017.csv"
+        assert json.loads(cursor)["files"] == {GOOD.name: tx.file_sha256(GOOD.read_bytes())}
+
+
+@pytest.mark.parametrize("job_name", ["portfolio_refresh", "warehouse_build"])
+def test_sensor_waits_for_a_running_writer(portfolios_dir, job_name):
+    with DagsterInstance.ephemeral() as instance:
+        shutil.copy(GOOD, portfolios_dir)
+        run_id = make_new_run_id()
+        instance.add_run(DagsterRun(job_name=job_name, run_id=run_id, status=DagsterRunStatus.STARTED))
+        busy, cursor = _evaluate(instance, None)
+        assert isinstance(busy, SkipReason) and f"{job_name} run {run_id} has not finished" in busy.skip_message
+        assert cursor is None  # the change is still pending
+        instance.report_run_failed(instance.get_run_by_id(run_id))
+        after, cursor = _evaluate(instance, None)
+        assert isinstance(after, RunRequest) and json.loads(cursor)["generation"] == 1
+
+
+def test_code_location_shape():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    key = AssetKey(["raw", "portfolio_transactions"])
+    node = graph.get(key)
+    assert node.group_name == "portfolios" and AssetKey(["raw", "prices_daily"]) in node.parent_keys
+    assert {"duckdb", "postgres"} <= node.kinds and not node.is_partitioned
+    assert {c.name for c in graph.get_check_keys_for_assets({key})} == {"rows_pass_expectations", "no_rejected_files"}
+    job = defs.resolve_job_def("portfolio_refresh")
+    selected = job.asset_layer.selected_asset_keys
+    assert key in selected and AssetKey(["raw", "prices_daily"]) not in selected
+    assert graph.get(key).child_keys <= selected  # the dbt models reading the table (and what follows)
+    sensor = defs.resolve_sensor_def("portfolio_files_sensor")
+    assert sensor.minimum_interval_seconds == 30 and sensor.default_status.value == "RUNNING"
