@@ -2,9 +2,11 @@
 
 ``python -m pipelines.build`` loads the whole history (all session partitions as one
 single-run backfill), rebuilds the dbt models with their tests and publishes the
-snapshot. The run is recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI
-shows it. ``--if-missing`` does nothing when a completed build exists (``make demo``).
-``--partition-range FIRST...LAST`` loads only those sessions. Exits non-zero on failure.
+snapshot; after a successful build it runs ``alerts_evaluate`` (the rules of
+``ALERT_RULES_FILE`` on the new marts, then the snapshot again). The runs are recorded in
+the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing`` does
+nothing when a completed build exists (``make demo``). ``--partition-range FIRST...LAST``
+loads only those sessions. Exits non-zero on failure.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def history_range() -> tuple[str, str]:
 
 
 def run_build(first_key: str | None = None, last_key: str | None = None, instance: DagsterInstance | None = None) -> bool:
-    """Execute the build job in process over ``first_key..last_key`` (default: all); return success.
+    """Execute the build job in process over ``first_key..last_key`` (default: all), then, if it
+    succeeded, the ``alerts_evaluate`` job; return whether both succeeded.
 
     Parses the dbt project first, so the run uses the models as they are on disk.
     """
@@ -52,11 +55,13 @@ def run_build(first_key: str | None = None, last_key: str | None = None, instanc
 
     default_first, default_last = history_range()
     tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last}
+    instance = instance or DagsterInstance.get()
     job = defs.resolve_job_def("warehouse_build")
-    result = job.execute_in_process(
-        instance=instance or DagsterInstance.get(), tags=tags, raise_on_error=False
-    )
-    return result.success
+    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    if not result.success:
+        return False
+    alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(instance=instance, raise_on_error=False)
+    return alerts.success
 
 
 def already_built() -> bool:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from dagster import AssetKey, build_schedule_context
 
 from pipelines.build import history_range
+from pipelines.defs.dbt.assets import dbt_models
 from pipelines.definitions import defs
 from pipelines.lib.trading_calendar import trading_day_partitions
 
@@ -24,7 +25,7 @@ def test_asset_graph_layers_groups_and_lineage():
     } <= keys
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if key.path[0] in ("staging", "intermediate", "marts"):
+        if key in dbt_models.keys:
             assert node.group_name == key.path[0]
             assert node.owners == ["team:analytics-engineering"]
             assert "dbt" in node.kinds
@@ -33,6 +34,12 @@ def test_asset_graph_layers_groups_and_lineage():
     assert AssetKey(["raw", "prices_daily"]) in staging_prices.parent_keys
     snapshot = graph.get(AssetKey(["serving", "warehouse_snapshot"]))
     assert AssetKey(["marts", "mart_screener_latest"]) in snapshot.parent_keys
+    assert AssetKey(["marts", "alert_events"]) in snapshot.parent_keys
+    alerts = graph.get(AssetKey(["marts", "alert_events"]))
+    assert alerts.group_name == "alerts"
+    assert {AssetKey(["marts", "fct_daily_indicators"]), AssetKey(["marts", "mart_screener_latest"])} <= alerts.parent_keys
+    portfolio_models = {k.to_user_string() for k in graph.get(AssetKey(["raw", "portfolio_transactions"])).child_keys}
+    assert "staging/stg_raw__portfolio_transactions" in portfolio_models
 
 
 def test_checks_include_ge_suites_and_dbt_tests():

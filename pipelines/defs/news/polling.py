@@ -1,7 +1,8 @@
 """Polling the news feeds: job ``news_feed_poll`` and sensor ``news_feed_poll_sensor``.
 
 The job materialises the news assets and everything downstream of them (dbt news models, the
-screener mart, the snapshot), so a poll that finds new headlines reaches the app. The sensor
+screener mart, the snapshot), so a poll that finds new headlines reaches the app; the alerts
+group is left out (``alerts_after_build_sensor`` evaluates the alerts after the poll). The sensor
 requests one run per ``NEWS_POLL_MINUTES`` interval (default 30) while ``NEWS_FEEDS`` lists at
 least one feed; it is switched on by default only then (``default_status``), and skips with a
 reason when the list is empty. A new run is not requested while the previous poll is still
@@ -28,7 +29,7 @@ from pipelines.lib.settings import get_settings
 
 news_feed_poll_job = define_asset_job(
     name="news_feed_poll",
-    selection=AssetSelection.assets(news).downstream(),
+    selection=AssetSelection.assets(news).downstream() - AssetSelection.groups("alerts"),
     description="Fetch the RSS/Atom feeds of NEWS_FEEDS (and re-read the bundled headline files), then "
     "rebuild the dbt models downstream of the news tables and publish the snapshot.",
 )

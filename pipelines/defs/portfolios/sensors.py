@@ -41,7 +41,7 @@ portfolio_refresh_job = define_asset_job(
     "raw.portfolio_transactions and publish the snapshot.",
 )
 
-BUSY_JOBS = ("portfolio_refresh", "warehouse_build")
+BUSY_JOBS = ("portfolio_refresh", "warehouse_build", "alerts_evaluate")
 _ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 

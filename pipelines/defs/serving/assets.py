@@ -1,6 +1,7 @@
 """``serving/warehouse_snapshot``: publish the built warehouse for readers.
 
-Runs after every mart: copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHOT_PATH`` atomically
+Runs after every mart and after ``marts/alert_events`` (so the ``alerts_evaluate`` job
+publishes the events it wrote): copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHOT_PATH`` atomically
 (see :func:`pipelines.lib.warehouse.publish_snapshot`) and stamps it with
 ``meta.build_info``. The Streamlit app and BI tools read the snapshot, so they keep
 working, on the last completed build, while a new build writes.
@@ -14,11 +15,12 @@ from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.warehouse import WarehouseResource
 
 MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=AssetKey.to_user_string)
+ALERT_EVENTS_KEY = AssetKey(["marts", "alert_events"])
 
 
 @asset(
     key=["serving", "warehouse_snapshot"],
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, ALERT_EVENTS_KEY],
     group_name="serving",
     kinds={"duckdb", "postgres"},
     owners=["team:data-engineering"],

@@ -44,10 +44,9 @@ class DuckDBWarehouse(Warehouse):
                 self.con.execute(f"delete from {item.table} where {item.delete_where}", list(item.params))
                 if item.frame.height:
                     self.con.register("_replacement_batch", item.frame.to_arrow())
-                    try:
-                        self.con.execute(f"insert into {item.table} by name select * from _replacement_batch")
-                    finally:
-                        self.con.unregister("_replacement_batch")
+                    self.con.execute(f"insert into {item.table} by name select * from _replacement_batch")
+                    self.con.unregister("_replacement_batch")  # not after a failed insert: the aborted
+                    # transaction would raise here and hide the insert's own error
             self.con.commit()
         except BaseException:
             self.con.rollback()

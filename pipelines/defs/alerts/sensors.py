@@ -1,0 +1,150 @@
+"""Sensors that request ``alerts_evaluate`` (all switched on by default).
+
+``alerts_after_build_sensor``
+    run-status sensor: each SUCCESS of a job that rebuilds the marts (:data:`MARTS_JOBS`:
+    ``warehouse_build``, ``portfolio_refresh``, ``news_feed_poll``) requests one
+    ``alerts_evaluate`` run (run key ``alerts-after-<run id>``: once per build).
+``alert_rules_sensor``
+    every 30 s: a SHA-256 of ``ALERT_RULES_FILE`` (``missing`` when absent) is kept in the
+    cursor; a different value requests a run. The first tick only records the fingerprint (the
+    build evaluates the rules). An invalid file is reported as the skip reason, and the cursor
+    is not advanced, so the fixed file is picked up.
+``alert_delivery_retry_sensor``
+    every 60 s: when pending deliveries are due, requests a run (at most one per
+    ``ALERT_RETRY_MINUTES`` interval: run key ``alert-retry-<interval start>``). On DuckDB it reads
+    the published snapshot (opening the writer's file, even read-only, would block a build from
+    taking its write lock), which every ``alerts_evaluate`` run republishes; on PostgreSQL the
+    live tables.
+
+The rules and retry sensors skip, without advancing, while any run is queued or in progress:
+DuckDB allows one writer, and runs of the same job must not deliver the same outbox row twice.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timezone
+
+import duckdb
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
+
+from pipelines.defs.alerts.delivery import due_count, utc_now
+from pipelines.defs.alerts.jobs import alerts_evaluate_job
+from pipelines.defs.alerts.rules import RulesFileError, load_rules, rules_file_fingerprint
+from pipelines.defs.news.polling import interval_key
+from pipelines.lib.settings import Settings, get_settings
+from pipelines.lib.warehouse import Warehouse, WarehouseResource
+from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
+
+#: Jobs whose success means the marts were rebuilt.
+MARTS_JOBS = ("warehouse_build", "portfolio_refresh", "news_feed_poll")
+ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                   DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]  # fmt: skip
+
+
+def active_run(instance: DagsterInstance) -> DagsterRun | None:
+    """A queued or in-progress run of any job, if there is one."""
+    runs = instance.get_runs(filters=RunsFilter(statuses=ACTIVE_STATUSES), limit=1)
+    return runs[0] if runs else None
+
+
+@contextmanager
+def outbox_reader(settings: Settings) -> Iterator[Warehouse | None]:
+    """A read-only view of the alert tables: on DuckDB the published snapshot (attached read-only
+    to a private in-memory database; None when nothing is published yet), on PostgreSQL the
+    live database."""
+    if settings.postgres is not None:
+        with WarehouseResource().connect() as warehouse:
+            yield warehouse
+        return
+    snapshot = settings.snapshot_path
+    if not snapshot.exists():
+        yield None
+        return
+    con = duckdb.connect(":memory:")
+    try:
+        literal = str(snapshot).replace("'", "''")
+        con.execute(f"attach '{literal}' as published (read_only)")
+        con.execute("use published")
+        yield DuckDBWarehouse(con, snapshot)
+    finally:
+        con.close()
+
+
+@run_status_sensor(
+    name="alerts_after_build_sensor",
+    run_status=DagsterRunStatus.SUCCESS,
+    request_job=alerts_evaluate_job,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="After each successful warehouse_build, portfolio_refresh or news_feed_poll run: "
+    "evaluate the alert rules on the rebuilt marts (alerts_evaluate).",
+)
+def alerts_after_build_sensor(context: RunStatusSensorContext):
+    run = context.dagster_run
+    if run.job_name not in MARTS_JOBS:
+        return SkipReason(f"{run.job_name} does not rebuild the marts")
+    return RunRequest(run_key=f"alerts-after-{run.run_id}", tags={"alerts/after_job": run.job_name,
+                                                                 "alerts/after_run": run.run_id})  # fmt: skip
+
+
+@sensor(
+    name="alert_rules_sensor",
+    job=alerts_evaluate_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="When ALERT_RULES_FILE changes (rules added, paused, deleted, edited in the app or by "
+    "hand): evaluate the rules (alerts_evaluate).",
+)
+def alert_rules_sensor(context: SensorEvaluationContext):
+    path = get_settings().alert_rules_file
+    fingerprint = rules_file_fingerprint(path)
+    if context.cursor is None:
+        context.update_cursor(fingerprint)
+        return SkipReason(f"recorded the fingerprint of {path}; later changes trigger alerts_evaluate")
+    if fingerprint == context.cursor:
+        return SkipReason(f"{path} unchanged")
+    try:
+        rules = load_rules(path)
+    except RulesFileError as error:
+        return SkipReason(f"{path} changed but is invalid, not evaluated:\n{error}")
+    busy = active_run(context.instance)
+    if busy is not None:
+        return SkipReason(f"run {busy.run_id} ({busy.job_name}) is in progress; the change is picked up after it")
+    context.update_cursor(fingerprint)
+    return RunRequest(tags={"alerts/rules_fingerprint": fingerprint[:16], "alerts/rules": str(len(rules))})
+
+
+@sensor(
+    name="alert_delivery_retry_sensor",
+    job=alerts_evaluate_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Every minute: when notifications that failed are due for a retry, run alerts_evaluate "
+    "(at most once per ALERT_RETRY_MINUTES).",
+)
+def alert_delivery_retry_sensor(context: SensorEvaluationContext):
+    settings = get_settings()
+    busy = active_run(context.instance)
+    if busy is not None:
+        return SkipReason(f"run {busy.run_id} ({busy.job_name}) is in progress")
+    now = utc_now()
+    try:
+        with outbox_reader(settings) as reader:
+            due = 0 if reader is None else due_count(reader, now)
+    except duckdb.IOException as error:
+        return SkipReason(f"the published snapshot could not be read: {error}")
+    if not due:
+        return SkipReason("no pending alert delivery is due")
+    key = interval_key(now.replace(tzinfo=timezone.utc), settings.alert_retry_minutes)
+    return RunRequest(run_key=f"alert-retry-{key}", tags={"alerts/due_deliveries": str(due)})
