@@ -46,6 +46,11 @@ MART_KEYS = {
     "fct_daily_indicators": ["ticker", "trade_date"],
     "mart_screener_latest": ["ticker"],
     "dim_companies": ["ticker"],
+    "fct_portfolio_positions_daily": ["portfolio", "ticker", "trade_date"],
+    "fct_portfolio_daily": ["portfolio", "trade_date"],
+    "fct_benchmark_daily": ["benchmark_id", "trade_date"],
+    "mart_portfolio_risk": ["portfolio"],
+    "mart_portfolio_sector_allocation": ["portfolio", "trade_date", "sector"],
 }
 
 LAYER_RELATIONS = {
