@@ -171,7 +171,7 @@ def _indexes(conn: psycopg.Connection, schema: str, table: str) -> set[tuple[tup
 
 def _yaml_docs(model: str) -> dict:
     """{'description': ..., 'columns': {name: description}} of a mart from its YAML file."""
-    path = DBT_PROJECT_DIR / "models" / "marts" / f"{model}.yml"
+    (path,) = (DBT_PROJECT_DIR / "models" / "marts").rglob(f"{model}.yml")
     (node,) = [m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == model]
     return {
         "description": node["description"],

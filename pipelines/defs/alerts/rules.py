@@ -159,6 +159,23 @@ def _rule_type(info: ValidationInfo) -> RuleType | None:
     return info.data.get("type")
 
 
+def _kind_using(value: Any, info: ValidationInfo, kinds: frozenset[RuleType]) -> RuleType | None:
+    """The rule's type when it is one of ``kinds`` (the types that use the field being
+    validated), else None: also when the type itself failed validation.
+
+    Raises:
+        ValueError: the field is set on a rule type that does not use it.
+    """
+    kind = _rule_type(info)
+    if kind is None:
+        return None
+    if kind not in kinds:
+        if value is not None:
+            raise ValueError(f"not used by {kind} (remove it)")
+        return None
+    return kind
+
+
 class AlertRule(BaseModel):
     """One alert rule (see the module docstring). Immutable; validated on construction.
 
@@ -208,12 +225,8 @@ class AlertRule(BaseModel):
     @field_validator("level")
     @classmethod
     def _level(cls, value: float | None, info: ValidationInfo) -> float | None:
-        kind = _rule_type(info)
+        kind = _kind_using(value, info, LEVEL_TYPES)
         if kind is None:
-            return value
-        if kind not in LEVEL_TYPES:
-            if value is not None:
-                raise ValueError(f"not used by {kind} (remove it)")
             return value
         if value is None:
             raise ValueError(f"required by {kind}")
@@ -226,12 +239,7 @@ class AlertRule(BaseModel):
     @field_validator("window")
     @classmethod
     def _window(cls, value: int | None, info: ValidationInfo) -> int | None:
-        kind = _rule_type(info)
-        if kind is None:
-            return value
-        if kind not in SMA_TYPES:
-            if value is not None:
-                raise ValueError(f"not used by {kind} (remove it)")
+        if _kind_using(value, info, SMA_TYPES) is None:
             return value
         if value not in SMA_WINDOWS:
             raise ValueError(f"must be one of {', '.join(map(str, SMA_WINDOWS))} (sma_20/50/200), got {value!r}")
@@ -240,9 +248,7 @@ class AlertRule(BaseModel):
     @field_validator("screen")
     @classmethod
     def _screen(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kind = _rule_type(info)
-        if kind is not None and kind not in SCREEN_TYPES and value is not None:
-            raise ValueError(f"not used by {kind} (remove it)")
+        _kind_using(value, info, SCREEN_TYPES)
         if value is not None and value not in PRESETS:
             raise ValueError(f"unknown preset {value!r}; presets: {', '.join(PRESETS)}")
         return value
@@ -250,12 +256,8 @@ class AlertRule(BaseModel):
     @field_validator("filters")
     @classmethod
     def _filters(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
-        kind = _rule_type(info)
+        kind = _kind_using(value, info, SCREEN_TYPES)
         if kind is None:
-            return value
-        if kind not in SCREEN_TYPES:
-            if value is not None:
-                raise ValueError(f"not used by {kind} (remove it)")
             return value
         if "screen" not in info.data:  # the screen field itself failed: reported there
             return value
