@@ -44,6 +44,7 @@ benchmark: install
 	$(BIN)/python benchmarks/build_time.py
 	$(BIN)/python benchmarks/indicators_vs_talib.py
 	$(BIN)/python benchmarks/screener_latency.py
+	$(BIN)/python benchmarks/portfolio_alerts.py
 
 ## lock: re-resolve requirements.lock from pyproject.toml
 lock:

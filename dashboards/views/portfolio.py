@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.lib import formatting as fmt
-from dashboards.lib import portfolio, portfolio_charts, portfolio_form
+from dashboards.lib import portfolio, portfolio_charts, portfolio_form, warehouse
 
 KEY_PORTFOLIO = "portfolio"  # also the query-parameter name
 
@@ -139,9 +139,13 @@ def _transactions(name: str) -> pd.DataFrame:
 
 
 st.title("Portfolio")
+try:
+    names = portfolio.portfolio_names()
+except warehouse.DATABASE_ERRORS as exc:  # a warehouse built before the portfolio models existed
+    st.info(f"This warehouse has no portfolio tables yet ({exc.__class__.__name__}): run `make build`.")
+    st.stop()
 _rejected_banner()
 
-names = portfolio.portfolio_names()
 if not names:
     st.info(
         "No portfolio is loaded yet: upload a transaction file below (or put one in `PORTFOLIOS_DIR`) "
