@@ -187,7 +187,7 @@ def test_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     def crash(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rules_module.os, "replace", crash)
+    monkeypatch.setattr("pipelines.lib.files.os.replace", crash)
     with pytest.raises(OSError, match="disk full"):
         add_rule(path, rule(id="second"))
     monkeypatch.undo()

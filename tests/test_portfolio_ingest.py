@@ -311,7 +311,7 @@ def test_write_good_frame_then_edit_atomically(tmp_path, history, monkeypatch):
     def broken_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(tx.os, "fsync", broken_fsync)
+    monkeypatch.setattr("pipelines.lib.files.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
         write_portfolio_file(folder, "mine.csv", fixed, history)
     assert path.read_bytes() == before and [p.name for p in folder.iterdir()] == ["mine.csv"]

@@ -41,9 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -53,9 +51,23 @@ from typing import Any, Literal
 
 import yaml
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from dashboards.lib.screens import PRESETS, RANGE_COLUMNS, Range, ScreenSpec, spec_fields
+from dashboards.lib.screens import (
+    PRESETS,
+    RANGE_COLUMNS,
+    Range,
+    ScreenSpec,
+    spec_fields,
+)
+from pipelines.lib.files import write_atomically
 
 HEADER = (
     "# Alert rules (ALERT_RULES_FILE), evaluated after every marts build by the Dagster job\n"
@@ -449,25 +461,13 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, path)
-    finally:
-        Path(partial).unlink(missing_ok=True)
-
-
 def _save_unlocked(path: Path, rules: Sequence[AlertRule]) -> None:
     problems = _duplicate_ids(list(enumerate(rules, start=1)), path)
     if problems:
         raise RulesFileError(path, problems)
     text = render_rules(rules)
     parse_rules_text(text, path)  # what is written must load back
-    _write_atomically(path, text)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def save_rules(path: Path | str, rules: Sequence[AlertRule]) -> None:

@@ -42,7 +42,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
+from pipelines.lib.files import write_atomically
 from pipelines.lib.trading_calendar import exchange_calendar
 
 COLUMNS = ("portfolio", "trade_date", "ticker", "side", "quantity", "price", "fees", "currency")
@@ -484,15 +484,4 @@ def write_portfolio_file(
     errors = validate_transactions(frame, file_name, history, other_files_portfolios(directory, file_name))
     if errors:
         raise PortfolioFileError(errors)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / file_name
-    partial = directory / f".{file_name}.{os.getpid()}.tmp"
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    return write_atomically(directory / file_name, content)

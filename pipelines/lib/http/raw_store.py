@@ -10,10 +10,10 @@ Temporary files start with ``.`` and are not listed by :meth:`RawResponseStore.k
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from pathlib import Path
+
+from pipelines.lib.files import write_atomically
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -44,18 +44,7 @@ class RawResponseStore:
 
     def put(self, key: str, body: bytes) -> Path:
         """Store ``body`` under ``key`` atomically; returns the path."""
-        path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_atomically(self.path_for(key), body)
 
     def keys(self, prefix: str = "") -> list[str]:
         """Stored keys under ``prefix`` (sorted)."""
