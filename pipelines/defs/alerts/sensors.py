@@ -26,12 +26,9 @@ from datetime import timezone
 
 import duckdb
 from dagster import (
-    DagsterInstance,
-    DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SkipReason,
@@ -41,22 +38,19 @@ from dagster import (
 
 from pipelines.defs.alerts.delivery import due_count, utc_now
 from pipelines.defs.alerts.jobs import alerts_evaluate_job
-from pipelines.defs.alerts.rules import RulesFileError, load_rules, rules_file_fingerprint
+from pipelines.defs.alerts.rules import (
+    RulesFileError,
+    load_rules,
+    rules_file_fingerprint,
+)
 from pipelines.defs.news.polling import interval_key
+from pipelines.lib.runs import active_run
 from pipelines.lib.settings import Settings, get_settings
 from pipelines.lib.warehouse import Warehouse, WarehouseResource
 from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
 
 #: Jobs whose success means the marts were rebuilt.
 MARTS_JOBS = ("warehouse_build", "portfolio_refresh", "news_feed_poll")
-ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                   DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]  # fmt: skip
-
-
-def active_run(instance: DagsterInstance) -> DagsterRun | None:
-    """A queued or in-progress run of any job, if there is one."""
-    runs = instance.get_runs(filters=RunsFilter(statuses=ACTIVE_STATUSES), limit=1)
-    return runs[0] if runs else None
 
 
 @contextmanager

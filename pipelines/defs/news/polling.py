@@ -14,10 +14,8 @@ from datetime import datetime, timezone
 
 from dagster import (
     AssetSelection,
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -25,6 +23,7 @@ from dagster import (
 )
 
 from pipelines.defs.news.assets import news
+from pipelines.lib.runs import active_run
 from pipelines.lib.settings import get_settings
 
 news_feed_poll_job = define_asset_job(
@@ -34,7 +33,6 @@ news_feed_poll_job = define_asset_job(
     "rebuild the dbt models downstream of the news tables and publish the snapshot.",
 )
 
-_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 def interval_key(now: datetime, minutes: int) -> str:
@@ -54,10 +52,8 @@ def news_feed_poll_sensor(context: SensorEvaluationContext):
     settings = get_settings()
     if not settings.news_feeds:
         return SkipReason("NEWS_FEEDS is empty: no feed to poll (the bundled headlines load with the build)")
-    active = context.instance.get_runs(
-        filters=RunsFilter(job_name=news_feed_poll_job.name, statuses=_ACTIVE), limit=1
-    )
-    if active:
-        return SkipReason(f"the previous poll {active[0].run_id} has not finished")
+    active = active_run(context.instance, [news_feed_poll_job.name])
+    if active is not None:
+        return SkipReason(f"the previous poll {active.run_id} has not finished")
     key = interval_key(datetime.now(timezone.utc), settings.news_poll_minutes)
     return RunRequest(run_key=f"news-poll-{key}", tags={"news_feeds": str(len(settings.news_feeds))})

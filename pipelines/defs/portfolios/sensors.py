@@ -20,10 +20,8 @@ from pathlib import Path
 
 from dagster import (
     AssetSelection,
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -32,6 +30,7 @@ from dagster import (
 
 from pipelines.defs.portfolios.assets import portfolio_transactions
 from pipelines.defs.portfolios.transactions import file_sha256, portfolio_files
+from pipelines.lib.runs import active_run
 from pipelines.lib.settings import get_settings
 
 portfolio_refresh_job = define_asset_job(
@@ -42,7 +41,6 @@ portfolio_refresh_job = define_asset_job(
 )
 
 BUSY_JOBS = ("portfolio_refresh", "warehouse_build", "alerts_evaluate")
-_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 def files_fingerprint(directory: Path) -> dict[str, str]:
@@ -77,10 +75,9 @@ def portfolio_files_sensor(context: SensorEvaluationContext):
     cursor = json.loads(context.cursor) if context.cursor else None
     if cursor is not None and cursor["files"] == files:
         return SkipReason(f"no transaction file added, changed or deleted in {directory} ({len(files)} files)")
-    for job_name in BUSY_JOBS:
-        active = context.instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=_ACTIVE), limit=1)
-        if active:
-            return SkipReason(f"{job_name} run {active[0].run_id} has not finished; the change is picked up after it")
+    busy = active_run(context.instance, BUSY_JOBS)
+    if busy is not None:
+        return SkipReason(f"{busy.job_name} run {busy.run_id} has not finished; the change is picked up after it")
     generation = cursor["generation"] + 1 if cursor else 1
     changes = describe_changes(cursor["files"], files) if cursor else f"first evaluation: {len(files)} files"
     context.update_cursor(json.dumps({"generation": generation, "files": files}, sort_keys=True))
