@@ -101,3 +101,18 @@ def test_upload_rejects_a_bad_file_and_writes_a_good_one(app_on, portfolios_dir)
     at = rerun(at)
     assert (portfolios_dir / "uploaded.csv").read_text() == good
     assert any("Saved uploaded.csv" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("source", ["duckdb"], indirect=True)
+def test_edit_tab_saves_the_current_file_back_through_validation(app_on, portfolios_dir):
+    at = open_portfolio_page()
+    editors = at.data_editor
+    assert len(editors) == 1
+    shown = editors[0].value
+    assert shown.columns.tolist() == ["portfolio", "trade_date", "ticker", "side", "quantity", "price", "fees", "currency"]
+    assert len(shown) == 12  # the example file's rows, as text
+    before = (portfolios_dir / EXAMPLE_FILE.name).read_bytes()
+    next(b for b in at.button if b.label == "Validate and save changes").click()
+    at = rerun(at)
+    assert any(f"Saved {EXAMPLE_FILE.name}" in s.value for s in at.success)
+    assert (portfolios_dir / EXAMPLE_FILE.name).read_bytes() == before  # unchanged rows, same bytes
