@@ -81,5 +81,7 @@ def allocation_figure(allocation: pd.DataFrame) -> go.Figure:
             hovertemplate="%{label}: %{percent} ($%{value:,.0f})<extra></extra>",
         )
     )
-    fig.update_layout(height=360, margin={"t": 10, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(
+        height=380, margin={"t": 30, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.05}
+    )
     return fig

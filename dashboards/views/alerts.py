@@ -151,9 +151,15 @@ if rules:
         hide_index=True,
         key="alerts_rules",
         column_config={
+            "id": "Rule",
+            "status": "Status",
+            "condition": st.column_config.TextColumn("Condition", width="medium"),
+            "tickers": "Tickers",
+            "channels": "Channels",
             "since": st.column_config.DateColumn("Since"),
-            "last_event": st.column_config.DateColumn("Last event"),
             "events": st.column_config.NumberColumn("Events", format="%d"),
+            "last_event": st.column_config.DateColumn("Last event"),
+            "description": st.column_config.TextColumn("Description", width="large"),
         },
     )
     _manage(rules)
