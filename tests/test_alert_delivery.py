@@ -4,6 +4,7 @@ the error and a backoff (clock injected), succeed later, are never sent twice; u
 channels stay pending; a crash mid-way loses nothing; the retry sensor; the same evaluation and
 delivery on PostgreSQL."""
 
+# ruff: noqa: F811  (the fixtures imported from tests.alert_marts are test arguments)
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ from pipelines.defs.news.polling import interval_key
 from pipelines.lib.settings import SmtpSettings, get_settings
 from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.conftest import saved_settings_env, scratch_database, use_warehouse
-from tests.test_alert_evaluation import copy_marts
+from tests.alert_marts import con, copy_marts, warehouse_file  # noqa: F401 (fixtures)
 
 T0 = datetime(2026, 3, 2, 22, 0)
 AAPL_SMA50 = {"id": "aapl-x", "type": "price_cross_above_sma", "tickers": ["AAPL"], "window": 50,
@@ -132,20 +133,6 @@ def marts_template(built_warehouse, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("alert_delivery") / "template.duckdb"
     copy_marts(built_warehouse.warehouse_path, target, tickers=("AAPL", "NVDA"))
     return target
-
-
-@pytest.fixture()
-def warehouse_file(marts_template, tmp_path) -> Path:
-    target = tmp_path / "warehouse.duckdb"
-    shutil.copy(marts_template, target)
-    return target
-
-
-@pytest.fixture()
-def con(warehouse_file) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(str(warehouse_file))
-    yield connection
-    connection.close()
 
 
 def fire(warehouse, channels: list[str]) -> None:

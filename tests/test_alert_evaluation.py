@@ -7,12 +7,12 @@ Each test works on its own small DuckDB file holding a copy of the built warehou
 ``marts.fct_daily_indicators`` (a few tickers) and ``marts.mart_screener_latest`` (all 505 rows).
 """
 
+# ruff: noqa: F811  (the fixtures imported from tests.alert_marts are test arguments)
 from __future__ import annotations
 
 import csv
 import gzip
 import shutil
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -39,9 +39,9 @@ from pipelines.defs.alerts.sensors import alerts_after_build_sensor
 from pipelines.defs.alerts.tables import ensure_alert_tables
 from pipelines.lib.settings import BUNDLED_PRICES_CSV, REPO_ROOT, get_settings
 from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
+from tests.alert_marts import TICKERS, con, copy_marts, warehouse_file  # noqa: F401 (fixtures)
 from tests.conftest import saved_settings_env, use_warehouse
 
-TICKERS = ("AAPL", "AMZN", "GE", "NFLX", "NVDA")
 FIRED_AT = datetime(2026, 3, 2, 22, 0)
 LATEST = date(2018, 2, 7)
 
@@ -49,39 +49,11 @@ LATEST = date(2018, 2, 7)
 # --------------------------------------------------------------------------- fixtures and helpers
 
 
-def copy_marts(source: Path, target: Path, tickers: tuple[str, ...] = TICKERS) -> None:
-    """A DuckDB file with the built marts the alerts read (indicators of ``tickers`` only)."""
-    with duckdb.connect(str(target)) as con:
-        con.execute(f"attach '{source}' as built (read_only)")
-        con.execute("create schema marts")
-        con.execute(
-            "create table marts.fct_daily_indicators as select * from built.marts.fct_daily_indicators "
-            f"where ticker in ({', '.join('?' for _ in tickers)})",
-            list(tickers),
-        )
-        con.execute("create table marts.mart_screener_latest as select * from built.marts.mart_screener_latest")
-        con.execute("detach built")
-
-
 @pytest.fixture(scope="module")
 def marts_template(built_warehouse, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("alert_marts") / "template.duckdb"
     copy_marts(built_warehouse.warehouse_path, target)
     return target
-
-
-@pytest.fixture()
-def warehouse_file(marts_template, tmp_path) -> Path:
-    target = tmp_path / "warehouse.duckdb"
-    shutil.copy(marts_template, target)
-    return target
-
-
-@pytest.fixture()
-def con(warehouse_file) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(str(warehouse_file))
-    yield connection
-    connection.close()
 
 
 @pytest.fixture()
