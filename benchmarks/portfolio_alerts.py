@@ -1,7 +1,7 @@
 """Portfolio page reads and alert evaluation, measured on a built warehouse. Prints only.
 
 1. The Portfolio page's six reads (risk row, daily series, holdings, sector allocation,
-   transactions, rejected rows) through the app's own code (:mod:`dashboards.lib.portfolio`),
+   transactions, rejected rows) through the app's own code (:mod:`dashboards.queries.portfolio`),
    ``N`` times: p50 / p95 of one page load's queries. Goal: p95 < 100 ms on DuckDB.
 2. Alert evaluation at universe scale on a **copy** of the warehouse file: one rule per type
    over every ticker of the universe and the whole price history (``since`` = the first
@@ -55,15 +55,16 @@ def page_reads(runs: int) -> None:
 
 def alert_evaluation(repeats: int) -> None:
     from pipelines.defs.alerts.evaluate import evaluate_rules
-    from pipelines.defs.alerts.rules import parse_rule
+    from domain.alerts.rules import parse_rule
     from pipelines.defs.alerts.tables import ensure_alert_tables
-    from pipelines.lib.settings import get_settings
-    from pipelines.lib.warehouse import WarehouseResource, table_name
+    from domain.settings import get_settings
+    from domain.warehouse import table_name
+from pipelines.lib.resources import WarehouseResource
 
     with WarehouseResource().connect() as wh:
-        tickers = wh.fetch_frame(f"select ticker from {table_name('marts', 'dim_companies')} order by ticker")["ticker"]
-        first = wh.fetch_frame(f"select min(trade_date) as d from {table_name('marts', 'fct_daily_indicators')}")["d"][0]
-        bars = wh.row_count(table_name("marts", "fct_daily_indicators"))
+        tickers = wh.fetch_frame(f"select ticker from {wh.table('marts', 'dim_companies')} order by ticker")["ticker"]
+        first = wh.fetch_frame(f"select min(trade_date) as d from {wh.table('marts', 'fct_daily_indicators')}")["d"][0]
+        bars = wh.row_count(wh.table("marts", "fct_daily_indicators"))
     tickers = tickers.to_list()
     specs = [
         {"type": "price_cross_above_sma", "window": 50},
@@ -77,12 +78,12 @@ def alert_evaluation(repeats: int) -> None:
     for _ in range(repeats):
         with WarehouseResource().connect() as wh:
             for table in ("alert_events", "alert_deliveries", "alert_rule_state", "alert_screen_members"):
-                wh.execute(f"drop table if exists {table_name('marts', table)}")
+                wh.execute(f"drop table if exists {wh.table('marts', table)}")
             ensure_alert_tables(wh)
             start = time.perf_counter()
             result = evaluate_rules(wh, rules, datetime.now(timezone.utc))
             seconds.append(time.perf_counter() - start)
-            events = wh.row_count(table_name("marts", "alert_events"))
+            events = wh.row_count(wh.table("alerts", "alert_events"))
     print(f"alert evaluation ({len(rules)} rules x {len(tickers)} tickers from {first}, {bars:,} bars each, "
           f"{repeats} runs, {get_settings().backend}): median {statistics.median(seconds):.2f} s "
           f"(min {min(seconds):.2f}, max {max(seconds):.2f}), {events:,} events (goal < 10 s)")  # fmt: skip
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(args.warehouse, copy)
         os.environ["WAREHOUSE_PATH"] = str(copy)
         os.environ["WAREHOUSE_SNAPSHOT_PATH"] = str(Path(scratch) / "unused.snapshot.duckdb")
-        from pipelines.lib.settings import get_settings
+        from domain.settings import get_settings
 
         get_settings.cache_clear()
         alert_evaluation(args.repeats)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import psycopg
 
+from domain.settings import BUNDLED_PRICES_CSV, PostgresConnection
+from domain.warehouse.postgres_backend import copy_frame
 from pipelines.defs.prices.reader import read_prices_csv
-from pipelines.lib.settings import BUNDLED_PRICES_CSV, PostgresConnection
-from pipelines.lib.warehouse.postgres_backend import copy_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

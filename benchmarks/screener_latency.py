@@ -27,8 +27,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 from dashboards.lib import screens, warehouse
-from dashboards.lib.screens import Range, ScreenSpec, Trend
-from pipelines.lib.settings import get_settings
+from domain.screens import Range, ScreenSpec, Trend
+from domain.settings import get_settings
 
 #: Goal of the overall p95 per backend (ms).
 GOAL_P95_MS = {"duckdb": 20.0, "postgres": 50.0}

@@ -4,7 +4,7 @@ Declares the pages (Screener, Stock, Portfolio, Alerts) with ``st.navigation`` a
 shared by every page: the "data as of" line from ``meta.build_info``, or a
 friendly message when the warehouse has not been built yet. The app reads the
 published DuckDB snapshot, or the PostgreSQL warehouse when ``WAREHOUSE_URL`` is
-set, always read-only (see :mod:`dashboards.lib.warehouse`).
+set, always read-only (see :mod:`domain.warehouse.readers`; settings and reader: :mod:`dashboards.lib.context`).
 
 The page scripts live in ``views/``, not ``pages/``: a ``pages/`` folder next to
 the entry point switches Streamlit to its legacy folder-based navigation, which
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.lib import warehouse
+from dashboards.lib import context
+from dashboards.queries import build
+from domain.warehouse.readers import DATABASE_ERRORS, WarehouseNotBuiltError
 
 st.set_page_config(page_title="Stock screener", page_icon=":material/query_stats:", layout="wide")
 
@@ -26,36 +28,38 @@ ALERTS_PAGE = st.Page("views/alerts.py", title="Alerts", icon=":material/notific
 
 page = st.navigation([SCREENER_PAGE, STOCK_PAGE, PORTFOLIO_PAGE, ALERTS_PAGE])
 
+settings = context.settings()
+reader = context.reader()
 try:
-    info = warehouse.build_info()
-except warehouse.WarehouseNotBuiltError:
+    info = build.build_info(reader)
+except WarehouseNotBuiltError:
     st.title("Stock screener")
-    if warehouse.backend_name() == "postgres":
+    if settings.backend == "postgres":
         st.info(
             "The warehouse has not been built yet: run `make build` to build it (expected table "
-            f"`{warehouse.table('meta', 'build_info')}` in {warehouse.describe()}).",
+            f"`{reader.table('meta', 'build_info')}` in {reader.describe()}).",
             icon=":material/hourglass_empty:",
         )
     else:
         st.info(
             "No warehouse snapshot yet: run `make build` to build the warehouse and publish "
-            f"its snapshot (expected at `{warehouse.snapshot_path()}`).",
+            f"its snapshot (expected at `{settings.snapshot_path}`).",
             icon=":material/hourglass_empty:",
         )
     st.stop()
-except warehouse.DATABASE_ERRORS as exc:
+except DATABASE_ERRORS as exc:
     st.title("Stock screener")
-    if warehouse.backend_name() == "postgres":
+    if settings.backend == "postgres":
         st.error(
-            f"Could not read {warehouse.describe()}: {exc}. "
+            f"Could not read {reader.describe()}: {exc}. "
             "Check `WAREHOUSE_URL` and that the server is running, or run `make build`."
         )
     else:
-        st.error(f"Could not read {warehouse.describe()}: {exc}. Run `make build` to publish a new one.")
+        st.error(f"Could not read {reader.describe()}: {exc}. Run `make build` to publish a new one.")
     st.stop()
 
 if info is None:
-    st.sidebar.caption(f"Data as of: unknown (empty `{warehouse.table('meta', 'build_info')}`)")
+    st.sidebar.caption(f"Data as of: unknown (empty `{reader.table('meta', 'build_info')}`)")
 else:
     st.sidebar.caption(f"Data as of {info.built_at:%Y-%m-%d %H:%M} UTC · run `{info.run_id}`")
 

@@ -6,37 +6,52 @@ snapshot; after a successful build it runs ``alerts_evaluate`` (the rules of
 ``ALERT_RULES_FILE`` on the new marts, then the snapshot again). The runs are recorded in
 the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing`` does
 nothing when a completed build exists (``make demo``). ``--partition-range FIRST...LAST``
-loads only those sessions. Exits non-zero on failure.
+loads only those sessions. Exits non-zero on failure. Configuration: the environment, read
+once into :class:`~domain.settings.Settings` (see the README's Configuration table).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from dagster import DagsterInstance
 
+from domain.calendar import EXCHANGE_TIMEZONE
+from domain.settings import Settings
 from pipelines.defs.prices.reader import latest_trade_date
-from pipelines.lib.resources import dbt_project, parse_dbt_project
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import WarehouseResource
-from pipelines.lib.trading_calendar import EXCHANGE_TIMEZONE, trading_day_partitions
+from pipelines.lib.partitions import trading_day_partitions
+from pipelines.lib.resources import build_resources
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def history_range() -> tuple[str, str]:
+@dataclass(frozen=True)
+class BuildResult:
+    """Outcome of :func:`run_build`: whether the build job and the alerts job succeeded, and
+    their run ids (``alerts_run_id`` None when the build failed and alerts did not run)."""
+
+    success: bool
+    build_run_id: str
+    alerts_run_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.success
+
+
+def history_range(settings: Settings) -> tuple[str, str]:
     """Partition keys from the first session to the source's last session with data
     (sessions after the end of a static file are not loaded as empty days; with
     ``PRICE_SOURCE=yahoo``, the last partition, i.e. today's session once it has started)."""
     partitions = trading_day_partitions()
     last = partitions.get_last_partition_key()
-    if get_settings().price_source == "yahoo":
+    if settings.price_source == "yahoo":
         return partitions.get_first_partition_key(), last
-    latest = latest_trade_date(get_settings().prices_csv)
+    latest = latest_trade_date(settings.prices_csv)
     if latest is not None and latest.isoformat() < last:
         last = partitions.get_partition_key_for_timestamp(
             datetime.combine(latest, time(), tzinfo=ZoneInfo(EXCHANGE_TIMEZONE)).timestamp()
@@ -44,34 +59,43 @@ def history_range() -> tuple[str, str]:
     return partitions.get_first_partition_key(), last
 
 
-def run_build(first_key: str | None = None, last_key: str | None = None, instance: DagsterInstance | None = None) -> bool:
+def run_build(
+    settings: Settings,
+    first_key: str | None = None,
+    last_key: str | None = None,
+    instance: DagsterInstance | None = None,
+) -> BuildResult:
     """Execute the build job in process over ``first_key..last_key`` (default: all), then, if it
-    succeeded, the ``alerts_evaluate`` job; return whether both succeeded.
+    succeeded, the ``alerts_evaluate`` job, both with the resources of ``settings``.
 
-    Parses the dbt project first, so the run uses the models as they are on disk.
+    Parses the dbt project first (same profile and vars as the build), so the run uses the models
+    as they are on disk and ``dbt build`` parses partially.
     """
-    parse_dbt_project(dbt_project())
-    from pipelines.definitions import defs
+    build_resources(settings, environ={})["dbt"].parse()
+    from pipelines.definitions import build_definitions
 
-    default_first, default_last = history_range()
+    defs = build_definitions(settings)
+    default_first, default_last = history_range(settings)
     tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last}
     instance = instance or DagsterInstance.get()
-    job = defs.resolve_job_def("warehouse_build")
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    result = defs.resolve_job_def("warehouse_build").execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
     if not result.success:
-        return False
+        return BuildResult(False, result.run_id)
     alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(instance=instance, raise_on_error=False)
-    return alerts.success
+    return BuildResult(alerts.success, result.run_id, alerts.run_id)
 
 
-def already_built() -> bool:
+def already_built(settings: Settings) -> bool:
     """A completed build has been published: the DuckDB snapshot file, or on PostgreSQL
     the ``meta.build_info`` table."""
-    settings = get_settings()
     if settings.postgres is None:
         return settings.snapshot_path.exists()
-    with WarehouseResource().connect() as warehouse:
-        found = warehouse.fetch_frame("select to_regclass(?) is not null as built", [f"{settings.schema('meta')}.build_info"])
+    with build_resources(settings, environ={})["warehouse"].connect() as warehouse:
+        found = warehouse.fetch_frame(
+            "select to_regclass(?) is not null as built", [f"{settings.schema('meta')}.build_info"]
+        )
     return bool(found["built"][0])
 
 
@@ -80,15 +104,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--if-missing", action="store_true", help="skip when a snapshot exists")
     parser.add_argument("--partition-range", help="FIRST...LAST session keys (YYYY-MM-DD...YYYY-MM-DD)")
     args = parser.parse_args(argv)
-    settings = get_settings()
-    if args.if_missing and already_built():
+    settings = Settings()
+    if args.if_missing and already_built(settings):
         print("warehouse already built: skipping (make build rebuilds)")
         return 0
     first, last = args.partition_range.split("...") if args.partition_range else (None, None)
-    ok = run_build(first, last)
+    result = run_build(settings, first, last)
+    if result.alerts_run_id is None and not result.success:
+        print(f"build FAILED (run {result.build_run_id}); nothing new was published")
+        return 1
+    if not result.success:
+        print(f"build succeeded (run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")
+        return 1
     published = f"{settings.schema('meta')}.build_info on PostgreSQL" if settings.postgres else settings.snapshot_path
-    print(f"build {'succeeded' if ok else 'FAILED'}; published: {published}")
-    return 0 if ok else 1
+    print(f"build succeeded; published: {published}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """App test harness shared by the dashboard tests: one built warehouse per backend (DuckDB
-snapshot, PostgreSQL), an independent reader of it (not the app's code), and AppTest helpers.
+snapshot, PostgreSQL), an independent reader of it (not the app's code), and AppTest helpers
+that hand the app a :class:`~domain.settings.Settings` value (``st.session_state``, see
+:mod:`dashboards.lib.context`).
 
-Fixtures ``source`` (parametrised over both backends) and ``app_on`` (points the app's
-settings at that warehouse) are registered in ``conftest.py``.
+Fixtures ``source`` (parametrised over both backends) and ``app_on`` (the source, with the app's
+cached readers closed after the test) are in ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ import psycopg
 from psycopg.types.numeric import FloatLoader
 from streamlit.testing.v1 import AppTest
 
-from dashboards.lib import warehouse
-from pipelines.lib.settings import get_settings
+from dashboards.lib.context import SETTINGS_KEY
+from domain.settings import Settings
 
 APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
 
 
 class Source:
-    """One built warehouse and an independent reader (not the app's code)."""
+    """One built warehouse, the settings that point the app at it, and an independent reader
+    (not the app's code)."""
 
-    def __init__(self, backend: str, env: dict, prefix: str = "", snapshot: Path | None = None, conninfo=None):
-        self.backend, self.env, self.prefix, self.snapshot, self.conninfo = backend, env, prefix, snapshot, conninfo
+    def __init__(self, backend: str, settings: Settings, prefix: str = "", snapshot: Path | None = None,
+                 conninfo: str | None = None):  # fmt: skip
+        self.backend, self.settings, self.prefix, self.snapshot, self.conninfo = (
+            backend, settings, prefix, snapshot, conninfo,
+        )  # fmt: skip
 
     def t(self, layer: str, name: str) -> str:
         return f"{self.prefix}{layer}.{name}"
@@ -39,33 +45,33 @@ class Source:
             cur = con.execute(sql.replace("?", "%s"), params)
             return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
+    def with_settings(self, **values) -> Source:
+        """The same source with some settings replaced (e.g. ``alert_rules_file``)."""
+        return Source(self.backend, self.settings.with_values(**values), self.prefix, self.snapshot, self.conninfo)
+
+
+def duckdb_source(snapshot: Path, **values) -> Source:
+    """The app reading the DuckDB snapshot at ``snapshot``."""
+    return Source("duckdb", Settings.from_values(snapshot_path=snapshot, **values), snapshot=snapshot)
+
+
+def postgres_source(pg, **values) -> Source:
+    """The app reading the PostgreSQL build ``pg`` (:class:`tests.conftest.BuiltPostgresWarehouse`)."""
+    settings = Settings.from_values(warehouse_url=pg.url, schema_prefix=pg.schema_prefix, **values)
+    return Source("postgres", settings, prefix=pg.schema_prefix, conninfo=pg.conninfo)
+
 
 def make_source(request) -> Source:
     """The ``Source`` of the backend ``request.param`` (``duckdb`` or ``postgres``)."""
     if request.param == "duckdb":
-        snapshot = request.getfixturevalue("built_warehouse").snapshot_path
-        env = {"WAREHOUSE_SNAPSHOT_PATH": str(snapshot), "WAREHOUSE_URL": None, "WAREHOUSE_SCHEMA_PREFIX": None}
-        return Source("duckdb", env, snapshot=snapshot)
-    pg = request.getfixturevalue("built_postgres_warehouse")
-    env = {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": pg.schema_prefix}
-    return Source("postgres", env, prefix=pg.schema_prefix, conninfo=pg.conninfo)
+        return duckdb_source(request.getfixturevalue("built_warehouse").snapshot_path)
+    return postgres_source(request.getfixturevalue("built_postgres_warehouse"))
 
 
-def point_app_at(source: Source, monkeypatch):
-    """Generator fixture body: the app's settings point at ``source`` until teardown."""
-    for key, value in source.env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield source
-    warehouse.close_all()
-    get_settings.cache_clear()
-
-
-def run_app(**query_params: str) -> AppTest:
+def run_app(settings: Settings, **query_params: str) -> AppTest:
+    """Run the app once with ``settings`` (and URL query parameters); fails on any exception."""
     at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state[SETTINGS_KEY] = settings
     for key, value in query_params.items():
         at.query_params[key] = value
     at.run()
@@ -79,8 +85,8 @@ def rerun(at: AppTest) -> AppTest:
     return at
 
 
-def open_stock_page(ticker: str) -> AppTest:
-    at = run_app()
+def open_stock_page(settings: Settings, ticker: str) -> AppTest:
+    at = run_app(settings)
     at.query_params["ticker"] = ticker
     at.switch_page("views/stock.py")
     return rerun(at)

@@ -1,10 +1,24 @@
-"""Shared fixtures.
+"""Shared fixtures and the rules every test runs under.
 
-``built_warehouse`` builds the whole warehouse once per test session from the bundled
-real data, with the same Dagster job and range ``make build`` runs, into a temporary
-DuckDB file. ``built_postgres_warehouse`` does the same on PostgreSQL, in a database it
-creates and drops, with a schema prefix. Set ``TEST_WAREHOUSE_PATH`` (and optionally
-``TEST_SNAPSHOT_PATH``) to reuse an already built DuckDB file while developing.
+Two layers. Unit tests use no warehouse, no build and run no Dagster job (``make test-fast``,
+``pytest -m "not integration"``): :func:`unit_tests_touch_no_warehouse` makes them fail if they
+do. Integration tests are marked ``integration``, explicitly or because they use a warehouse
+fixture (:data:`WAREHOUSE_FIXTURES`), and share ONE built warehouse per backend and session:
+
+``built_warehouse``
+    the whole bundled build on DuckDB (the same Dagster job and range ``make build`` runs) into a
+    temporary folder; tests that write copy it first (:func:`copy_built_warehouse`).
+``built_postgres_warehouse``
+    the same build on PostgreSQL, in a database it creates and drops, with a schema prefix.
+
+Under ``pytest-xdist`` the builds are made once per session, not once per worker: the first
+worker that needs one builds it under a file lock in the session's shared temporary folder, the
+others wait and reuse it. Set ``TEST_WAREHOUSE_PATH`` (and optionally ``TEST_SNAPSHOT_PATH``)
+to reuse an already built DuckDB file while developing.
+
+Configuration: tests build :class:`~domain.settings.Settings` values (:func:`test_settings`) and
+pass them on; the product's environment variables are removed for the session, and a test that
+changes one and leaves it changed fails (:func:`configuration_does_not_leak`).
 
 PostgreSQL: ``TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
 names a server where the tests may create databases. Without a reachable server the
@@ -13,30 +27,172 @@ PostgreSQL tests skip with the reason, except under ``CI=true`` where they fail.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
+
+from domain.settings import PostgresConnection, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SETTINGS_ENV = (
-    "WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH", "PRICES_CSV", "WAREHOUSE_URL", "WAREHOUSE_SCHEMA_PREFIX",
-    "PRICE_SOURCE", "YAHOO_TICKERS", "RAW_RESPONSES_DIR", "NEWS_FEEDS", "PORTFOLIOS_DIR", "PORTFOLIO_BENCHMARK",
-    "RISK_FREE_RATE", "ALERT_RULES_FILE", "ALERT_WEBHOOK_URL", "SMTP_HOST", "ALERT_EMAIL_TO",
-)  # fmt: skip
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _product_environment() -> tuple[str, ...]:
+    """Every environment variable :class:`Settings` reads."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(name.upper())
+        alias = field.validation_alias
+        for choice in getattr(alias, "choices", ()):
+            names.add(str(choice).upper())
+    return tuple(sorted(names))
+
+
+PRODUCT_ENVIRONMENT = _product_environment()
+
+
+# --------------------------------------------------------------------------- layers and rules
+
+#: Fixtures that give a test a warehouse: a test using any of them (directly or through another
+#: fixture) is an integration test.
+WAREHOUSE_FIXTURES = frozenset(
+    {"built_warehouse", "built_postgres_warehouse", "postgres_server", "source", "app_on", "warehouse_con"}
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as ``integration`` every test that uses a warehouse fixture; the rest is the unit
+    layer (``make test-fast``: ``pytest -m "not integration"``)."""
+    for item in items:
+        if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class WarehouseInUnitTest(AssertionError):
+    """A unit test opened a database or ran a Dagster job: mark it ``integration``."""
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_touch_no_warehouse(request, monkeypatch) -> None:
+    """In the unit layer, opening a DuckDB file or a PostgreSQL connection, or executing a
+    Dagster job, fails the test (in-memory DuckDB is allowed): the layers are checked, not
+    trusted."""
+    if request.node.get_closest_marker("integration"):
+        return
+    import duckdb
+    import psycopg
+    from dagster import JobDefinition
+
+    real_connect = duckdb.connect
+
+    def duckdb_connect(database=":memory:", *args, **kwargs):
+        if str(database) not in (":memory:", ""):
+            raise WarehouseInUnitTest(f"unit test opened the DuckDB file {database}: mark it integration")
+        return real_connect(database, *args, **kwargs)
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise WarehouseInUnitTest(f"unit test {what}: mark it integration")
+
+        return refused
+
+    monkeypatch.setattr(duckdb, "connect", duckdb_connect)
+    monkeypatch.setattr(psycopg, "connect", refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(JobDefinition, "execute_in_process", refuse("executed a Dagster job"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_environment() -> Iterator[None]:
+    """Remove the product's environment variables for the session (restored afterwards), so a
+    developer's shell cannot change what a test sees."""
+    saved = {name: os.environ.pop(name) for name in PRODUCT_ENVIRONMENT if name in os.environ}
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def configuration_does_not_leak(request) -> Iterator[None]:
+    """Fail the test that leaves a product environment variable changed."""
+    before = {name: os.environ.get(name) for name in PRODUCT_ENVIRONMENT}
+    yield
+    after = {name: os.environ.get(name) for name in PRODUCT_ENVIRONMENT}
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    assert not changed, f"{request.node.nodeid} left configuration in the environment: {changed}"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings(folder: Path, **values: Any) -> Settings:
+    """Settings of a test: the DuckDB warehouse, its snapshot and the raw HTTP responses in
+    ``folder``; ``values`` override any field; nothing is read from the environment."""
+    defaults: dict[str, Any] = {
+        "warehouse_path": folder / "warehouse.duckdb",
+        "snapshot_path": folder / "warehouse.snapshot.duckdb",
+        "raw_responses_dir": folder / "raw",
+    }
+    return Settings.from_values(**{**defaults, **values})
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """The Dagster resources of ``settings`` (secrets as plain values)."""
+    from pipelines.lib.resources import build_resources
+
+    return build_resources(settings, environ={})
+
+
+def materialize_prices(first: str, last: str, instance, settings: Settings, raise_on_error: bool = True):
+    """Run the prices asset alone over the session keys ``first..last``."""
+    from dagster import materialize
+
+    from pipelines.defs.prices.assets import prices_daily
+
+    return materialize(
+        [prices_daily],
+        resources=resources_for(settings),
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=raise_on_error,
+    )
+
+
+@pytest.fixture(scope="session")
+def definitions():
+    """The Dagster code location with default settings (loading it needs no warehouse)."""
+    from pipelines.definitions import build_definitions
+
+    return build_definitions(Settings.from_values(), environ={})
+
+
+# --------------------------------------------------------------------------- shared builds
 
 
 @dataclass(frozen=True)
 class BuiltWarehouse:
-    warehouse_path: Path
-    snapshot_path: Path
-    run_success: bool | None = None
+    """The session's DuckDB build and the settings it was built with."""
+
+    settings: Settings
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.settings.warehouse_path
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.settings.snapshot_path
 
 
 @dataclass(frozen=True)
@@ -46,83 +202,55 @@ class BuiltPostgresWarehouse:
     dbname: str
     schema_prefix: str
 
-
-def use_warehouse(
-    warehouse: Path,
-    snapshot: Path | None = None,
-    prices_csv: Path | None = None,
-    url: str | None = None,
-    schema_prefix: str = "",
-    price_source: str | None = None,
-    yahoo_tickers: str | None = None,
-    raw_responses: Path | None = None,
-    news_feeds: str | None = None,
-) -> None:
-    """Point the process's settings (env vars read by ``pipelines.lib.settings``) at these.
-
-    Raw HTTP responses go to ``raw_responses`` (default: ``raw/`` beside the warehouse file), so
-    a test never reads or writes the developer's ``data/raw``.
-    """
-    from pipelines.lib.settings import get_settings
-
-    values = {
-        "WAREHOUSE_PATH": str(warehouse),
-        "WAREHOUSE_SNAPSHOT_PATH": str(snapshot or warehouse.with_name("snapshot.duckdb")),
-        "PRICES_CSV": str(prices_csv) if prices_csv else None,
-        "WAREHOUSE_URL": url,
-        "WAREHOUSE_SCHEMA_PREFIX": schema_prefix or None,
-        "PRICE_SOURCE": price_source,
-        "YAHOO_TICKERS": yahoo_tickers,
-        "RAW_RESPONSES_DIR": str(raw_responses or warehouse.with_name("raw")),
-        "NEWS_FEEDS": news_feeds,  # unset by default: test builds never poll real feeds
-    }
-    _set_env(values)
-    get_settings.cache_clear()
-
-
-def _set_env(values: dict[str, str | None]) -> None:
-    """Set each variable, or remove it where the value is None."""
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    @property
+    def connection(self) -> PostgresConnection:
+        return PostgresConnection.from_url(self.url)
 
 
 @contextmanager
-def saved_settings_env() -> Iterator[None]:
-    """Restore the settings' env vars (and the settings cache) on exit."""
-    from pipelines.lib.settings import get_settings
-
-    saved = {key: os.environ.get(key) for key in SETTINGS_ENV}
-    try:
-        yield
-    finally:
-        _set_env(saved)
-        get_settings.cache_clear()
+def _once_per_session(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
+    """``(folder, first)``: a folder shared by every xdist worker of this session, and whether
+    this process is the first to hold it (then it must build into it). Held under a file lock."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / f"shared-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        done = folder / "done.json"
+        yield folder, not done.exists()
 
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
+    """The whole bundled build on DuckDB, made once per session (see the module docstring)."""
     override = os.environ.get("TEST_WAREHOUSE_PATH")
     if override:
         path = Path(override).resolve()
         snapshot = Path(os.environ.get("TEST_SNAPSHOT_PATH", path)).resolve()
-        return BuiltWarehouse(path, snapshot)
+        return BuiltWarehouse(Settings.from_values(warehouse_path=path, snapshot_path=snapshot))
+    with _once_per_session(tmp_path_factory, "duckdb-build") as (folder, first):
+        settings = test_settings(folder)
+        if first:
+            from dagster import DagsterInstance
 
-    from dagster import DagsterInstance
+            from pipelines.build import run_build
 
-    from pipelines.build import run_build
+            with DagsterInstance.ephemeral() as instance:
+                result = run_build(settings, instance=instance)
+            assert result.success, "the full build of the bundled data failed"
+            (folder / "done.json").write_text(json.dumps({"build_run_id": result.build_run_id}))
+    return BuiltWarehouse(settings)
 
-    directory = tmp_path_factory.mktemp("warehouse")
-    warehouse = directory / "warehouse.duckdb"
-    snapshot = directory / "warehouse.snapshot.duckdb"
-    with saved_settings_env():
-        use_warehouse(warehouse, snapshot)
-        with DagsterInstance.ephemeral() as instance:
-            success = run_build(instance=instance)
-    assert success, "the full build of the bundled data failed"
-    return BuiltWarehouse(warehouse, snapshot, success)
+
+def copy_built_warehouse(built: BuiltWarehouse, folder: Path, **values: Any) -> Settings:
+    """A private copy of the session's DuckDB build (writer file and snapshot) in ``folder``, for
+    a test that writes; returns its settings (``values`` override fields)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = test_settings(folder, **values)
+    shutil.copyfile(built.warehouse_path, settings.warehouse_path)
+    shutil.copyfile(built.snapshot_path, settings.snapshot_path)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -135,23 +263,6 @@ def warehouse_con(built_warehouse):
     connection.close()
 
 
-def materialize_prices(first: str, last: str, instance, raise_on_error: bool = True):
-    """Run the prices asset alone over the session keys ``first..last`` with the current settings."""
-    from dagster import materialize
-
-    from pipelines.defs.prices.assets import prices_daily
-    from pipelines.lib.resources import build_resources
-    from pipelines.lib.settings import load_settings
-
-    return materialize(
-        [prices_daily],
-        resources=build_resources(load_settings()),
-        instance=instance,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-        raise_on_error=raise_on_error,
-    )
-
-
 def postgres_admin_url() -> str:
     return os.environ.get("TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
 
@@ -161,11 +272,11 @@ def postgres_server() -> str:
     """The admin URL of a reachable PostgreSQL server, else skip (fail under ``CI=true``)."""
     import psycopg
 
-    from pipelines.lib.settings import PostgresConnection
+    from domain.warehouse.postgres_backend import conninfo
 
     url = postgres_admin_url()
     try:
-        with psycopg.connect(PostgresConnection.from_url(url).conninfo(), connect_timeout=5) as con:
+        with psycopg.connect(conninfo(PostgresConnection.from_url(url)), connect_timeout=5) as con:
             con.execute("select 1")
     except psycopg.OperationalError as error:
         reason = f"PostgreSQL not reachable at {url} (set TEST_POSTGRES_URL): {error}".strip()
@@ -175,40 +286,77 @@ def postgres_server() -> str:
     return url
 
 
+def _create_database(admin_url: str, dbname: str) -> BuiltPostgresWarehouse:
+    import psycopg
+
+    from domain.warehouse.postgres_backend import conninfo
+
+    admin = PostgresConnection.from_url(admin_url)
+    with psycopg.connect(conninfo(admin), autocommit=True) as con:
+        con.execute(f'create database "{dbname}"')
+    target = PostgresConnection(admin.host, admin.port, admin.user, admin.password, dbname)
+    return BuiltPostgresWarehouse(url=target.url(), conninfo=conninfo(target), dbname=dbname, schema_prefix="t_")
+
+
+def _drop_database(admin_url: str, dbname: str) -> None:
+    import psycopg
+
+    from domain.warehouse.postgres_backend import conninfo
+
+    with psycopg.connect(conninfo(PostgresConnection.from_url(admin_url)), autocommit=True) as con:
+        con.execute(f'drop database if exists "{dbname}" with (force)')
+
+
 @contextmanager
 def scratch_database(admin_url: str, label: str) -> Iterator[BuiltPostgresWarehouse]:
     """Create a fresh database on the server of ``admin_url``; drop it on exit."""
-    import psycopg
-
-    from pipelines.lib.settings import PostgresConnection
-
-    admin = PostgresConnection.from_url(admin_url)
-    dbname = f"sw_test_{label}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin.conninfo(), autocommit=True) as con:
-        con.execute(f'create database "{dbname}"')
-    target = PostgresConnection(admin.host, admin.port, admin.user, admin.password, dbname)
-    url = f"postgresql://{admin.user}{':' + admin.password if admin.password else ''}@{admin.host}:{admin.port}/{dbname}"
+    database = _create_database(admin_url, f"sw_test_{label}_{uuid.uuid4().hex[:8]}")
     try:
-        yield BuiltPostgresWarehouse(url=url, conninfo=target.conninfo(), dbname=dbname, schema_prefix="t_")
+        yield database
     finally:
-        with psycopg.connect(admin.conninfo(), autocommit=True) as con:
-            con.execute(f'drop database if exists "{dbname}" with (force)')
+        _drop_database(admin_url, database.dbname)
+
+
+def postgres_settings(database: BuiltPostgresWarehouse, folder: Path, **values: Any) -> Settings:
+    """Settings that point the whole product at ``database`` (raw responses in ``folder``)."""
+    return test_settings(folder, warehouse_url=database.url, schema_prefix=database.schema_prefix, **values)
 
 
 @pytest.fixture(scope="session")
-def built_postgres_warehouse(postgres_server, tmp_path_factory) -> Iterator[BuiltPostgresWarehouse]:
-    """The full bundled build on PostgreSQL (schema prefix ``t_``) in a database of its own."""
-    from dagster import DagsterInstance
+def built_postgres_warehouse(postgres_server, tmp_path_factory) -> BuiltPostgresWarehouse:
+    """The full bundled build on PostgreSQL (schema prefix ``t_``) in a database of its own, made
+    once per session and dropped when the session ends (:func:`pytest_sessionfinish`)."""
+    with _once_per_session(tmp_path_factory, "postgres-build") as (folder, first):
+        if first:
+            from dagster import DagsterInstance
 
-    from pipelines.build import run_build
+            from pipelines.build import run_build
 
-    directory = tmp_path_factory.mktemp("postgres_build")
-    with scratch_database(postgres_server, "build") as database, saved_settings_env():
-        use_warehouse(directory / "unused.duckdb", url=database.url, schema_prefix=database.schema_prefix)
-        with DagsterInstance.ephemeral() as instance:
-            assert run_build(instance=instance), "the full build on PostgreSQL failed"
-        use_warehouse(directory / "unused.duckdb")
-        yield database
+            database = _create_database(postgres_server, f"sw_test_build_{uuid.uuid4().hex[:8]}")
+            with DagsterInstance.ephemeral() as instance:
+                result = run_build(postgres_settings(database, folder), instance=instance)
+            assert result.success, "the full build on PostgreSQL failed"
+            (folder / "done.json").write_text(json.dumps({**database.__dict__, "admin_url": postgres_server}))
+        else:
+            stored = json.loads((folder / "done.json").read_text())
+            stored.pop("admin_url")
+            database = BuiltPostgresWarehouse(**stored)
+    return database
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the shared PostgreSQL build's database once every worker has finished (this hook runs
+    last in the main process, after the xdist workers)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    done = factory.getbasetemp() / "shared-postgres-build" / "done.json"
+    if done.exists():
+        stored = json.loads(done.read_text())
+        _drop_database(stored["admin_url"], stored["dbname"])
+        done.unlink()
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
@@ -220,8 +368,9 @@ def source(request):
 
 
 @pytest.fixture()
-def app_on(source, monkeypatch):
-    """The app's settings point at ``source`` for the test."""
-    from tests.app_harness import point_app_at
+def app_on(source):
+    """``source`` for one app test (readers closed afterwards; tests/app_harness.py)."""
+    from domain.warehouse import readers
 
-    yield from point_app_at(source, monkeypatch)
+    yield source
+    readers.close_all()

@@ -21,21 +21,34 @@ from pathlib import Path
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from domain.alerts.rules import parse_rule
+from domain.alerts.store import save_rules
+from domain.settings import SmtpSettings
+from domain.warehouse.sql import TableNames
+from domain.warehouse.duckdb_backend import DuckDBWarehouse
 from pipelines.defs.alerts.channels import EmailChannel, LogChannel, WebhookChannel
-from pipelines.defs.alerts.delivery import MAX_BACKOFF, deliver_due, due_count, next_attempt_at
+from pipelines.defs.alerts.delivery import (
+    MAX_BACKOFF,
+    deliver_due,
+    due_count,
+    next_attempt_at,
+)
 from pipelines.defs.alerts.evaluate import evaluate_rules
-from pipelines.defs.alerts.rules import parse_rule, save_rules
 from pipelines.defs.alerts.sensors import alert_delivery_retry_sensor
 from pipelines.defs.alerts.tables import ensure_alert_tables
-from pipelines.defs.news.polling import interval_key
-from pipelines.lib.settings import SmtpSettings, get_settings
-from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
-from tests.conftest import saved_settings_env, scratch_database, use_warehouse
+from pipelines.defs.news.sensors import interval_key
 from tests.alert_marts import con, copy_marts, warehouse_file  # noqa: F401 (fixtures)
+from tests.conftest import resources_for, scratch_database, test_settings
 
 T0 = datetime(2026, 3, 2, 22, 0)
 AAPL_SMA50 = {"id": "aapl-x", "type": "price_cross_above_sma", "tickers": ["AAPL"], "window": 50,
@@ -143,7 +156,7 @@ def fire(warehouse, channels: list[str]) -> None:
 
 def deliveries(con) -> list[dict]:
     frame = con.sql(
-        "select e.trade_date, d.* from marts.alert_deliveries d join marts.alert_events e using (event_id) "
+        "select e.trade_date, d.* from alerts.alert_deliveries d join alerts.alert_events e using (event_id) "
         "order by e.trade_date, d.channel"
     ).pl()
     return frame.to_dicts()
@@ -153,7 +166,7 @@ def deliveries(con) -> list[dict]:
 
 
 def test_webhook_failure_stays_pending_then_is_delivered_once_after_the_retry_time(con, warehouse_file, webhook):
-    wh = DuckDBWarehouse(con, warehouse_file)
+    wh = DuckDBWarehouse(con, TableNames())
     fire(wh, ["webhook"])
     channels = {"webhook": WebhookChannel(webhook.url)}
     clock = Clock(T0 + timedelta(seconds=30))
@@ -178,7 +191,7 @@ def test_webhook_failure_stays_pending_then_is_delivered_once_after_the_retry_ti
         assert (row["status"], row["attempts"], row["last_error"]) == ("delivered", 2, None)
         assert row["delivered_at"] == clock.now and row["next_attempt_at"] is None
 
-    events = con.sql("select * from marts.alert_events order by trade_date").pl().to_dicts()
+    events = con.sql("select * from alerts.alert_events order by trade_date").pl().to_dicts()
     bodies = webhook.received[3:]
     assert [b["trade_date"] for b in bodies] == [d.isoformat() for d in AAPL_DAYS]
     for body, event in zip(bodies, events):
@@ -201,7 +214,7 @@ def test_webhook_failure_stays_pending_then_is_delivered_once_after_the_retry_ti
 def test_backoff_doubles_per_failure_up_to_six_hours(con, warehouse_file, webhook):
     assert [next_attempt_at(T0, n, 5) - T0 for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (5, 10, 20, 40)]
     assert next_attempt_at(T0, 12, 5) - T0 == MAX_BACKOFF == timedelta(hours=6)
-    wh = DuckDBWarehouse(con, warehouse_file)
+    wh = DuckDBWarehouse(con, TableNames())
     fire(wh, ["webhook"])
     webhook.status = 503
     clock = Clock(T0)
@@ -216,7 +229,7 @@ def test_backoff_doubles_per_failure_up_to_six_hours(con, warehouse_file, webhoo
 
 def test_email_one_message_per_event_through_a_local_smtp_server(con, warehouse_file, smtp_server):
     mailbox, port = smtp_server
-    wh = DuckDBWarehouse(con, warehouse_file)
+    wh = DuckDBWarehouse(con, TableNames())
     fire(wh, ["email", "log"])
     smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=False, sender="alerts@example.test",
                         recipients=("pm@example.test", "risk@example.test"))  # fmt: skip
@@ -225,7 +238,7 @@ def test_email_one_message_per_event_through_a_local_smtp_server(con, warehouse_
     assert (report.attempted, report.delivered) == (6, 6)
     assert report.per_channel == {"email": {"delivered": 3, "failed": 0}, "log": {"delivered": 3, "failed": 0}}
     assert len(mailbox.envelopes) == 3
-    messages = con.execute("select message from marts.alert_events order by trade_date").fetchall()
+    messages = con.execute("select message from alerts.alert_events order by trade_date").fetchall()
     assert logged == [f"ALERT {m}" for (m,) in messages]
     for envelope, day, (message,) in zip(mailbox.envelopes, AAPL_DAYS, messages):
         assert envelope.mail_from == "alerts@example.test"
@@ -241,7 +254,7 @@ def test_email_one_message_per_event_through_a_local_smtp_server(con, warehouse_
 
 
 def test_unconfigured_channels_stay_pending_with_the_reason(con, warehouse_file):
-    wh = DuckDBWarehouse(con, warehouse_file)
+    wh = DuckDBWarehouse(con, TableNames())
     fire(wh, ["webhook", "email"])
     report = deliver_due(wh, {"webhook": WebhookChannel(""), "email": EmailChannel(None)}, 5, Clock(T0))
     assert (report.attempted, report.failed, report.not_configured) == (6, 6, {"webhook", "email"})
@@ -257,7 +270,7 @@ def test_unconfigured_channels_stay_pending_with_the_reason(con, warehouse_file)
 
 
 def test_a_crash_mid_way_keeps_every_result_written_so_far(con, warehouse_file):
-    wh = DuckDBWarehouse(con, warehouse_file)
+    wh = DuckDBWarehouse(con, TableNames())
     fire(wh, ["webhook"])
     sent: list[str] = []
 
@@ -289,27 +302,22 @@ def test_a_crash_mid_way_keeps_every_result_written_so_far(con, warehouse_file):
 
 
 @pytest.fixture()
-def alert_env(warehouse_file, tmp_path, monkeypatch):
-    """Settings on the test's warehouse copy; returns a setter for more env vars."""
-    with saved_settings_env():
-        use_warehouse(warehouse_file, tmp_path / "snapshot.duckdb")
-        monkeypatch.setenv("ALERT_RULES_FILE", str(tmp_path / "rules.yml"))
+def alert_settings(warehouse_file, tmp_path):
+    """Settings on the test's warehouse copy, rules in ``tmp_path``; call with more values."""
 
-        def setenv(**values: str) -> None:
-            for key, value in values.items():
-                monkeypatch.setenv(key, value)
-            get_settings.cache_clear()
+    def settings(**values):
+        return test_settings(tmp_path, warehouse_path=warehouse_file, snapshot_path=tmp_path / "snapshot.duckdb",
+                             alert_rules_file=tmp_path / "rules.yml", **values)  # fmt: skip
 
-        setenv()
-        yield setenv
-        monkeypatch.undo()
+    return settings
 
 
-def test_the_run_succeeds_with_a_warning_when_a_channel_fails(alert_env, webhook, tmp_path):
-    from pipelines.definitions import defs
+def test_the_run_succeeds_with_a_warning_when_a_channel_fails(alert_settings, webhook, tmp_path):
+    from pipelines.definitions import build_definitions
 
-    alert_env(ALERT_WEBHOOK_URL=webhook.url)
-    save_rules(get_settings().alert_rules_file, [parse_rule(AAPL_SMA50 | {"channels": ["log", "webhook", "email"]})])
+    settings = alert_settings(alert_webhook_url=webhook.url)
+    defs = build_definitions(settings, environ={})
+    save_rules(settings.alert_rules_file, [parse_rule(AAPL_SMA50 | {"channels": ["log", "webhook", "email"]})])
     webhook.status = 500
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("alerts_evaluate").execute_in_process(instance=instance)
@@ -321,37 +329,39 @@ def test_the_run_succeeds_with_a_warning_when_a_channel_fails(alert_env, webhook
     assert sum("alert delivery failed (will retry)" in w and "HTTP 500" in w for w in warnings) == 3
     with duckdb.connect(str(tmp_path / "snapshot.duckdb"), read_only=True) as snapshot:
         statuses = snapshot.execute(
-            "select channel, status, count(*) from marts.alert_deliveries group by 1, 2 order by 1, 2"
+            "select channel, status, count(*) from alerts.alert_deliveries group by 1, 2 order by 1, 2"
         ).fetchall()
     assert statuses == [("email", "pending", 3), ("log", "delivered", 3), ("webhook", "pending", 3)]
 
 
-def test_retry_sensor_requests_a_run_only_when_a_delivery_is_due(alert_env, con, warehouse_file, tmp_path):
+def test_retry_sensor_requests_a_run_only_when_a_delivery_is_due(alert_settings, con, warehouse_file, tmp_path):
     snapshot = tmp_path / "snapshot.duckdb"
+    resources = resources_for(alert_settings())
+    resources = {"warehouse": resources["warehouse"], "alerts": resources["alerts"]}
     with DagsterInstance.ephemeral() as instance:
-        nothing = alert_delivery_retry_sensor(build_sensor_context(instance=instance))
+        nothing = alert_delivery_retry_sensor(build_sensor_context(instance=instance, resources=resources))
         assert isinstance(nothing, SkipReason) and "no pending alert delivery is due" in nothing.skip_message
 
-        wh = DuckDBWarehouse(con, warehouse_file)
+        wh = DuckDBWarehouse(con, TableNames())
         fire(wh, ["webhook"])
-        con.execute("update marts.alert_deliveries set next_attempt_at = '2100-01-01'")
+        con.execute("update alerts.alert_deliveries set next_attempt_at = '2100-01-01'")
         con.execute("checkpoint")
         shutil.copy(warehouse_file, snapshot)  # what the alerts job publishes
-        later = alert_delivery_retry_sensor(build_sensor_context(instance=instance))
+        later = alert_delivery_retry_sensor(build_sensor_context(instance=instance, resources=resources))
         assert isinstance(later, SkipReason)
 
-        con.execute("update marts.alert_deliveries set next_attempt_at = '2001-01-01'")
+        con.execute("update alerts.alert_deliveries set next_attempt_at = '2001-01-01'")
         con.execute("checkpoint")
         shutil.copy(warehouse_file, snapshot)
         before = interval_key(datetime.now(timezone.utc), 5)
-        request = alert_delivery_retry_sensor(build_sensor_context(instance=instance))
+        request = alert_delivery_retry_sensor(build_sensor_context(instance=instance, resources=resources))
         after = interval_key(datetime.now(timezone.utc), 5)
         assert isinstance(request, RunRequest) and request.tags["alerts/due_deliveries"] == "3"
         assert request.run_key in {f"alert-retry-{before}", f"alert-retry-{after}"}  # one run per retry interval
 
         instance.add_run(DagsterRun(job_name="alerts_evaluate", run_id=make_new_run_id(),
                                     status=DagsterRunStatus.STARTED))  # fmt: skip
-        busy = alert_delivery_retry_sensor(build_sensor_context(instance=instance))
+        busy = alert_delivery_retry_sensor(build_sensor_context(instance=instance, resources=resources))
         assert isinstance(busy, SkipReason) and "alerts_evaluate) is in progress" in busy.skip_message
 
 
@@ -363,7 +373,7 @@ PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "BIGINT": "bigint",
 
 
 def _copy_to_postgres(source: duckdb.DuckDBPyConnection, pg_con, schema: str, table: str) -> None:
-    from pipelines.lib.warehouse.postgres_backend import copy_frame
+    from domain.warehouse.postgres_backend import copy_frame
 
     columns = source.execute(f"describe marts.{table}").fetchall()
     ddl = ", ".join(f'"{name}" {PG_TYPES.get(kind, "numeric" if kind.startswith("DECIMAL") else kind)}'
@@ -376,7 +386,7 @@ def _copy_to_postgres(source: duckdb.DuckDBPyConnection, pg_con, schema: str, ta
 def test_evaluation_and_delivery_on_postgres(postgres_server, marts_template, tmp_path, webhook):
     import psycopg
 
-    from pipelines.lib.warehouse.postgres_backend import PostgresWarehouse
+    from domain.warehouse.postgres_backend import PostgresWarehouse
 
     rules = [
         parse_rule(AAPL_SMA50 | {"channels": ["webhook"]}),
@@ -386,23 +396,22 @@ def test_evaluation_and_delivery_on_postgres(postgres_server, marts_template, tm
     duck_file = tmp_path / "duck.duckdb"
     shutil.copy(marts_template, duck_file)
     with duckdb.connect(str(duck_file)) as duck:
-        duck_wh = DuckDBWarehouse(duck, duck_file)
+        duck_wh = DuckDBWarehouse(duck, TableNames())
         ensure_alert_tables(duck_wh)
         evaluate_rules(duck_wh, rules, T0)
         expected = duck.execute(
-            "select event_id, rule_id, ticker, trade_date, observed_value, threshold, message from marts.alert_events "
+            "select event_id, rule_id, ticker, trade_date, observed_value, threshold, message from alerts.alert_events "
             "order by event_id"
         ).fetchall()
     assert len(expected) > 10
 
-    with scratch_database(postgres_server, "alerts") as database, saved_settings_env():
-        use_warehouse(tmp_path / "unused.duckdb", url=database.url, schema_prefix=database.schema_prefix)
+    with scratch_database(postgres_server, "alerts") as database:
         with psycopg.connect(database.conninfo, autocommit=True) as pg:
             pg.execute("create schema t_marts")
             with duckdb.connect(str(marts_template), read_only=True) as source:
                 for table in ("fct_daily_indicators", "mart_screener_latest"):
                     _copy_to_postgres(source, pg, "t_marts", table)
-            wh = PostgresWarehouse(pg)
+            wh = PostgresWarehouse(pg, TableNames(database.schema_prefix))
             ensure_alert_tables(wh)
             evaluate_rules(wh, rules, T0)
             pg.execute("update t_marts.mart_screener_latest set rsi_14 = 80 where ticker = 'AAPL'")
@@ -410,7 +419,7 @@ def test_evaluation_and_delivery_on_postgres(postgres_server, marts_template, tm
             assert [o.events for o in screen.outcomes] == [0, 0, 1]
             stored = pg.execute(
                 "select event_id, rule_id, ticker, trade_date, observed_value, threshold, message from "
-                "t_marts.alert_events where rule_id <> 'in' order by event_id"
+                "t_alerts.alert_events where rule_id <> 'in' order by event_id"
             ).fetchall()
             assert stored == expected
 
@@ -424,7 +433,7 @@ def test_evaluation_and_delivery_on_postgres(postgres_server, marts_template, tm
             delivered = deliver_due(wh, channels, 5, Clock(T0 + timedelta(minutes=6)))
             assert (delivered.attempted, delivered.delivered) == (3, 3)
             rows = pg.execute(
-                "select status, attempts, last_error, delivered_at from t_marts.alert_deliveries "
+                "select status, attempts, last_error, delivered_at from t_alerts.alert_deliveries "
                 "where channel = 'webhook'"
             ).fetchall()
             assert rows == [("delivered", 2, None, T0 + timedelta(minutes=6))] * 3

@@ -32,15 +32,17 @@ from dagster import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from domain.alerts.rules import AlertRule, parse_rule
+from domain.alerts.store import load_rules, save_rules
+from domain.settings import BUNDLED_PRICES_CSV, REPO_ROOT
+from domain.warehouse.sql import TableNames
+from domain.warehouse.duckdb_backend import DuckDBWarehouse
 from pipelines.defs.alerts.evaluate import evaluate_rules
 from pipelines.defs.alerts.events import event_id
-from pipelines.defs.alerts.rules import AlertRule, load_rules, parse_rule, save_rules
 from pipelines.defs.alerts.sensors import alerts_after_build_sensor
 from pipelines.defs.alerts.tables import ensure_alert_tables
-from pipelines.lib.settings import BUNDLED_PRICES_CSV, REPO_ROOT, get_settings
-from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.alert_marts import TICKERS, con, copy_marts, warehouse_file  # noqa: F401 (fixtures)
-from tests.conftest import saved_settings_env, use_warehouse
+from tests.conftest import test_settings
 
 FIRED_AT = datetime(2026, 3, 2, 22, 0)
 LATEST = date(2018, 2, 7)
@@ -58,7 +60,7 @@ def marts_template(built_warehouse, tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def wh(con, warehouse_file) -> DuckDBWarehouse:
-    warehouse = DuckDBWarehouse(con, warehouse_file)
+    warehouse = DuckDBWarehouse(con, TableNames())
     ensure_alert_tables(warehouse)
     return warehouse
 
@@ -91,7 +93,7 @@ def events(con, rule_id: str | None = None) -> list[tuple]:
     """(rule_id, ticker, trade_date, observed_value, threshold) of the stored events."""
     where = "where rule_id = ?" if rule_id else ""
     return con.execute(
-        f"select rule_id, ticker, trade_date, observed_value, threshold from marts.alert_events {where} "
+        f"select rule_id, ticker, trade_date, observed_value, threshold from alerts.alert_events {where} "
         "order by rule_id, ticker, trade_date",
         [rule_id] if rule_id else [],
     ).fetchall()
@@ -102,7 +104,7 @@ def dates(con, rule_id: str, ticker: str) -> list[date]:
 
 
 def watermark(con, rule_id: str) -> date | None:
-    row = con.execute("select watermark from marts.alert_rule_state where rule_id = ?", [rule_id]).fetchone()
+    row = con.execute("select watermark from alerts.alert_rule_state where rule_id = ?", [rule_id]).fetchone()
     return row[0] if row else None
 
 
@@ -140,7 +142,7 @@ def test_aapl_crosses_its_sma50_fires_falls_back_and_fires_again(con, wh):
     stored = events(con, "x")
     assert [r[2] for r in stored] == [date(2017, 10, 16), date(2017, 10, 27), date(2018, 1, 2)]
     assert stored[0][3:] == pytest.approx((159.88, 158.0826), abs=1e-9)
-    message = con.execute("select message from marts.alert_events where trade_date = '2017-10-16'").fetchone()[0]
+    message = con.execute("select message from alerts.alert_events where trade_date = '2017-10-16'").fetchone()[0]
     assert message == ("AAPL crossed above its 50-day SMA on 2017-10-16: adjusted close 159.88 USD > SMA "
                        "158.08 USD [rule x]")  # fmt: skip
 
@@ -198,10 +200,10 @@ def test_rerun_fires_nothing_and_a_lost_watermark_does_not_duplicate(con, wh):
     stored = events(con)
     assert first.events.height == len(stored) > 5
     assert evaluate_rules(wh, rules, datetime(2026, 3, 3)).events.height == 0
-    con.execute("delete from marts.alert_rule_state")  # state lost: evaluated again from since
+    con.execute("delete from alerts.alert_rule_state")  # state lost: evaluated again from since
     again = evaluate_rules(wh, rules, datetime(2026, 3, 4))
     assert again.events.height == 0 and events(con) == stored
-    assert con.execute("select count(*) from marts.alert_deliveries").fetchone() == (len(stored),)
+    assert con.execute("select count(*) from alerts.alert_deliveries").fetchone() == (len(stored),)
 
 
 def test_incremental_evaluation_equals_one_shot(con, wh, warehouse_file, marts_template, tmp_path):
@@ -221,7 +223,7 @@ def test_incremental_evaluation_equals_one_shot(con, wh, warehouse_file, marts_t
     one_shot_file = tmp_path / "one_shot.duckdb"
     shutil.copy(marts_template, one_shot_file)
     with duckdb.connect(str(one_shot_file)) as other:
-        one_shot = DuckDBWarehouse(other, one_shot_file)
+        one_shot = DuckDBWarehouse(other, TableNames())
         ensure_alert_tables(one_shot)
         evaluate_rules(one_shot, rules, FIRED_AT)
         expected = events(other)
@@ -264,7 +266,7 @@ def test_an_edited_rule_starts_again_and_a_deleted_rule_forgets_its_state(con, w
     evaluate_rules(wh, [rule(id="aapl", type="price_above", tickers=["AAPL"], level=174, since=since)],
                    datetime(2026, 3, 3))  # fmt: skip
     at_174 = con.execute(
-        "select trade_date from marts.alert_events where rule_id = 'aapl' and threshold = 174 order by 1"
+        "select trade_date from alerts.alert_events where rule_id = 'aapl' and threshold = 174 order by 1"
     ).fetchall()
     # the edited rule's crossings from `since`, except days that already have an event of the rule
     days = [d for d, _, _ in csv_bars["AAPL"]]
@@ -273,7 +275,7 @@ def test_an_edited_rule_starts_again_and_a_deleted_rule_forgets_its_state(con, w
     assert [d for (d,) in at_174] == [d for d in crossing_174 if d not in at_170]
     assert sorted(dates(con, "aapl", "AAPL")) == sorted(set(at_170) | set(crossing_174))
     evaluate_rules(wh, [], datetime(2026, 3, 4))
-    assert con.execute("select count(*) from marts.alert_rule_state").fetchone() == (0,)
+    assert con.execute("select count(*) from alerts.alert_rule_state").fetchone() == (0,)
     assert len(events(con, "aapl")) == len(set(at_170) | set(crossing_174))  # events are kept
 
 
@@ -288,7 +290,7 @@ def test_screen_enter_and_exit_fire_against_the_previous_membership(con, wh):
              rule(id="tech-in", type="screen_enter", tickers=["AAPL"], filters={"rsi_14": {"min": 70}})]  # fmt: skip
     first = evaluate_rules(wh, rules, FIRED_AT)
     assert [o.status for o in first.outcomes] == ["baseline"] * 3 and first.events.height == 0
-    members = con.execute("select rule_id, ticker from marts.alert_screen_members order by 1, 2").fetchall()
+    members = con.execute("select rule_id, ticker from alerts.alert_screen_members order by 1, 2").fetchall()
     assert members == [("in", t) for t in overbought] + [("out", t) for t in overbought]
 
     con.execute("update marts.mart_screener_latest set rsi_14 = 75 where ticker in ('AAPL', 'MSFT')")
@@ -299,7 +301,7 @@ def test_screen_enter_and_exit_fire_against_the_previous_membership(con, wh):
         ("in", "AAPL", LATEST), ("in", "MSFT", LATEST), ("out", "TRIP", LATEST), ("tech-in", "AAPL", LATEST),
     ]  # fmt: skip
     close = con.execute("select close from marts.mart_screener_latest where ticker = 'TRIP'").fetchone()[0]
-    assert con.execute("select observed_value, threshold, message from marts.alert_events where rule_id = 'out'").fetchone() == (
+    assert con.execute("select observed_value, threshold, message from alerts.alert_events where rule_id = 'out'").fetchone() == (
         close, None, f"TRIP left the screen 'Overbought (RSI > 70)' on 2018-02-07 (close {close:.2f} USD) [rule out]"
     )  # fmt: skip
     assert evaluate_rules(wh, rules, datetime(2026, 3, 4)).events.height == 0  # unchanged screen
@@ -312,21 +314,21 @@ def test_events_never_exist_without_their_outbox_rows(con, wh):
     """The outbox insert fails (a column it does not fill is NOT NULL): the rule's events and its
     watermark are rolled back with it."""
     columns = con.execute("select sql from duckdb_tables() where table_name = 'alert_deliveries'").fetchone()[0]
-    con.execute("drop table marts.alert_deliveries")
+    con.execute("drop table alerts.alert_deliveries")
     con.execute(columns.replace("delivered_at TIMESTAMP,", "delivered_at TIMESTAMP, claimed_by VARCHAR NOT NULL,"))
-    assert "claimed_by" in con.sql("select * from marts.alert_deliveries").columns
+    assert "claimed_by" in con.sql("select * from alerts.alert_deliveries").columns
     with pytest.raises(duckdb.Error):
         evaluate_rules(wh, [rule(id="r", type="rsi_above", tickers=["NVDA"], level=70, since=date(2017, 1, 3))],
                        FIRED_AT)  # fmt: skip
-    assert con.execute("select count(*) from marts.alert_events").fetchone() == (0,)
-    assert con.execute("select count(*) from marts.alert_rule_state").fetchone() == (0,)
+    assert con.execute("select count(*) from alerts.alert_events").fetchone() == (0,)
+    assert con.execute("select count(*) from alerts.alert_rule_state").fetchone() == (0,)
 
 
 def test_event_identity_and_unknown_tickers(con, wh):
     result = evaluate_rules(wh, [rule(id="r", type="price_above", tickers=["AAPL", "ZZZZ"], level=170,
                                       since=date(2017, 10, 1))], FIRED_AT)  # fmt: skip
     assert result.unknown_tickers == {"r": ["ZZZZ"]}
-    ids = con.execute("select event_id, rule_id, ticker, trade_date from marts.alert_events").fetchall()
+    ids = con.execute("select event_id, rule_id, ticker, trade_date from alerts.alert_events").fetchall()
     assert ids and all(eid == event_id(r, t, d) and len(eid) == 20 for eid, r, t, d in ids)
 
 
@@ -334,15 +336,10 @@ def test_event_identity_and_unknown_tickers(con, wh):
 
 
 @pytest.fixture()
-def alert_settings(warehouse_file, tmp_path, monkeypatch):
+def alert_settings(warehouse_file, tmp_path):
     """Settings pointing at the test's warehouse copy and a rules file in tmp_path."""
-    rules_file = tmp_path / "rules.yml"
-    with saved_settings_env():
-        use_warehouse(warehouse_file, tmp_path / "snapshot.duckdb")
-        monkeypatch.setenv("ALERT_RULES_FILE", str(rules_file))
-        get_settings.cache_clear()
-        yield rules_file
-        monkeypatch.undo()
+    return test_settings(tmp_path, warehouse_path=warehouse_file, snapshot_path=tmp_path / "snapshot.duckdb",
+                         alert_rules_file=tmp_path / "rules.yml")  # fmt: skip
 
 
 def _materialization(result, key: str):
@@ -355,34 +352,37 @@ def _materialization(result, key: str):
 
 
 def test_alerts_job_evaluates_the_shipped_rules_and_publishes_them(alert_settings, tmp_path):
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
 
-    save_rules(alert_settings, load_rules(REPO_ROOT / "data" / "alerts" / "rules.yml"))
+    defs = build_definitions(alert_settings, environ={})
+    save_rules(alert_settings.alert_rules_file, load_rules(REPO_ROOT / "data" / "alerts" / "rules.yml"))
     job = defs.resolve_job_def("alerts_evaluate")
     with DagsterInstance.ephemeral() as instance:
         first = job.execute_in_process(instance=instance)
         again = job.execute_in_process(instance=instance)
-    metadata = _materialization(first, "marts/alert_events")
+    metadata = _materialization(first, "alerts/alert_events")
     fired = metadata["events_fired_per_rule"]
     assert fired["aapl-cross-above-sma50"] == 3 and fired["overbought-screen-enter"] == 0  # a baseline
     assert all(fired[r] >= 1 for r in fired if r != "overbought-screen-enter")
     assert metadata["events_fired"] == sum(fired.values()) == metadata["deliveries_delivered"]
     assert metadata["deliveries_failed"] == 0 and metadata["deliveries_pending"] == 0
-    assert _materialization(again, "marts/alert_events")["events_fired"] == 0
+    assert _materialization(again, "alerts/alert_events")["events_fired"] == 0
     with duckdb.connect(str(tmp_path / "snapshot.duckdb"), read_only=True) as snapshot:
-        assert snapshot.execute("select count(*) from marts.alert_events").fetchone() == (metadata["events_fired"],)
-        assert snapshot.execute("select distinct status from marts.alert_deliveries").fetchall() == [("delivered",)]
+        assert snapshot.execute("select count(*) from alerts.alert_events").fetchone() == (metadata["events_fired"],)
+        assert snapshot.execute("select distinct status from alerts.alert_deliveries").fetchall() == [("delivered",)]
 
 
 def test_an_invalid_rules_file_fails_the_run_naming_the_problem(alert_settings):
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
 
-    alert_settings.write_text("rules:\n  - {id: x, type: rsi_above, tickers: [NVDA]}\n")
+    defs = build_definitions(alert_settings, environ={})
+    rules_file = alert_settings.alert_rules_file
+    rules_file.write_text("rules:\n  - {id: x, type: rsi_above, tickers: [NVDA]}\n")
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("alerts_evaluate").execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error
-    assert f"{alert_settings}, rule 1 (id 'x'), field 'level': required by rsi_above" in (error.cause or error).message
+    assert f"{rules_file}, rule 1 (id 'x'), field 'level': required by rsi_above" in (error.cause or error).message
 
 
 def _run_status_context(instance, job_name: str):
@@ -409,19 +409,19 @@ def test_after_build_sensor_ignores_other_jobs():
     assert isinstance(skipped, SkipReason) and "does not rebuild the marts" in skipped.skip_message
 
 
-def test_jobs_select_the_alerts_only_where_they_belong():
-    from pipelines.definitions import defs
+def test_jobs_select_the_alerts_only_where_they_belong(definitions):
+    defs = definitions
 
     def selected(job: str) -> set[str]:
         return {k.to_user_string() for k in defs.resolve_job_def(job).asset_layer.selected_asset_keys}
 
-    assert selected("alerts_evaluate") == {"marts/alert_events", "serving/warehouse_snapshot"}
-    assert "marts/alert_events" not in selected("warehouse_build") | selected("news_feed_poll")
+    assert selected("alerts_evaluate") == {"alerts/alert_events", "serving/warehouse_snapshot"}
+    assert "alerts/alert_events" not in selected("warehouse_build") | selected("news_feed_poll")
     graph = defs.resolve_asset_graph()
-    node = graph.get(AssetKey(["marts", "alert_events"]))
+    node = graph.get(AssetKey(["alerts", "alert_events"]))
     assert node.group_name == "alerts"
     assert {AssetKey(["marts", "fct_daily_indicators"]), AssetKey(["marts", "mart_screener_latest"])} <= node.parent_keys
-    assert AssetKey(["marts", "alert_events"]) in graph.get(AssetKey(["serving", "warehouse_snapshot"])).parent_keys
+    assert AssetKey(["alerts", "alert_events"]) in graph.get(AssetKey(["serving", "warehouse_snapshot"])).parent_keys
     for name in ("alerts_after_build_sensor", "alert_rules_sensor", "alert_delivery_retry_sensor"):
         assert defs.resolve_sensor_def(name).default_status == DefaultSensorStatus.RUNNING
 
@@ -430,11 +430,11 @@ def test_the_build_evaluated_the_example_rules(built_warehouse):
     """``make build`` (``run_build``, used by the built_warehouse fixture) ran alerts_evaluate:
     the shipped rules fired on the bundled history and the snapshot carries the events."""
     with duckdb.connect(str(built_warehouse.snapshot_path), read_only=True) as snapshot:
-        per_rule = dict(snapshot.execute("select rule_id, count(*) from marts.alert_events group by 1").fetchall())
+        per_rule = dict(snapshot.execute("select rule_id, count(*) from alerts.alert_events group by 1").fetchall())
         aapl = snapshot.execute(
-            "select trade_date from marts.alert_events where rule_id = 'aapl-cross-above-sma50' order by 1"
+            "select trade_date from alerts.alert_events where rule_id = 'aapl-cross-above-sma50' order by 1"
         ).fetchall()
-        screen_members = snapshot.execute("select count(*) from marts.alert_screen_members").fetchone()[0]
+        screen_members = snapshot.execute("select count(*) from alerts.alert_screen_members").fetchone()[0]
     shipped = {r.id for r in load_rules(REPO_ROOT / "data" / "alerts" / "rules.yml")}
     assert set(per_rule) == shipped - {"overbought-screen-enter"}
     assert [d for (d,) in aapl] == [date(2017, 10, 16), date(2017, 10, 27), date(2018, 1, 2)]

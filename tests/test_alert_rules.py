@@ -9,28 +9,23 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
-from dashboards.lib.screens import PRESETS, Range, ScreenSpec, Trend
-from pipelines.defs.alerts import rules as rules_module
-from pipelines.defs.alerts.rules import (
-    HEADER,
-    AlertRule,
-    RuleNotFoundError,
-    RulesFileError,
-    RuleType,
-    add_rule,
-    delete_rule,
-    load_rules,
-    parse_rule,
-    render_rules,
-    save_rules,
-    set_enabled,
-)
+from domain.alerts.rules import AlertRule, RuleNotFoundError, RulesFileError, RuleType, parse_rule
+from domain.alerts.store import HEADER, add_rule, delete_rule, load_rules, render_rules, save_rules, set_enabled
+from domain.screens import Range, ScreenSpec, Trend, presets
+from domain.alerts import store as rules_module
+from domain.settings import REPO_ROOT
 from pipelines.defs.alerts.sensors import alert_rules_sensor
-from pipelines.lib.settings import REPO_ROOT, get_settings
+from pipelines.lib.resources import AlertsResource
 
 SHIPPED = REPO_ROOT / "data" / "alerts" / "rules.yml"
 
@@ -57,7 +52,7 @@ def test_shipped_rules_are_valid_log_only_and_saved_in_canonical_form():
     assert all(r.channels == ("log",) for r in rules), "a build must not send mail or HTTP"
     assert {r.type for r in rules} >= {RuleType.PRICE_CROSS_ABOVE_SMA, RuleType.RSI_ABOVE, RuleType.VOLUME_SPIKE,
                                        RuleType.PRICE_ABOVE, RuleType.SCREEN_ENTER}  # fmt: skip
-    assert rules[-1].screen_spec() == PRESETS["Overbought (RSI > 70)"]
+    assert rules[-1].screen_spec() == presets()["Overbought (RSI > 70)"]
     # what the app writes back is byte for byte the shipped file: a save loses nothing
     assert render_rules(rules) == SHIPPED.read_text(encoding="utf-8")
 
@@ -84,7 +79,7 @@ def test_shipped_rules_are_valid_log_only_and_saved_in_canonical_form():
         ("{id: x, type: screen_exit, screen: Cheap stocks}", "field 'screen': unknown preset 'Cheap stocks'"),
         ("{id: x, type: screen_exit, filters: {rsi_14: {min: 80, max: 20}}}", "field 'filters': screen field 'rsi_14': range minimum 80 must be below"),
         ("{id: x, type: screen_exit, filters: {pe: {max: 15}}}", "field 'filters': unknown screen field 'pe'"),
-        ("{id: x, type: screen_exit, filters: {vs_sma_50: sideways}}", "field 'filters': invalid screen filters: 'sideways' is not a valid Trend"),
+        ("{id: x, type: screen_exit, filters: {vs_sma_50: sideways}}", "field 'filters': invalid screen filters: vs_sma_50 must be one of any, above, below, got 'sideways'"),
         ("not-a-mapping", "rule 2: a rule must be a mapping, got str"),
     ],
 )  # fmt: skip
@@ -187,7 +182,7 @@ def test_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     def crash(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipelines.lib.files.os.replace", crash)
+    monkeypatch.setattr("domain.files.os.replace", crash)
     with pytest.raises(OSError, match="disk full"):
         add_rule(path, rule(id="second"))
     monkeypatch.undo()
@@ -223,18 +218,14 @@ def test_concurrent_writers_never_lose_a_rule(tmp_path):
 
 
 @pytest.fixture()
-def rules_file(tmp_path, monkeypatch):
-    path = tmp_path / "rules.yml"
-    monkeypatch.setenv("ALERT_RULES_FILE", str(path))
-    get_settings.cache_clear()
-    yield path
-    monkeypatch.undo()
-    get_settings.cache_clear()
+def rules_file(tmp_path):
+    return tmp_path / "rules.yml"
 
 
 def test_rules_sensor_runs_on_change_only_and_skips_invalid_files_and_busy_warehouse(rules_file):
+    alerts = AlertsResource(rules_file=str(rules_file))
     with DagsterInstance.ephemeral() as instance:
-        context = build_sensor_context(instance=instance)
+        context = build_sensor_context(instance=instance, resources={"alerts": alerts})
         first = alert_rules_sensor(context)
         assert isinstance(first, SkipReason) and "recorded the fingerprint" in first.skip_message
         assert context.cursor == "missing"

@@ -1,5 +1,5 @@
 """The Alerts page on both backends: rules from the YAML file, events equal to
-``marts.alert_events`` read independently, and create / pause / delete written to the file."""
+``alerts.alert_events`` read independently, and create / pause / delete written to the file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from pipelines.lib.settings import get_settings
+from domain.settings import get_settings
 from tests.app_harness import frame, rerun, run_app
 from tests.conftest import REPO_ROOT
 
@@ -48,7 +48,7 @@ def test_rules_and_events_match_the_file_and_the_warehouse(app_on, rules_file):
     assert (shown["status"] == "active").all()
 
     events = source.read(
-        f"select rule_id, ticker, trade_date, observed_value from {source.t('marts', 'alert_events')} "
+        f"select rule_id, ticker, trade_date, observed_value from {source.t('alerts', 'alert_events')} "
         "order by trade_date desc, fired_at desc, rule_id, ticker"
     )
     assert len(events) > 0, "the example rules fire on the bundled data"

@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 from dashboards.lib import formatting as fmt
 from dashboards.lib import warehouse
-from pipelines.lib.settings import get_settings
+from domain.settings import get_settings
 from tests.app_harness import rerun, run_app
 
 COUNT_RE = re.compile(r"\*\*(\d+)\*\* of (\d+) stocks match")

@@ -1,4 +1,5 @@
-"""Unit tests of the screen spec -> SQL builder and the filter form mapping (no warehouse needed)."""
+"""Unit tests of the screen model -> SQL compiler, the presets, the column registry and the filter form
+mapping (no warehouse needed)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import duckdb
 import pytest
 
 from dashboards.lib import filter_form as ff
-from dashboards.lib import screens
-from dashboards.lib.screens import Range, ScreenSpec, Trend, build_count_query, build_screen_query
+from domain import screens
+from domain.screens import (
+    Range,
+    ScreenSpec,
+    Trend,
+    build_count_query,
+    build_screen_query,
+)
 
 INJECTION = "x' OR '1'='1'; DROP TABLE marts.mart_screener_latest; --"
 
@@ -21,7 +28,7 @@ def mart() -> duckdb.DuckDBPyConnection:
     con.execute("CREATE SCHEMA marts")
     cols = ", ".join(
         f"{c} {'VARCHAR' if c in ('ticker', 'company_name', 'sector') else 'DATE' if c == 'trade_date' else 'BOOLEAN' if c in ('new_high_52w', 'golden_cross_20d') else 'DOUBLE'}"
-        for c in screens.RESULT_COLUMNS
+        for c in screens.registry().result_columns
     )
     con.execute(f"CREATE TABLE marts.mart_screener_latest ({cols})")
     rows = [
@@ -65,7 +72,9 @@ def test_values_travel_as_params_not_sql_text():
         min_relative_volume=1.5,
     )
     q = build_screen_query(spec)
-    assert q.params == ["Energy", "Utilities", 1e10, 3e11, 30.0, 0.2, -0.05, 1.5]
+    # filters in registry order (YAML order of mart_screener_latest.yml): returns, RSI, relative
+    # volume, distance from the high, market cap
+    assert q.params == ["Energy", "Utilities", 0.2, 30.0, 1.5, -0.05, 1e10, 3e11]
     assert q.sql.count("?") == len(q.params)
     for literal in ("Energy", "Utilities", "1e10", "30", "0.2", "0.05", "1.5"):
         assert literal not in q.sql
@@ -109,14 +118,23 @@ def test_bad_sort_column_rejected(bad):
 def test_sort_whitelist_rechecked_at_build_time():
     spec = ScreenSpec()
     object.__setattr__(spec, "sort_by", "ticker; DROP TABLE marts.mart_screener_latest")
+    with pytest.raises(AttributeError):
+        spec.sort_by = "close"  # immutable through the normal path
     with pytest.raises(ValueError):
         build_screen_query(spec)
 
 
-def test_every_sort_column_runs(mart):
-    for column in screens.SORT_COLUMNS:
+def test_every_sort_column_orders_like_python(mart):
+    """Each registered sort column, both directions: the order is Python's sort of the same rows
+    (NULLs last, ties by ticker)."""
+    rows = mart.execute("SELECT * FROM marts.mart_screener_latest").fetch_df()
+    assert len(screens.registry().sort_columns) >= 20
+    for column in screens.registry().sort_columns:
         for descending in (True, False):
-            _tickers(mart, ScreenSpec(sort_by=column, descending=descending))
+            present = rows[rows[column].notna()].sort_values(["ticker"])
+            present = present.sort_values(column, ascending=not descending, kind="stable")
+            expected = [*present["ticker"], *sorted(rows[rows[column].isna()]["ticker"])]
+            assert _tickers(mart, ScreenSpec(sort_by=column, descending=descending)) == expected, (column, descending)
 
 
 def test_sort_direction_and_nulls_last(mart):
@@ -184,15 +202,16 @@ def test_presets_compile_and_match_their_definitions():
         "Value: P/E < 15 and dividend yield > 3 %",
         "Momentum",
     }
-    assert required <= set(screens.PRESETS)
-    assert set(screens.PRESETS) == set(screens.PRESET_DESCRIPTIONS)
-    oversold = screens.PRESETS["Oversold above SMA200"]
+    presets = screens.presets()
+    assert required <= set(presets)
+    assert set(presets) == set(screens.PRESET_DESCRIPTIONS)
+    oversold = presets["Oversold above SMA200"]
     assert oversold.rsi_14 == Range(max=30) and oversold.vs_sma_200 is Trend.ABOVE
-    value = screens.PRESETS["Value: P/E < 15 and dividend yield > 3 %"]
+    value = presets["Value: P/E < 15 and dividend yield > 3 %"]
     assert value.pe_ratio == Range(max=15) and value.dividend_yield == Range(min=0.03)
-    assert screens.PRESETS["New 52-week highs"].new_high_52w
-    assert screens.PRESETS["Golden cross (20d)"].golden_cross_20d
-    for spec in screens.PRESETS.values():
+    assert presets["New 52-week highs"].new_high_52w
+    assert presets["Golden cross (20d)"].golden_cross_20d
+    for spec in presets.values():
         q = build_screen_query(spec)
         assert q.sql.count("?") == len(q.params)
 
@@ -201,22 +220,22 @@ def test_presets_compile_and_match_their_definitions():
 
 
 def test_widget_units_roundtrip_presets():
-    for name, spec in screens.PRESETS.items():
+    for name, spec in screens.presets().items():
         values = ff.widget_values(spec)
-        assert set(values) == set(ff.WIDGET_KEYS)
+        assert set(values) == set(ff.widget_keys())
         assert ff.spec_from_widgets(values) == spec, name
 
 
 def test_widget_units_conversion():
     values = {
-        "scr_mcap_min": 10.0,
-        "scr_div_min": 3.0,
-        "scr_ret_252d_max": 7.0,
-        "scr_below_high_max": 5.0,
-        "scr_relvol_min": 1.5,
-        "scr_pe_max": 15,
+        "scr_market_cap_min": 10.0,
+        "scr_dividend_yield_min": 3.0,
+        "scr_return_252d_max": 7.0,
+        "scr_max_below_high_52w": 5.0,
+        "scr_min_relative_volume": 1.5,
+        "scr_pe_ratio_max": 15,
         ff.KEY_SECTORS: ["Energy"],
-        ff.KEY_SMA200: "below",
+        "scr_vs_sma_200": "below",
     }
     spec = ff.spec_from_widgets(values)
     assert spec.market_cap == Range(min=10e9)
@@ -227,7 +246,8 @@ def test_widget_units_conversion():
     assert spec.pe_ratio == Range(max=15.0)
     assert spec.sectors == ("Energy",) and spec.vs_sma_200 is Trend.BELOW
     shown = ff.widget_values(spec)
-    assert shown["scr_mcap_min"] == 10.0 and shown["scr_div_min"] == 3.0 and shown["scr_ret_252d_max"] == 7.0
+    assert shown["scr_market_cap_min"] == 10.0 and shown["scr_dividend_yield_min"] == 3.0
+    assert shown["scr_return_252d_max"] == 7.0
 
 
 def test_widget_values_drop_unknown_sectors():
@@ -237,7 +257,7 @@ def test_widget_values_drop_unknown_sectors():
 
 def test_empty_widgets_mean_no_filter():
     assert ff.spec_from_widgets({}) == ScreenSpec()
-    assert build_screen_query(ff.spec_from_widgets({k: None for k in ff.WIDGET_KEYS})).params == []
+    assert build_screen_query(ff.spec_from_widgets({k: None for k in ff.widget_keys()})).params == []
 
 
 def test_table_comes_from_the_caller(mart):

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from dashboards.lib import warehouse
-from pipelines.lib.settings import get_settings
+from domain.settings import get_settings
 
 
 def _make_snapshot(path: Path, run_id: str, tickers: list[str]) -> Path:
@@ -222,7 +222,7 @@ def test_to_pyformat(sql, expected):
 
 
 def test_screen_sql_for_postgres_orders_text_by_code_point():
-    from dashboards.lib import screens
+    from domain import screens
 
     spec = screens.ScreenSpec(text="a%b", sort_by="company_name", descending=False)
     q = screens.build_screen_query(spec, table="t_marts.mart_screener_latest", dialect="postgres")
@@ -443,14 +443,14 @@ def _on_both(monkeypatch, both_backends, read):
 
 
 def _preset_names() -> list[str]:
-    from dashboards.lib import screens
+    from domain import screens
 
     return list(screens.PRESETS)
 
 
 @pytest.mark.parametrize("name", _preset_names())
 def test_duckdb_and_postgres_give_the_same_screen(monkeypatch, both_backends, name):
-    from dashboards.lib import screens
+    from domain import screens
 
     on_duckdb, on_postgres = _on_both(monkeypatch, both_backends, lambda: warehouse.run_screen(screens.PRESETS[name]))
     assert len(on_duckdb) > 0

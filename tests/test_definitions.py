@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from dagster import AssetKey, build_schedule_context
 
 from pipelines.build import history_range
-from pipelines.defs.dbt.assets import dbt_models
 from pipelines.definitions import defs
-from pipelines.lib.trading_calendar import trading_day_partitions
+from pipelines.defs.dbt.assets import dbt_models
+from pipelines.lib.partitions import trading_day_partitions
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -34,8 +34,8 @@ def test_asset_graph_layers_groups_and_lineage():
     assert AssetKey(["raw", "prices_daily"]) in staging_prices.parent_keys
     snapshot = graph.get(AssetKey(["serving", "warehouse_snapshot"]))
     assert AssetKey(["marts", "mart_screener_latest"]) in snapshot.parent_keys
-    assert AssetKey(["marts", "alert_events"]) in snapshot.parent_keys
-    alerts = graph.get(AssetKey(["marts", "alert_events"]))
+    assert AssetKey(["alerts", "alert_events"]) in snapshot.parent_keys
+    alerts = graph.get(AssetKey(["alerts", "alert_events"]))
     assert alerts.group_name == "alerts"
     assert {AssetKey(["marts", "fct_daily_indicators"]), AssetKey(["marts", "mart_screener_latest"])} <= alerts.parent_keys
     portfolio_models = {k.to_user_string() for k in graph.get(AssetKey(["raw", "portfolio_transactions"])).child_keys}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.lib.settings import PostgresConnection
+from domain.settings import PostgresConnection
 from tests.conftest import REPO_ROOT
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())

@@ -10,7 +10,7 @@ import pytest
 from dashboards.lib import filter_form as ff
 from dashboards.lib import fundamentals, screens, warehouse
 from dashboards.lib.fundamentals_panel import VALUATION_PANELS, valuation_figure
-from dashboards.lib.screens import Range, ScreenSpec, build_screen_query
+from domain.screens import Range, ScreenSpec, build_screen_query
 from tests.app_harness import open_stock_page, rerun, run_app
 
 

@@ -13,15 +13,21 @@ import json
 import socket
 import threading
 import time
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from types import SimpleNamespace
 
 import httpx
 import pytest
 import respx
 
-from pipelines.lib.http import HttpPolicy, RawResponseStore, VendorClient, VendorHTTPError, VendorResponseError
+from pipelines.lib.http import (
+    HttpPolicy,
+    RawResponseStore,
+    VendorClient,
+    VendorHTTPError,
+    VendorResponseError,
+)
 from pipelines.lib.http.client import parse_json_body
 from tests.conftest import FIXTURES
 

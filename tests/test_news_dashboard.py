@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards.lib import filter_form as ff
 from dashboards.lib import screens, warehouse
-from dashboards.lib.screens import Range, ScreenSpec, build_screen_query
+from domain.screens import Range, ScreenSpec, build_screen_query
 from tests.app_harness import Source, open_stock_page, rerun, run_app
 
 # ----------------------------------------------------------------------------- spec and form

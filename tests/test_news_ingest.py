@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from tests.conftest import saved_settings_env, scratch_database, use_warehouse
+from domain.settings import load_settings
 from pipelines.defs.companies.assets import companies
 from pipelines.defs.news import assets as news_assets
 from pipelines.defs.news.assets import news
@@ -27,7 +27,7 @@ from pipelines.defs.news.bundled import (
 from pipelines.defs.news.links import article_id, canonical_link
 from pipelines.defs.news.sentiment import LoughranMcDonaldScorer, SentimentScore
 from pipelines.lib.resources import build_resources
-from pipelines.lib.settings import load_settings
+from tests.conftest import saved_settings_env, scratch_database, use_warehouse
 
 RATINGS_URI = "data/sample/news/benzinga_analyst_ratings_processed_sample.csv"
 PARTNER_URI = "data/sample/news/benzinga_raw_partner_headlines_sample.csv"

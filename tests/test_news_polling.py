@@ -6,13 +6,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from domain.settings import get_settings, load_settings
 from pipelines.definitions import defs
 from pipelines.defs.news.polling import interval_key, news_feed_poll_sensor
-from pipelines.lib.settings import get_settings, load_settings
 
 FEED = "https://news.test/yahoo-search.rss"
 

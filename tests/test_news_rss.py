@@ -16,6 +16,7 @@ import pytest
 import respx
 from dagster import AssetKey, DagsterInstance, materialize
 
+from domain.settings import load_settings
 from pipelines.defs.companies.assets import companies
 from pipelines.defs.news import assets as news_assets
 from pipelines.defs.news.assets import news
@@ -23,7 +24,6 @@ from pipelines.defs.news.bundled import YAHOO_SEARCH_CSV, read_bundled
 from pipelines.defs.news.feeds import fetch_feeds
 from pipelines.lib.http import RawResponseStore, VendorResponseError
 from pipelines.lib.resources import build_resources
-from pipelines.lib.settings import load_settings
 from pipelines.sources import rss
 from tests.conftest import FIXTURES, saved_settings_env, use_warehouse
 

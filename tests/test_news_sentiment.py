@@ -8,7 +8,12 @@ import csv
 import pytest
 
 from pipelines.defs.news.bundled import BENZINGA_PARTNER_CSV, BENZINGA_RATINGS_CSV
-from pipelines.defs.news.sentiment import LoughranMcDonaldScorer, SentimentScore, SentimentScorer, default_scorer
+from pipelines.defs.news.sentiment import (
+    LoughranMcDonaldScorer,
+    SentimentScore,
+    SentimentScorer,
+    default_scorer,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import csv
 
 import pytest
 
+from domain.settings import BUNDLED_CONSTITUENTS_CSV
 from pipelines.defs.news.bundled import BENZINGA_RATINGS_CSV, YAHOO_SEARCH_CSV
 from pipelines.defs.news.tagging import (
     TickerTagger,
@@ -16,7 +17,6 @@ from pipelines.defs.news.tagging import (
     normalize_vendor_tickers,
     tag_article,
 )
-from pipelines.lib.settings import BUNDLED_CONSTITUENTS_CSV
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboards.lib import formatting as fmt
-from pipelines.lib.settings import get_settings
+from domain.settings import get_settings
 from tests.app_harness import frame, rerun, run_app
 from tests.conftest import REPO_ROOT
 

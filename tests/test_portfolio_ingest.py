@@ -29,10 +29,8 @@ from dagster import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
-from pipelines.defs.portfolios import transactions as tx
-from pipelines.defs.portfolios.assets import portfolio_transactions
-from pipelines.defs.portfolios.sensors import fingerprint_hash, portfolio_files_sensor
-from pipelines.defs.portfolios.transactions import (
+from domain.portfolios import transactions as tx
+from domain.portfolios.transactions import (
     PortfolioFileError,
     PriceHistory,
     RowError,
@@ -41,8 +39,10 @@ from pipelines.defs.portfolios.transactions import (
     validate_transactions,
     write_portfolio_file,
 )
+from domain.settings import get_settings, load_settings
+from pipelines.defs.portfolios.assets import portfolio_transactions
+from pipelines.defs.portfolios.sensors import fingerprint_hash, portfolio_files_sensor
 from pipelines.lib.resources import build_resources
-from pipelines.lib.settings import get_settings, load_settings
 from tests.conftest import (
     FIXTURES,
     REPO_ROOT,

@@ -555,10 +555,10 @@ def test_example_risk_figures_are_plausible(risk):
 
 def _run_dbt(warehouse: Path, label: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     """dbt on the DuckDB file ``warehouse`` with the settings read from the environment plus ``env``
-    (so the values go through pipelines.lib.settings to dbt), into a target folder of its own
+    (so the values go through domain.settings to dbt), into a target folder of its own
     (``<label>/`` beside the file) so that other dbt runs of the project are not disturbed."""
+    from domain.settings import load_settings
     from pipelines.lib.resources import dbt_executable
-    from pipelines.lib.settings import load_settings
 
     directory = warehouse.parent / label
     with saved_settings_env(), pytest.MonkeyPatch.context() as patch:

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from dagster import DagsterInstance, materialize
 
+from domain.settings import PostgresConnection, get_settings, load_settings
 from pipelines.defs.companies.assets import companies
 from pipelines.lib.resources import build_resources
-from pipelines.lib.settings import PostgresConnection, get_settings, load_settings
 from tests.conftest import (
     FIXTURES,
     REPO_ROOT,

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
+from domain.settings import load_settings
 from pipelines.build import run_build
 from pipelines.lib.csv_files import MalformedFileError
-from pipelines.lib.settings import load_settings
 from tests.conftest import FIXTURES, materialize_prices, use_warehouse
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"

@@ -22,11 +22,16 @@ import pytest
 import respx
 from dagster import DagsterInstance, materialize
 
-from pipelines.defs.fundamentals.assets import COVERAGE_CHECK, INTEGRITY_CHECK, sec_company_tickers, sec_facts
+from domain.settings import BUNDLED_CONSTITUENTS_CSV, get_settings, load_settings
+from domain.warehouse import Replacement, table_name
+from pipelines.defs.fundamentals.assets import (
+    COVERAGE_CHECK,
+    INTEGRITY_CHECK,
+    sec_company_tickers,
+    sec_facts,
+)
 from pipelines.lib.http import RawResponseStore, VendorResponseError
-from pipelines.lib.resources import build_resources
-from pipelines.lib.settings import BUNDLED_CONSTITUENTS_CSV, get_settings, load_settings
-from pipelines.lib.warehouse import Replacement, WarehouseResource, table_name
+from pipelines.lib.resources import WarehouseResource, build_resources
 from pipelines.sources.sec import (
     BUNDLED_COMPANY_TICKERS,
     BUNDLED_SEC_DIR,

@@ -3,11 +3,11 @@ new readers see the new one, and the writer's file never gets ``meta.build_info`
 
 from __future__ import annotations
 
-import duckdb
-
 from datetime import datetime, timezone
 
-from pipelines.lib.warehouse.duckdb_backend import publish_snapshot
+import duckdb
+
+from domain.warehouse.duckdb_backend import publish_snapshot
 
 
 def _write(path, value: int) -> None:

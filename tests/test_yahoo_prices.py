@@ -35,7 +35,13 @@ import respx
 import talib
 
 from pipelines.sources.yahoo import chart_url, recorded_body
-from tests.conftest import FIXTURES, materialize_prices, saved_settings_env, scratch_database, use_warehouse
+from tests.conftest import (
+    FIXTURES,
+    materialize_prices,
+    saved_settings_env,
+    scratch_database,
+    use_warehouse,
+)
 
 YAHOO = FIXTURES / "yahoo"
 RECORDINGS = {
@@ -76,9 +82,9 @@ def _load(directory: Path, env: dict[str, object], instance) -> dict[str, int]:
     """Steps 1-3 and the corporate-actions asset, with the settings of ``env``; returns HTTP calls."""
     from dagster import materialize
 
+    from domain.settings import load_settings
     from pipelines.defs.prices.corporate_actions import corporate_actions
     from pipelines.lib.resources import build_resources
-    from pipelines.lib.settings import load_settings
 
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
         routes = _mock_yahoo(mock)
@@ -96,8 +102,8 @@ def _dbt_build(directory: Path) -> None:
     """``dbt build`` of fct_daily_indicators and everything upstream, with their tests (tests
     that also need an unselected model, e.g. dim_companies, are left out), into its own target
     folder so that a concurrent dbt run in the project is not disturbed."""
+    from domain.settings import load_settings
     from pipelines.lib.resources import dbt_executable
-    from pipelines.lib.settings import load_settings
 
     settings = load_settings()
     project = str(settings.dbt_project_dir)
@@ -343,9 +349,9 @@ def test_backends_agree(duckdb_build, postgres_build):
 def test_rerun_uses_the_stored_responses_and_changes_nothing(duckdb_build):
     from dagster import DagsterInstance, materialize
 
+    from domain.settings import load_settings
     from pipelines.defs.prices.corporate_actions import corporate_actions
     from pipelines.lib.resources import build_resources
-    from pipelines.lib.settings import load_settings
 
     prices_sql = (
         "select ticker, trade_date, open, high, low, close, volume, adj_close, split_basis_date, source "

@@ -1,6 +1,6 @@
 """Plotly figure builders for the Stock page. Pure functions of DataFrames (no I/O).
 
-The input is a frame like :func:`dashboards.lib.warehouse.price_history`:
+The input is a frame like :func:`dashboards.queries.stock.price_history`:
 one row per trade date, oldest first, with ``trade_date``, OHLC prices (USD),
 ``volume`` (shares), ``sma_20/50/200``, ``bb_upper/middle/lower``, ``rsi_14``
 (0-100), ``macd``, ``macd_signal``, ``macd_hist``. When the frame has the
@@ -151,7 +151,7 @@ def candle_count(fig: go.Figure) -> int:
 
 
 def news_figure(daily: pd.DataFrame) -> go.Figure:
-    """Monthly news of one ticker from a frame like :func:`dashboards.lib.warehouse.news_daily`
+    """Monthly news of one ticker from a frame like :func:`dashboards.queries.stock.news_daily`
     (``news_date``, ``article_count``, ``avg_sentiment``): bars of articles per calendar month
     (UTC dates) and a line of the month's article-weighted mean sentiment (-1..1, right axis)."""
     frame = daily.assign(

@@ -78,3 +78,28 @@ def day(value: Any) -> str:
 def text(value: Any) -> str:
     """A string value, or the missing marker."""
     return MISSING if _missing(value) else str(value)
+
+
+def by_format(value: Any, display_format: str | None, unit: str = "ratio") -> str:
+    """``value`` as text in a registry display format (:mod:`domain.screens.columns`):
+    ``dollar`` -> :func:`usd`, ``percent`` -> :func:`pct`, ``compact`` -> :func:`usd_compact`
+    (money) or :func:`shares`, ``%.Nf`` / ``%d`` -> :func:`number`; booleans as yes/no."""
+    if _missing(value):
+        return MISSING
+    if unit == "flag":
+        return "yes" if bool(value) else "no"
+    if unit == "date":
+        return day(value)
+    if display_format is None or unit == "text":
+        return text(value)
+    if display_format == "dollar":
+        return usd(value)
+    if display_format == "percent":
+        return pct(value)
+    if display_format == "compact":
+        return usd_compact(value) if unit == "usd" else shares(value)
+    if display_format == "%d":
+        return number(value, 0)
+    if display_format.startswith("%.") and display_format.endswith("f"):
+        return number(value, int(display_format[2:-1]))
+    return text(value)

@@ -1,6 +1,6 @@
 """Stock page panel: valuation ratios from SEC filings over time, and quarters as first reported.
 
-:func:`valuation_figure` is a pure function of a :func:`dashboards.lib.fundamentals.valuation_history`
+:func:`valuation_figure` is a pure function of a :func:`dashboards.queries.stock.valuation_history`
 frame; :func:`render` draws the whole panel with Streamlit.
 """
 
@@ -14,7 +14,8 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboards.lib import formatting as fmt
-from dashboards.lib import fundamentals
+from dashboards.queries import stock as queries
+from domain.warehouse.readers import Reader
 
 #: Row order of :func:`valuation_figure`'s panels.
 VALUATION_PANELS: tuple[str, ...] = ("P/E and P/B", "ROE and net margin (%)")
@@ -56,10 +57,10 @@ def _quarter_table(quarters: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def render(ticker: str, start: date, end: date) -> None:
+def render(reader: Reader, ticker: str, start: date, end: date) -> None:
     """The panel for ``ticker`` over ``start..end`` (a caption when there are no filings)."""
     st.subheader("Valuation from SEC filings (point in time)")
-    history = fundamentals.valuation_history(ticker, start, end)
+    history = queries.valuation_history(reader, ticker, start, end)
     if history.empty:
         st.caption(
             f"No SEC filings for {ticker} in the warehouse: the P/E and P/B above are the vendor "
@@ -89,7 +90,7 @@ def render(ticker: str, start: date, end: date) -> None:
             ("Shares outstanding", "shares_outstanding_fact_ref"),
         ):
             st.markdown(f"**{label}**: {fmt.text(last.get(column))}")
-    quarters = fundamentals.quarterly_fundamentals(ticker)
+    quarters = queries.quarterly_fundamentals(reader, ticker)
     if not quarters.empty:
         st.markdown("**Quarters as first reported** (\\* EPS derived as fiscal year minus nine months)")
         st.dataframe(_quarter_table(quarters), hide_index=True)

@@ -1,8 +1,8 @@
 """Plotly figures of the Portfolio page. Pure functions of DataFrames (no I/O).
 
-Inputs are the frames of :mod:`dashboards.lib.portfolio`: :func:`~dashboards.lib.portfolio.daily`
+Inputs are the frames of :mod:`dashboards.queries.portfolio`: :func:`~dashboards.queries.portfolio.daily`
 (one row per trade date, oldest first; money in USD, returns and drawdowns as fractions) and
-:func:`~dashboards.lib.portfolio.sector_allocation`. Fractions are drawn as percent axes.
+:func:`~dashboards.queries.portfolio.sector_allocation`. Fractions are drawn as percent axes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Upload / edit form for portfolio transaction files (Portfolio page).
 
 Files are written into ``PORTFOLIOS_DIR`` only after they pass the same validation the pipeline
-applies (:mod:`pipelines.defs.portfolios.transactions`: known ticker, NYSE session within the
+applies (:mod:`domain.portfolios.transactions`: known ticker, NYSE session within the
 ticker's price history, no selling more than held, ...), atomically, so the
 ``portfolio_files_sensor`` never reads a half-written file. A file with errors is not written;
 the errors are listed with their line and field. The reference price history is read from the
@@ -15,23 +15,24 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import portfolio
-from pipelines.defs.portfolios import transactions
-from pipelines.lib.settings import get_settings
+from dashboards.lib import context
+from dashboards.queries import portfolio
+from domain.portfolios import store, transactions
+from domain.warehouse.readers import Reader
 
 KEY_UPLOAD = "portfolio_upload"
 KEY_UPLOAD_NAME = "portfolio_upload_name"
 KEY_EDITOR = "portfolio_editor"
 
 
-def _history() -> transactions.PriceHistory:
-    return transactions.PriceHistory.from_frame(portfolio.price_history_bounds())
+def _history(reader: Reader) -> transactions.PriceHistory:
+    return transactions.PriceHistory.from_frame(portfolio.price_history_bounds(reader))
 
 
-def _save(file_name: str, data: bytes) -> None:
+def _save(reader: Reader, file_name: str, data: bytes) -> None:
     """Validate and write ``data`` as ``PORTFOLIOS_DIR/file_name``; report the outcome."""
     try:
-        written = transactions.write_portfolio_file(get_settings().portfolios_dir, file_name, data, _history())
+        written = store.write_portfolio_file(context.settings().portfolios_dir, file_name, data, _history(reader))
     except transactions.PortfolioFileError as exc:
         st.error(f"{file_name} was not saved: {len(exc.errors)} error(s).")
         st.dataframe(
@@ -55,7 +56,7 @@ def _frame_to_csv(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode()
 
 
-def render(name: str | None, source_file: str | None) -> None:
+def render(reader: Reader, name: str | None, source_file: str | None) -> None:
     """The form: upload a new file, or edit the rows of ``source_file`` (the file of portfolio
     ``name``) in a table and save it back."""
     with st.expander("Upload or edit transactions", expanded=name is None):
@@ -69,16 +70,16 @@ def render(name: str | None, source_file: str | None) -> None:
             default_name = uploaded.name if uploaded is not None else ""
             file_name = st.text_input("Save as", value=default_name, key=KEY_UPLOAD_NAME, placeholder="my_portfolio.csv")
             if st.button("Validate and save", key="portfolio_upload_save", disabled=uploaded is None):
-                _save(file_name.strip(), uploaded.getvalue())
+                _save(reader, file_name.strip(), uploaded.getvalue())
         with edit_tab:
             if source_file is None:
                 st.info("Upload a file first.")
                 return
-            path = get_settings().portfolios_dir / source_file
+            path = context.settings().portfolios_dir / source_file
             if not path.exists():
                 st.info(f"{source_file} is no longer in {path.parent}.")
                 return
             current = pd.read_csv(path, dtype=str, keep_default_na=False)
             edited = st.data_editor(current, num_rows="dynamic", key=KEY_EDITOR, hide_index=True)
             if st.button("Validate and save changes", key="portfolio_edit_save"):
-                _save(source_file, _frame_to_csv(edited))
+                _save(reader, source_file, _frame_to_csv(edited))

@@ -1,11 +1,11 @@
 """Alerts page: the alert rules (create, pause or resume, delete) and the recent events.
 
-Rules live in the YAML file ``ALERT_RULES_FILE`` (:mod:`pipelines.defs.alerts.rules`): the page
+Rules live in the YAML file ``ALERT_RULES_FILE`` (:mod:`domain.alerts.store`): the page
 edits that file (atomically, under a file lock), so a rule made here survives restarts and is
 the same rule the pipelines evaluate. The ``alert_rules_sensor`` notices the change and runs
 ``alerts_evaluate``; events appear here once that run has published the warehouse. Events and
-their delivery status come from ``marts.alert_events`` / ``marts.alert_deliveries``
-(:mod:`dashboards.lib.alerts`).
+their delivery status come from ``alerts.alert_events`` / ``alerts.alert_deliveries``
+(:mod:`dashboards.queries.alerts`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import alerts, screens, warehouse
-from pipelines.defs.alerts import rules as alert_rules
-from pipelines.lib.settings import get_settings
+from dashboards.lib import context
+from dashboards.queries import alerts
+from dashboards.queries.stock import companies
+from domain import screens
+from domain.alerts import rules as alert_rules
+from domain.alerts import store as alert_store
 
 EVENT_LIMIT = 200
 KEY_RULE = "alerts_rule"
@@ -27,7 +30,7 @@ CHANNELS = ["log", "webhook", "email"]
 
 
 def _rules_path():
-    return get_settings().alert_rules_file
+    return context.settings().alert_rules_file
 
 
 def _condition(rule: alert_rules.AlertRule) -> str:
@@ -39,18 +42,22 @@ def _condition(rule: alert_rules.AlertRule) -> str:
     if rule.type in alert_rules.SMA_TYPES:
         side = "above" if rule.type == kind.PRICE_CROSS_ABOVE_SMA else "below"
         return f"adjusted close crosses {side} SMA {rule.window}"
+    registry = screens.registry()
+    if rule.type in alert_rules.INDICATOR_TYPES:
+        side = "above" if rule.type == kind.INDICATOR_ABOVE else "below"
+        return f"{registry[rule.column].label} {side} {rule.level:g}"
     text = {
         kind.PRICE_ABOVE: "close above $",
         kind.PRICE_BELOW: "close below $",
-        kind.RSI_ABOVE: "RSI(14) above ",
-        kind.RSI_BELOW: "RSI(14) below ",
-        kind.VOLUME_SPIKE: "relative volume >= ",
+        kind.RSI_ABOVE: f"{registry['rsi_14'].label} above ",
+        kind.RSI_BELOW: f"{registry['rsi_14'].label} below ",
+        kind.VOLUME_SPIKE: f"{registry['relative_volume'].label} >= ",
     }[rule.type]
     return f"{text}{rule.level:g}"
 
 
 def _rules_table(rules: list[alert_rules.AlertRule]) -> pd.DataFrame:
-    counts = alerts.event_counts().set_index("rule_id") if rules else pd.DataFrame()
+    counts = alerts.event_counts(reader).set_index("rule_id") if rules else pd.DataFrame()
     rows = []
     for rule in rules:
         fired = counts.loc[rule.id] if rule.id in counts.index else None
@@ -78,20 +85,21 @@ def _manage(rules: list[alert_rules.AlertRule]) -> None:
     with pause_col:
         label = "Pause" if rule.enabled else "Resume"
         if st.button(label, key="alerts_toggle"):
-            alert_rules.set_enabled(_rules_path(), rule.id, not rule.enabled)
+            alert_store.set_enabled(_rules_path(), rule.id, not rule.enabled)
             st.rerun()
     with confirm_col:
         confirmed = st.checkbox(f"Yes, delete {rule.id}", key="alerts_confirm_delete")
     with delete_col:
         if st.button("Delete", key="alerts_delete", disabled=not confirmed):
-            alert_rules.delete_rule(_rules_path(), rule.id)
+            alert_store.delete_rule(_rules_path(), rule.id)
             st.session_state.pop(KEY_RULE, None)
             st.rerun()
 
 
 def _create_form() -> None:
-    tickers = warehouse.companies()["ticker"].tolist()
-    presets = [name for name in screens.PRESETS if name != screens.NO_PRESET]
+    tickers = companies(reader)["ticker"].tolist()
+    presets = [name for name in screens.preset_names() if name != screens.NO_PRESET]
+    watchable = screens.registry().alert_columns
     with st.form("alerts_create", clear_on_submit=False):
         st.markdown("**New rule**")
         first, second = st.columns(2)
@@ -100,8 +108,12 @@ def _create_form() -> None:
         )
         rule_id = second.text_input("Rule id", placeholder="aapl-above-200", help="lower-case letters, digits, '-' and '_'", key="alerts_new_id")
         chosen = st.multiselect("Tickers (price, moving-average, RSI and volume rules)", tickers, key="alerts_new_tickers")
-        a, b, c = st.columns(3)
-        level = a.number_input("Level (USD price, RSI 0-100, or relative volume)", value=None, step=1.0, key="alerts_new_level")
+        a, b, c, f = st.columns(4)
+        level = a.number_input("Level (in the watched value's unit)", value=None, step=1.0, key="alerts_new_level",
+                               help="USD for prices, 0-100 for RSI and the stochastic, a ratio for relative volume, "
+                               "a fraction for returns (0.05 = 5 %)")  # fmt: skip
+        column = f.selectbox("Column (indicator rules)", list(watchable), format_func=lambda c: watchable[c].label,
+                             key="alerts_new_column")  # fmt: skip
         window = b.selectbox("Moving average (days)", alert_rules.SMA_WINDOWS, index=1, key="alerts_new_window")
         screen = c.selectbox("Screen (screen rules)", presets, key="alerts_new_screen")
         d, e = st.columns(2)
@@ -120,10 +132,12 @@ def _create_form() -> None:
             fields["window"] = window
         else:
             fields["level"] = level
+        if rule_type in alert_rules.INDICATOR_TYPES:
+            fields["column"] = column
     if isinstance(since, date) and rule_type not in alert_rules.SCREEN_TYPES:
         fields["since"] = since
     try:
-        rule = alert_rules.add_rule(_rules_path(), alert_rules.parse_rule(fields, source="new rule"))
+        rule = alert_store.add_rule(_rules_path(), alert_rules.parse_rule(fields, source="new rule"))
     except alert_rules.RulesFileError as exc:
         st.error("The rule was not created:\n\n" + "\n\n".join(f"- {p}" for p in exc.problems))
         return
@@ -134,11 +148,12 @@ def _create_form() -> None:
 
 
 st.title("Alerts")
+reader = context.reader()
 if flash := st.session_state.pop(KEY_FLASH, None):
     st.success(flash)
 path = _rules_path()
 try:
-    rules = alert_rules.load_rules(path)
+    rules = alert_store.load_rules(path)
 except (ValueError, OSError) as exc:
     st.error(f"Could not read the alert rules in {path}: {exc}")
     st.stop()
@@ -167,7 +182,7 @@ _create_form()
 
 st.subheader("Recent events")
 rule_filter = st.selectbox("Rule", ["All rules", *[r.id for r in rules]], key="alerts_event_rule")
-events = alerts.recent_events(EVENT_LIMIT, None if rule_filter == "All rules" else rule_filter)
+events = alerts.recent_events(reader, EVENT_LIMIT, None if rule_filter == "All rules" else rule_filter)
 if events.empty:
     st.info("No alert has fired yet.")
 else:

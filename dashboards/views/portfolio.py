@@ -2,7 +2,7 @@
 sector allocation and transactions, plus a form to upload or edit transaction files.
 
 The portfolio is bound to the URL query parameter ``portfolio``. Figures come from the
-portfolio marts (:mod:`dashboards.lib.portfolio`); the upload/edit form validates a file with
+portfolio marts (:mod:`dashboards.queries.portfolio`); the upload/edit form validates a file with
 the same rules as the pipeline and writes it into ``PORTFOLIOS_DIR`` (:mod:`dashboards.lib.portfolio_form`),
 where the ``portfolio_files_sensor`` picks it up and rebuilds the portfolio marts.
 """
@@ -13,13 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.lib import formatting as fmt
-from dashboards.lib import portfolio, portfolio_charts, portfolio_form, warehouse
+from dashboards.lib import context, portfolio_charts, portfolio_form
+from dashboards.queries import portfolio
+from domain.warehouse.readers import DATABASE_ERRORS
 
 KEY_PORTFOLIO = "portfolio"  # also the query-parameter name
 
 
 def _rejected_banner() -> None:
-    rejected = portfolio.rejected_rows()
+    rejected = portfolio.rejected_rows(reader)
     if rejected.empty:
         return
     files = sorted(rejected["source_file"].unique())
@@ -69,7 +71,7 @@ def _metrics(risk: dict) -> None:
 
 def _holdings(name: str) -> None:
     st.subheader("Holdings")
-    frame = portfolio.holdings(name)
+    frame = portfolio.holdings(reader, name)
     st.dataframe(
         frame,
         hide_index=True,
@@ -95,7 +97,7 @@ def _holdings(name: str) -> None:
 
 def _allocation(name: str) -> None:
     st.subheader("Allocation by sector")
-    allocation = portfolio.sector_allocation(name)
+    allocation = portfolio.sector_allocation(reader, name)
     if allocation.empty or not (allocation["market_value"] > 0).any():
         st.info("No open positions.")
         return
@@ -115,7 +117,7 @@ def _allocation(name: str) -> None:
 
 def _transactions(name: str) -> pd.DataFrame:
     st.subheader("Transactions")
-    frame = portfolio.transactions(name)
+    frame = portfolio.transactions(reader, name)
     st.dataframe(
         frame,
         hide_index=True,
@@ -139,9 +141,10 @@ def _transactions(name: str) -> pd.DataFrame:
 
 
 st.title("Portfolio")
+reader = context.reader()
 try:
-    names = portfolio.portfolio_names()
-except warehouse.DATABASE_ERRORS as exc:  # a warehouse built before the portfolio models existed
+    names = portfolio.portfolio_names(reader)
+except DATABASE_ERRORS as exc:  # a warehouse built before the portfolio models existed
     st.info(f"This warehouse has no portfolio tables yet ({exc.__class__.__name__}): run `make build`.")
     st.stop()
 _rejected_banner()
@@ -151,16 +154,16 @@ if not names:
         "No portfolio is loaded yet: upload a transaction file below (or put one in `PORTFOLIOS_DIR`) "
         "and run `make build`, or let the `portfolio_files_sensor` rebuild."
     )
-    portfolio_form.render(None, None)
+    portfolio_form.render(reader, None, None)
     st.stop()
 
 name = st.selectbox("Portfolio", names, key=KEY_PORTFOLIO, bind="query-params")
-risk = portfolio.risk(name)
+risk = portfolio.risk(reader, name)
 if risk is None:  # pragma: no cover - the names come from the same table
     st.stop()
 _metrics(risk)
 
-daily = portfolio.daily(name)
+daily = portfolio.daily(reader, name)
 if len(daily) > 1:
     st.plotly_chart(portfolio_charts.performance_figure(daily), key="portfolio_performance", config={"displaylogo": False})
 
@@ -172,4 +175,4 @@ with allocation_col:
 
 rows = _transactions(name)
 source_file = str(rows["source_file"].iloc[0]) if not rows.empty else None
-portfolio_form.render(name, source_file)
+portfolio_form.render(reader, name, source_file)

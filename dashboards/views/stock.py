@@ -18,8 +18,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import charts, fundamentals_panel, warehouse
+from dashboards.lib import charts, context, fundamentals_panel
 from dashboards.lib import formatting as fmt
+from dashboards.queries import stock as queries
+from domain import screens
 
 KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain tickers: the URL
 # value of a bound selectbox is matched against the formatted option)
@@ -82,61 +84,44 @@ def _prepare_dates(first: date, last: date) -> None:
         st.session_state[KEY_DATES] = (start, end)
 
 
-def _metrics(row: dict) -> None:
+#: Registered columns shown as metrics at the top (two rows of six); the rest of the
+#: registry's technicals and returns go to the table below them.
+TOP_METRICS = (
+    ("market_cap", "pe_ratio", "pb_ratio", "dividend_yield", "eps"),
+    ("return_252d", "high_52w", "low_52w", "pct_from_high_52w", "rsi_14", "relative_volume"),
+)
+
+
+def _metrics(row: dict, registry: screens.Registry) -> None:
     top = st.columns(6)
     top[0].metric(
         f"Close ({fmt.day(row.get('trade_date'))})",
         fmt.usd(row.get("close")),
         delta=fmt.pct(row.get("return_1d"), signed=True) if not pd.isna(row.get("return_1d")) else None,
     )
-    top[1].metric("Market cap", fmt.usd_compact(row.get("market_cap")))
-    top[2].metric("P/E", fmt.number(row.get("pe_ratio")))
-    top[3].metric("P/B", fmt.number(row.get("pb_ratio")))
-    top[4].metric("Dividend yield", fmt.pct(row.get("dividend_yield")))
-    top[5].metric("EPS", fmt.usd(row.get("eps")))
-    second = st.columns(6)
-    second[0].metric("Return 1y", fmt.pct(row.get("return_252d"), signed=True))
-    second[1].metric("52w high", fmt.usd(row.get("high_52w")))
-    second[2].metric("52w low", fmt.usd(row.get("low_52w")))
-    second[3].metric("From 52w high", fmt.pct(row.get("pct_from_high_52w")))
-    second[4].metric("RSI 14", fmt.number(row.get("rsi_14"), 1))
-    second[5].metric("Relative volume", fmt.number(row.get("relative_volume")))
+    for slot, name in zip(top[1:], TOP_METRICS[0], strict=True):
+        column = registry[name]
+        slot.metric(column.label, fmt.by_format(row.get(name), column.format, column.unit), help=column.description)
+    for slot, name in zip(st.columns(6), TOP_METRICS[1], strict=True):
+        column = registry[name]
+        slot.metric(column.label, fmt.by_format(row.get(name), column.format, column.unit), help=column.description)
 
 
-def _indicator_table(row: dict) -> pd.DataFrame:
-    def flag(name: str) -> str:
-        value = row.get(name)
-        return fmt.MISSING if value is None or pd.isna(value) else ("yes" if bool(value) else "no")
-
+def _indicator_table(row: dict, registry: screens.Registry) -> pd.DataFrame:
+    """Every registered technical and return column not shown as a metric: label and value."""
+    shown = {name for names in TOP_METRICS for name in names}
     items = [
-        ("SMA 20", fmt.usd(row.get("sma_20"))),
-        ("SMA 50", fmt.usd(row.get("sma_50"))),
-        ("SMA 200", fmt.usd(row.get("sma_200"))),
-        ("EMA 12", fmt.usd(row.get("ema_12"))),
-        ("EMA 26", fmt.usd(row.get("ema_26"))),
-        ("MACD", fmt.number(row.get("macd"), 3)),
-        ("MACD signal", fmt.number(row.get("macd_signal"), 3)),
-        ("MACD histogram", fmt.number(row.get("macd_hist"), 3)),
-        ("Bollinger upper", fmt.usd(row.get("bb_upper"))),
-        ("Bollinger middle", fmt.usd(row.get("bb_middle"))),
-        ("Bollinger lower", fmt.usd(row.get("bb_lower"))),
-        ("ATR 14", fmt.usd(row.get("atr_14"))),
-        ("Volume", fmt.shares(row.get("volume"))),
-        ("Avg volume 20d", fmt.shares(row.get("avg_volume_20"))),
-        *((f"Return {w}", fmt.pct(row.get(f"return_{w}"), signed=True)) for w in ("5d", "21d", "63d", "126d", "252d")),
-        ("Above SMA 50", flag("above_sma_50")),
-        ("Above SMA 200", flag("above_sma_200")),
-        ("Golden cross (20d)", flag("golden_cross_20d")),
-        ("New 52w high", flag("new_high_52w")),
-        ("RSI overbought / oversold", f"{flag('rsi_overbought')} / {flag('rsi_oversold')}"),
+        (column.label, fmt.by_format(row.get(column.name), column.format, column.unit))
+        for column in registry
+        if column.group in ("technicals", "returns") and column.name not in shown and column.name in row
     ]
     return pd.DataFrame(items, columns=["Indicator", "Value"])
 
 
-def _news_panel(ticker: str) -> None:
+def _news_panel(reader, ticker: str) -> None:
     """Latest headlines of ``ticker`` (any date), their count and a monthly chart."""
     st.subheader("News")
-    summary = warehouse.news_summary(ticker)
+    summary = queries.news_summary(reader, ticker)
     if not summary["articles"]:
         st.info(f"No news articles are tagged with {ticker}.")
         return
@@ -146,7 +131,7 @@ def _news_panel(ticker: str) -> None:
         f"{fmt.day(summary['last'])} (UTC dates), mean headline sentiment "
         f"{fmt.number(summary['avg_sentiment'], 3)} (-1..1, Loughran-McDonald); the latest {shown} below."
     )
-    headlines = warehouse.news_headlines(ticker, NEWS_LIMIT)
+    headlines = queries.news_headlines(reader, ticker, NEWS_LIMIT)
     st.dataframe(
         headlines[["published_at", "publisher", "title", "link", "sentiment_score", "tag_method"]],
         key=KEY_NEWS,
@@ -160,14 +145,16 @@ def _news_panel(ticker: str) -> None:
             "tag_method": st.column_config.TextColumn("Tagged by", help="vendor, symbol or company name"),
         },
     )
-    daily = warehouse.news_daily(ticker)
+    daily = queries.news_daily(reader, ticker)
     if len(daily) > 1:
         st.plotly_chart(charts.news_figure(daily), key="stock_news_chart", config={"displaylogo": False})
 
 
 st.title("Stock")
 
-companies = warehouse.companies()
+reader = context.reader()
+registry = screens.registry()
+companies = queries.companies(reader)
 if companies.empty:
     st.info("The warehouse has no tickers yet.")
     st.stop()
@@ -182,7 +169,7 @@ ticker = st.selectbox(
     bind="query-params",
 )
 
-bounds = warehouse.date_bounds(ticker)
+bounds = queries.date_bounds(reader, ticker)
 if bounds is None:
     st.info(f"No price history for {ticker} in the warehouse.")
     st.stop()
@@ -206,8 +193,8 @@ if not isinstance(picked, (tuple, list)) or len(picked) != 2:
     st.stop()
 start, end = picked
 
-history = warehouse.price_history(ticker, start, end)
-row = warehouse.latest_row(ticker)
+history = queries.price_history(reader, ticker, start, end)
+row = queries.latest_row(reader, ticker)
 
 company = names.get(ticker) or ticker
 st.subheader(f"{ticker} · {company}")
@@ -225,7 +212,7 @@ if row is None:
     st.info(f"{ticker} has no row in the latest screener mart.")
 else:
     st.subheader("Fundamentals and latest indicators")
-    _metrics(row)
+    _metrics(row, registry)
     source = row.get("valuation_source")
     st.caption(
         "Market cap, P/E, P/B and EPS: "
@@ -235,10 +222,10 @@ else:
             else f"vendor snapshot of {fmt.day(row.get('fundamentals_as_of_date'))}."
         )
     )
-    st.dataframe(_indicator_table(row), hide_index=True, width=480)
+    st.dataframe(_indicator_table(row, registry), hide_index=True, width=480)
 
-fundamentals_panel.render(ticker, start, end)
+fundamentals_panel.render(reader, ticker, start, end)
 
-_news_panel(ticker)
+_news_panel(reader, ticker)
 
 st.page_link("views/screener.py", label="Back to the screener", icon=":material/arrow_back:")

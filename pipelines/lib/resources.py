@@ -1,21 +1,106 @@
-"""Resources, declared once: the warehouse (DuckDB or PostgreSQL) and the dbt CLI.
+"""The Dagster resources, declared once, with real fields (shown in the UI's resource pages).
 
-Both are configured from :mod:`pipelines.lib.settings`, so the warehouse path and the
-dbt project are defined in exactly one place.
+:func:`build_resources` turns one :class:`~domain.settings.Settings` value into the resources the
+assets, sensors and jobs ask for by name; tests build the resources they need directly with the
+values they want (``WarehouseResource(duckdb_path=..., snapshot_path=...)``). Secrets
+(``WAREHOUSE_URL``, ``SMTP_PASSWORD``) are bound as :class:`dagster.EnvVar` when they come from
+the environment, so the UI shows the variable's name, not its value.
+
+=====================  =============================================================================
+resource key           what
+=====================  =============================================================================
+``warehouse``          :class:`WarehouseResource`: DuckDB file + snapshot, or PostgreSQL; schema prefix
+``dbt``                :class:`DbtResource`: the dbt project, its target and the values dbt reads
+                       (profile rendered from the fields, ``--vars``)
+``raw_responses``      :class:`RawResponsesResource`: where raw HTTP responses are kept
+``price_source``       :class:`PriceSourceResource`: the CSV file or Yahoo, and the Yahoo universe
+``reference_data``     :class:`ReferenceDataResource`: constituents and vendor financials files
+``fundamentals``       :class:`FundamentalsSourceResource`: bundled SEC files or ``data.sec.gov``
+``news_feeds``         :class:`NewsFeedsResource`: RSS/Atom feeds and their polling interval
+``portfolio_files``    :class:`PortfolioFilesResource`: the transaction files' folder
+``alerts``             :class:`AlertsResource`: the rules file and the notification channels
+=====================  =============================================================================
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
+import stat
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
-from dagster import EnvVar
-from dagster_dbt import DbtCliResource, DbtProject
+import yaml
+from dagster import ConfigurableResource, EnvVar
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from pydantic import Field
 
-from pipelines.lib.settings import Settings, get_settings
-from pipelines.lib.warehouse import WarehouseResource
+from domain.settings import PostgresConnection, Settings, SmtpSettings
+from domain.warehouse import Warehouse, connect, read_published
+from domain.warehouse.sql import TableNames
+from pipelines.lib.http import RawResponseStore
+
+PROFILE_NAME = "stock_warehouse"
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse: the PostgreSQL database of ``postgres_url`` when set, else the DuckDB
+    file ``duckdb_path`` whose published read-only copy is ``snapshot_path``."""
+
+    duckdb_path: str = Field(description="DuckDB file the build writes (WAREHOUSE_PATH).")
+    snapshot_path: str = Field(description="Read-only copy published after each build (WAREHOUSE_SNAPSHOT_PATH).")
+    postgres_url: str | None = Field(
+        default=None, description="postgresql://user:password@host:port/dbname (WAREHOUSE_URL); unset: DuckDB."
+    )
+    schema_prefix: str = Field(default="", description="Prefix of every schema (WAREHOUSE_SCHEMA_PREFIX).")
+
+    @property
+    def postgres(self) -> PostgresConnection | None:
+        """The PostgreSQL connection, or None for DuckDB."""
+        return PostgresConnection.from_url(self.postgres_url) if self.postgres_url else None
+
+    @property
+    def backend(self) -> Literal["duckdb", "postgres"]:
+        """``postgres`` or ``duckdb``."""
+        return "postgres" if self.postgres_url else "duckdb"
+
+    @property
+    def names(self) -> TableNames:
+        """Table names with this warehouse's schema prefix."""
+        return TableNames(self.schema_prefix)
+
+    def table(self, layer: str, name: str) -> str:
+        """Qualified name of a warehouse table, e.g. ``t_marts.dim_companies``."""
+        return self.names.table(layer, name)
+
+    def schema(self, layer: str) -> str:
+        """The schema name of ``layer`` with the prefix."""
+        return self.names.schema(layer)
+
+    @contextmanager
+    def connect(self) -> Iterator[Warehouse]:
+        """Yield an open read-write :class:`~domain.warehouse.Warehouse`; closed on exit."""
+        with connect(
+            duckdb_path=Path(self.duckdb_path),
+            snapshot_path=Path(self.snapshot_path),
+            postgres=self.postgres,
+            schema_prefix=self.schema_prefix,
+        ) as warehouse:
+            yield warehouse
+
+    @contextmanager
+    def read_published(self) -> Iterator[Warehouse | None]:
+        """A read-only view of the published warehouse (None before the first DuckDB snapshot)."""
+        with read_published(
+            snapshot_path=Path(self.snapshot_path), postgres=self.postgres, schema_prefix=self.schema_prefix
+        ) as warehouse:
+            yield warehouse
 
 
 def dbt_executable() -> str:
@@ -24,53 +109,236 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def dbt_project(settings: Settings | None = None) -> DbtProject:
-    """The dbt project (``dbt_project/``) with the configured target."""
-    settings = settings or get_settings()
-    return DbtProject(
-        project_dir=settings.dbt_project_dir,
-        profiles_dir=settings.dbt_project_dir,
-        target=settings.dbt_target,
-    )
+class DbtResource(ConfigurableResource):
+    """The dbt project and every value dbt reads: the connection goes into a ``profiles.yml``
+    rendered from these fields (in a private temporary folder), the model settings into
+    ``--vars``. Nothing is passed through the environment."""
 
+    project_dir: str = Field(description="The dbt project folder.")
+    target: str = Field(default="duckdb", description="Output of the profile: duckdb or postgres (DBT_TARGET).")
+    duckdb_path: str = Field(description="DuckDB file attached as the `warehouse` catalog (WAREHOUSE_PATH).")
+    postgres_url: str | None = Field(default=None, description="PostgreSQL warehouse URL (WAREHOUSE_URL).")
+    schema_prefix: str = Field(default="", description="Prefix of every schema (WAREHOUSE_SCHEMA_PREFIX).")
+    portfolio_benchmark: str = Field(default="EQUAL_WEIGHT", description="PORTFOLIO_BENCHMARK: EQUAL_WEIGHT or a ticker.")
+    risk_free_rate: float = Field(default=0.0, description="RISK_FREE_RATE: annual, fraction.")
+    threads: int = Field(default=2, description="dbt threads.")
 
-def build_resources(settings: Settings | None = None) -> dict[str, object]:
-    """Resources keyed by the names the assets ask for: ``warehouse`` and ``dbt``.
+    def dbt_vars(self) -> dict[str, Any]:
+        """The ``--vars`` every invocation gets (read by the models with ``var(...)``)."""
+        return {
+            "schema_prefix": self.schema_prefix,
+            "portfolio_benchmark": self.portfolio_benchmark,
+            "risk_free_rate": self.risk_free_rate,
+        }
 
-    Exports the profile's env vars (``WAREHOUSE_PATH`` resolved to an absolute path, the
-    PostgreSQL connection, the schema prefix) to this process's environment, where the dbt
-    subprocess reads them; the warehouse resource reads the settings when a run opens it.
-    """
-    settings = settings or get_settings()
-    os.environ.update(settings.dbt_env())
-    return {
-        "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(
-            project_dir=str(settings.dbt_project_dir),
-            profiles_dir=str(settings.dbt_project_dir),
-            target=EnvVar("WAREHOUSE_DBT_TARGET"),
+    def profile(self) -> dict[str, Any]:
+        """The ``profiles.yml`` document for this configuration."""
+        outputs: dict[str, Any] = {
+            "duckdb": {
+                "type": "duckdb",
+                "path": ":memory:",
+                "database": "warehouse",
+                "attach": [{"path": self.duckdb_path, "alias": "warehouse"}],
+                "threads": self.threads,
+            }
+        }
+        if self.postgres_url:
+            pg = PostgresConnection.from_url(self.postgres_url)
+            outputs["postgres"] = {
+                "type": "postgres",
+                "host": pg.host,
+                "port": pg.port,
+                "user": pg.user,
+                "password": pg.password,
+                "dbname": pg.dbname,
+                "schema": f"{self.schema_prefix}public",
+                "threads": self.threads,
+            }
+        return {PROFILE_NAME: {"target": self.target, "outputs": outputs}}
+
+    def profiles_dir(self) -> Path:
+        """A private folder (mode 0700, per configuration) holding the rendered ``profiles.yml``."""
+        text = yaml.safe_dump(self.profile(), sort_keys=True)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / f"stock-warehouse-dbt-{os.getuid()}-{digest}"
+        profile = folder / "profiles.yml"
+        if not profile.exists() or profile.read_text() != text:
+            folder.mkdir(mode=stat.S_IRWXU, exist_ok=True)
+            os.chmod(folder, stat.S_IRWXU)
+            partial = folder / f".profiles.{os.getpid()}.tmp"
+            partial.write_text(text)
+            os.chmod(partial, stat.S_IRUSR | stat.S_IWUSR)
+            os.replace(partial, profile)
+        return folder
+
+    def project(self) -> DbtProject:
+        """The :class:`DbtProject` with this target and rendered profile."""
+        return DbtProject(project_dir=self.project_dir, profiles_dir=self.profiles_dir(), target=self.target)
+
+    def _cli_resource(self) -> DbtCliResource:
+        return DbtCliResource(
+            project_dir=self.project_dir,
+            profiles_dir=str(self.profiles_dir()),
+            target=self.target,
             dbt_executable=dbt_executable(),
+        )
+
+    def cli(self, args: Sequence[str], *, context: Any = None, **kwargs: Any) -> DbtCliInvocation:
+        """Run ``dbt <args>`` with this configuration (``context``: the dbt assets' execution
+        context, which selects the models of the run)."""
+        full = [*args, "--vars", json.dumps(self.dbt_vars(), sort_keys=True)]
+        return self._cli_resource().cli(full, context=context, **kwargs)
+
+    def parse(self) -> None:
+        """``dbt parse`` into the project's ``target/`` with the same profile and vars as the build,
+        so ``dbt build`` can reuse the parse (dbt re-parses everything when they change)."""
+        project = self.project()
+        self.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+class RawResponsesResource(ConfigurableResource):
+    """Where raw HTTP responses are kept, one folder per vendor (reused by reruns)."""
+
+    directory: str = Field(description="RAW_RESPONSES_DIR")
+
+    def store(self, vendor: str) -> RawResponseStore:
+        """The store of one vendor (``yahoo``, ``sec``, ``rss``)."""
+        return RawResponseStore(Path(self.directory), vendor)
+
+
+class PriceSourceResource(ConfigurableResource):
+    """Where daily prices come from: the CSV file (default) or Yahoo's chart API."""
+
+    source: Literal["file", "yahoo"] = Field(default="file", description="PRICE_SOURCE")
+    prices_csv: str = Field(description="PRICES_CSV: daily OHLCV file (date,open,high,low,close,volume,Name).")
+    yahoo_tickers: list[str] = Field(default_factory=list, description="YAHOO_TICKERS (empty: the company table).")
+    constituents_csv: str = Field(description="Constituents file: the Yahoo universe before raw.companies is loaded.")
+
+
+class ReferenceDataResource(ConfigurableResource):
+    """The company reference files (constituents with GICS sectors, vendor financials snapshot)."""
+
+    constituents_csv: str = Field(description="Constituents file (Symbol,Name,Sector).")
+    financials_csv: str = Field(description="Vendor financials snapshot file.")
+
+
+class FundamentalsSourceResource(ConfigurableResource):
+    """Where SEC companyfacts come from: the bundled files or ``data.sec.gov``."""
+
+    source: Literal["bundled", "sec"] = Field(default="bundled", description="FUNDAMENTALS_SOURCE")
+    sec_user_agent: str = Field(default="", description="SEC_USER_AGENT: a name and a contact e-mail.")
+
+
+class NewsFeedsResource(ConfigurableResource):
+    """RSS/Atom feeds polled by the news sensor."""
+
+    feeds: list[str] = Field(default_factory=list, description="NEWS_FEEDS")
+    poll_minutes: int = Field(default=30, description="NEWS_POLL_MINUTES: interval between polls.")
+
+
+class PortfolioFilesResource(ConfigurableResource):
+    """The folder of portfolio transaction files (watched by a sensor, written by the app)."""
+
+    directory: str = Field(description="PORTFOLIOS_DIR")
+
+    @property
+    def path(self) -> Path:
+        """The folder as a path."""
+        return Path(self.directory)
+
+
+class AlertsResource(ConfigurableResource):
+    """The alert rules file and the notification channels' settings."""
+
+    rules_file: str = Field(description="ALERT_RULES_FILE")
+    webhook_url: str = Field(default="", description="ALERT_WEBHOOK_URL")
+    smtp_host: str = Field(default="", description="SMTP_HOST (empty: no e-mail channel)")
+    smtp_port: int = Field(default=587, description="SMTP_PORT")
+    smtp_user: str = Field(default="", description="SMTP_USER")
+    smtp_password: str = Field(default="", description="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=True, description="SMTP_STARTTLS")
+    email_from: str = Field(default="", description="ALERT_EMAIL_FROM")
+    email_to: list[str] = Field(default_factory=list, description="ALERT_EMAIL_TO")
+    retry_minutes: int = Field(default=5, description="ALERT_RETRY_MINUTES: base of the retry backoff.")
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules file as a path."""
+        return Path(self.rules_file)
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """The e-mail channel's settings, or None without ``SMTP_HOST``."""
+        if not self.smtp_host:
+            return None
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            user=self.smtp_user,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+            sender=self.email_from,
+            recipients=tuple(self.email_to),
+        )
+
+
+def _secret(value: str | None, env_name: str, environ: dict[str, str]) -> Any:
+    """``EnvVar(env_name)`` when the environment holds exactly this value, else the value."""
+    if value and environ.get(env_name, "").strip() == value:
+        return EnvVar(env_name)
+    return value or None
+
+
+def build_resources(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every resource, keyed by the names the assets, sensors and jobs ask for, from ``settings``.
+
+    ``environ`` (default: this process's environment, read only) decides which secrets are bound
+    as :class:`~dagster.EnvVar`.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    url = settings.warehouse_url.get_secret_value() if settings.warehouse_url else None
+    postgres_url = _secret(url, "WAREHOUSE_URL", environ)
+    return {
+        "warehouse": WarehouseResource(
+            duckdb_path=str(settings.warehouse_path),
+            snapshot_path=str(settings.snapshot_path),
+            postgres_url=postgres_url,
+            schema_prefix=settings.schema_prefix,
+        ),
+        "dbt": DbtResource(
+            project_dir=str(settings.dbt_project_dir),
+            target=settings.dbt_target or "duckdb",
+            duckdb_path=str(settings.warehouse_path),
+            postgres_url=postgres_url,
+            schema_prefix=settings.schema_prefix,
+            portfolio_benchmark=settings.portfolio_benchmark,
+            risk_free_rate=settings.risk_free_rate,
+        ),
+        "raw_responses": RawResponsesResource(directory=str(settings.raw_responses_dir)),
+        "price_source": PriceSourceResource(
+            source=settings.price_source,
+            prices_csv=str(settings.prices_csv),
+            yahoo_tickers=list(settings.yahoo_tickers),
+            constituents_csv=str(settings.constituents_csv),
+        ),
+        "reference_data": ReferenceDataResource(
+            constituents_csv=str(settings.constituents_csv), financials_csv=str(settings.financials_csv)
+        ),
+        "fundamentals": FundamentalsSourceResource(
+            source=settings.fundamentals_source, sec_user_agent=settings.sec_user_agent
+        ),
+        "news_feeds": NewsFeedsResource(feeds=list(settings.news_feeds), poll_minutes=settings.news_poll_minutes),
+        "portfolio_files": PortfolioFilesResource(directory=str(settings.portfolios_dir)),
+        "alerts": AlertsResource(
+            rules_file=str(settings.alert_rules_file),
+            webhook_url=settings.alert_webhook_url,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_user=settings.smtp_user,
+            smtp_password=_secret(settings.smtp_password.get_secret_value(), "SMTP_PASSWORD", environ) or "",
+            smtp_starttls=settings.smtp_starttls,
+            email_from=settings.alert_email_from,
+            email_to=list(settings.alert_email_to),
+            retry_minutes=settings.alert_retry_minutes,
         ),
     }
-
-
-def parse_dbt_project(project: DbtProject, settings: Settings | None = None) -> None:
-    """Run ``dbt parse`` (writes ``target/manifest.json``) with the same ``WAREHOUSE_PATH`` the
-    build will use: dbt re-parses everything when the profile's values change, so parsing
-    with the build's environment lets ``dbt build`` reuse the parse (partial parsing)."""
-    settings = settings or get_settings()
-    os.environ.update(settings.dbt_env())
-    DbtCliResource(
-        project_dir=str(project.project_dir),
-        profiles_dir=str(project.profiles_dir),
-        target=settings.dbt_target,
-        dbt_executable=dbt_executable(),
-    ).cli(["parse", "--quiet"], target_path=project.target_path).wait()
-
-
-def ensure_dbt_manifest(project: DbtProject) -> None:
-    """Make sure ``target/manifest.json`` is usable: under ``dagster dev`` (which sets
-    ``DAGSTER_IS_DEV_CLI``) re-parse on every code-location load so model edits show up,
-    elsewhere parse once if missing (``python -m pipelines.build`` parses before each build)."""
-    if os.environ.get("DAGSTER_IS_DEV_CLI") or not project.manifest_path.exists():
-        parse_dbt_project(project)

@@ -27,7 +27,12 @@ from typing import Any
 
 import httpx
 
-from pipelines.lib.http import HttpPolicy, RawResponseStore, VendorClient, VendorResponseError
+from pipelines.lib.http import (
+    HttpPolicy,
+    RawResponseStore,
+    VendorClient,
+    VendorResponseError,
+)
 
 VENDOR = "rss"
 ACCEPT = "application/rss+xml, application/atom+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.7, */*;q=0.1"

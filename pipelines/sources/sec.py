@@ -35,9 +35,15 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.lib.http import HttpPolicy, LazyVendorClient, RawResponseStore, VendorHTTPError, VendorResponseError
+from domain.settings import SAMPLE_DIR
+from pipelines.lib.http import (
+    HttpPolicy,
+    LazyVendorClient,
+    RawResponseStore,
+    VendorHTTPError,
+    VendorResponseError,
+)
 from pipelines.lib.http.client import parse_json_body
-from pipelines.lib.settings import SAMPLE_DIR
 
 VENDOR = "sec"
 COMPANYFACTS_URL = "https://data.sec.gov/api/xbrl/companyfacts/CIK{cik}.json"

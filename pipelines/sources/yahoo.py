@@ -54,9 +54,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import polars as pl
 
-from pipelines.lib.http import HttpPolicy, LazyVendorClient, RawResponseStore, VendorHTTPError
+from domain.calendar import previous_session_before
+from pipelines.lib.http import (
+    HttpPolicy,
+    LazyVendorClient,
+    RawResponseStore,
+    VendorHTTPError,
+)
 from pipelines.lib.http.client import parse_json_body
-from pipelines.lib.trading_calendar import previous_session_before
 
 VENDOR = "yahoo"
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"

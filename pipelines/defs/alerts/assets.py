@@ -1,4 +1,4 @@
-"""``marts/alert_events``: evaluate the alert rules on the built marts, then deliver.
+"""``alerts/alert_events``: evaluate the alert rules on the built marts, then deliver.
 
 One run (job ``alerts_evaluate``, started by the sensors of :mod:`pipelines.defs.alerts.sensors`
 and by ``python -m pipelines.build`` after the build):
@@ -16,17 +16,26 @@ delivered, failed (per channel), pending deliveries left, the fired events.
 
 from datetime import datetime, timezone
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
+from domain.alerts.store import load_rules
 from pipelines.defs.alerts.channels import configured_channels
 from pipelines.defs.alerts.delivery import deliver_due, utc_now
 from pipelines.defs.alerts.evaluate import evaluate_rules
-from pipelines.defs.alerts.rules import load_rules
-from pipelines.defs.alerts.tables import deliveries_table, ensure_alert_tables, events_table
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import WarehouseResource
+from pipelines.defs.alerts.tables import (
+    deliveries_table,
+    ensure_alert_tables,
+    events_table,
+)
+from pipelines.lib.resources import AlertsResource, WarehouseResource
 
-ALERT_EVENTS_KEY = AssetKey(["marts", "alert_events"])
+ALERT_EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 INDICATORS_KEY = AssetKey(["marts", "fct_daily_indicators"])
 SCREENER_KEY = AssetKey(["marts", "mart_screener_latest"])
 
@@ -47,19 +56,18 @@ def _events_markdown(events, limit: int = 30) -> str:
     owners=["team:data-engineering"],
     description="Alert events (rule, ticker, trade_date, observed value, threshold, message, fired_at): "
     "each crossing of an enabled rule of ALERT_RULES_FILE fires once; with their notification outbox "
-    "(marts.alert_deliveries) and evaluation state.",
+    "(alerts.alert_deliveries) and evaluation state.",
 )
-def alert_events(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    settings = get_settings()
-    rules = load_rules(settings.alert_rules_file)
+def alert_events(context: AssetExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> MaterializeResult:
+    rules = load_rules(alerts.rules_path)
     fired_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    channels = configured_channels(settings, run_log=context.log.info)
+    channels = configured_channels(alerts.webhook_url, alerts.smtp, run_log=context.log.info)
     with warehouse.connect() as wh:
         ensure_alert_tables(wh)
         evaluation = evaluate_rules(wh, rules, fired_at)
-        report = deliver_due(wh, channels, settings.alert_retry_minutes, clock=utc_now)
-        total_events = wh.row_count(events_table())
-        pending = wh.fetch_frame(f"select count(*) as n from {deliveries_table()} where status = 'pending'")["n"][0]
+        report = deliver_due(wh, channels, alerts.retry_minutes, clock=utc_now)
+        total_events = wh.row_count(events_table(wh))
+        pending = wh.fetch_frame(f"select count(*) as n from {deliveries_table(wh)} where status = 'pending'")["n"][0]
 
     for rule_id, tickers in evaluation.unknown_tickers.items():
         context.log.warning(f"alert rule {rule_id}: tickers not in the warehouse (never fire): {tickers}")
@@ -71,7 +79,7 @@ def alert_events(context: AssetExecutionContext, warehouse: WarehouseResource) -
     return MaterializeResult(
         metadata={
             "dagster/row_count": int(total_events),
-            "rules_file": str(settings.alert_rules_file),
+            "rules_file": alerts.rules_file,
             "latest_trade_date": str(evaluation.latest_trade_date),
             "rules_evaluated": sum(status != "paused" for status in statuses),
             "rules_paused": statuses.count("paused"),

@@ -1,6 +1,6 @@
 """Notification channels: ``log``, ``webhook`` (HTTP POST of JSON) and ``email`` (SMTP).
 
-Each channel sends one event (a mapping with the columns of ``marts.alert_events``) and raises
+Each channel sends one event (a mapping with the columns of ``alerts.alert_events``) and raises
 :class:`ChannelError` when it could not; the outbox (:mod:`pipelines.defs.alerts.delivery`)
 records the error and retries later. A channel that is not configured raises
 :class:`ChannelNotConfigured` (a :class:`ChannelError`): the delivery stays pending.
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from pipelines.lib.settings import Settings, SmtpSettings
+from domain.settings import SmtpSettings
 
 TIMEOUT_S = 10.0
 LOGGER = logging.getLogger("pipelines.alerts")
@@ -142,10 +142,13 @@ class EmailChannel:
             raise ChannelError(f"email via {smtp.host}:{smtp.port}: {type(error).__name__}: {error}") from error
 
 
-def configured_channels(settings: Settings, run_log: Callable[[str], None] | None = None) -> dict[str, Channel]:
-    """Every channel by name, configured from ``settings`` (unconfigured ones raise on send)."""
+def configured_channels(
+    webhook_url: str, smtp: SmtpSettings | None, run_log: Callable[[str], None] | None = None
+) -> dict[str, Channel]:
+    """Every channel by name: ``log`` (to ``run_log``), ``webhook`` (POST to ``webhook_url``), ``email``
+    (through ``smtp``); an unconfigured one raises :class:`ChannelNotConfigured` on send."""
     return {
         "log": LogChannel(run_log),
-        "webhook": WebhookChannel(settings.alert_webhook_url),
-        "email": EmailChannel(settings.smtp),
+        "webhook": WebhookChannel(webhook_url),
+        "email": EmailChannel(smtp),
     }

@@ -15,6 +15,9 @@ rsi_above                rsi_14 (0-100)        >     level
 rsi_below                rsi_14 (0-100)        <     level
 volume_spike             relative_volume       >=    level (relative_volume = adjusted volume /
                                                      mean volume of the last 20 bars incl. today)
+indicator_above          <column>              >     level (any column the screener registry marks
+                                                     ``alert``; unit of that column)
+indicator_below          <column>              <     level
 =======================  ====================  ====  =================================================
 
 An event fires on bar t when the condition holds on t and did not hold (false, or NULL: warm-up,
@@ -29,7 +32,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pipelines.defs.alerts.rules import AlertRule, RuleType
+from domain.alerts.rules import AlertRule, RuleType
+from domain.screens import registry
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ class Condition:
         if self.threshold_column is None:
             return "cast(? as double precision)", [rule.level]
         return f"cast({self.threshold_column} as double precision)", []
+
+
+def _registered(rule: AlertRule) -> str:
+    """The column an indicator rule watches, checked again against the registry (it goes into SQL)."""
+    if rule.column not in registry().alert_columns:
+        raise ValueError(f"rule {rule.id!r}: {rule.column!r} is not an alertable screener column")
+    return rule.column
 
 
 def condition(rule: AlertRule) -> Condition:
@@ -68,6 +79,10 @@ def condition(rule: AlertRule) -> Condition:
             return Condition("rsi_14", "<")
         case RuleType.VOLUME_SPIKE:
             return Condition("relative_volume", ">=")
+        case RuleType.INDICATOR_ABOVE:
+            return Condition(_registered(rule), ">")
+        case RuleType.INDICATOR_BELOW:
+            return Condition(_registered(rule), "<")
     raise ValueError(f"rule {rule.id!r}: {rule.type} is not a bar condition")
 
 

@@ -1,6 +1,6 @@
 """The outbox: send every due pending delivery, record each result at once, retry with backoff.
 
-A delivery (``marts.alert_deliveries``, one row per event and channel) is *due* when its status is
+A delivery (``alerts.alert_deliveries``, one row per event and channel) is *due* when its status is
 ``pending`` and ``next_attempt_at <= now``. :func:`deliver_due` tries them oldest first:
 
 * success: ``status = 'delivered'``, ``delivered_at = now``, ``attempts + 1``, ``last_error`` and
@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
+from domain.warehouse import Warehouse
 from pipelines.defs.alerts.channels import Channel, ChannelNotConfigured
 from pipelines.defs.alerts.tables import deliveries_table, events_table
-from pipelines.lib.warehouse import Warehouse
 
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -63,8 +63,8 @@ def due_deliveries(warehouse: Warehouse, now: datetime) -> pl.DataFrame:
     columns ``channel, attempts, next_attempt_at`` and every column of alert_events."""
     return warehouse.fetch_frame(
         f"""select d.channel, d.attempts, d.next_attempt_at, e.*
-        from {deliveries_table()} as d
-        join {events_table()} as e on e.event_id = d.event_id
+        from {deliveries_table(warehouse)} as d
+        join {events_table(warehouse)} as e on e.event_id = d.event_id
         where d.status = 'pending' and d.next_attempt_at <= ?
         order by d.next_attempt_at, e.trade_date, e.rule_id, e.ticker, d.channel""",
         [now],
@@ -73,14 +73,14 @@ def due_deliveries(warehouse: Warehouse, now: datetime) -> pl.DataFrame:
 
 def due_count(warehouse: Warehouse, now: datetime) -> int:
     """Number of pending deliveries due at ``now`` (0 when the outbox table does not exist yet)."""
-    schema, name = deliveries_table().split(".")
+    schema, name = deliveries_table(warehouse).split(".")
     exists = warehouse.fetch_frame(
         "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
     )["n"][0]
     if not exists:
         return 0
     return int(warehouse.fetch_frame(
-        f"select count(*) as n from {deliveries_table()} where status = 'pending' and next_attempt_at <= ?", [now]
+        f"select count(*) as n from {deliveries_table(warehouse)} where status = 'pending' and next_attempt_at <= ?", [now]
     )["n"][0])  # fmt: skip
 
 
@@ -89,7 +89,7 @@ def deliver_due(warehouse: Warehouse, channels: Mapping[str, Channel], retry_min
     """Attempt every delivery due at ``clock()`` (see the module docstring); ``clock`` returns
     naive UTC and is read again for each attempt's timestamps."""
     report = DeliveryReport()
-    update = f"""update {deliveries_table()}
+    update = f"""update {deliveries_table(warehouse)}
         set status = ?, attempts = ?, last_error = ?, last_attempt_at = ?, next_attempt_at = ?, delivered_at = ?
         where event_id = ? and channel = ?"""
     for row in due_deliveries(warehouse, clock()).iter_rows(named=True):

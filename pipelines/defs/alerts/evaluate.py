@@ -3,13 +3,13 @@
 For each enabled rule, in file order:
 
 * **bar rules** (price, SMA, RSI, volume; :mod:`pipelines.defs.alerts.conditions`): the trade
-  dates evaluated are those after the rule's watermark (``marts.alert_rule_state``: the last
+  dates evaluated are those after the rule's watermark (``alerts.alert_rule_state``: the last
   trade_date evaluated) up to the warehouse's latest trade_date. On a rule's first evaluation
   they start at ``since``, or, without ``since``, at the latest trade_date only (new crossings
   from now on; nothing fires for history the rule was not watching).
 * **screen rules** (:mod:`pipelines.defs.alerts.screens`): the screen's members now are
   compared with the members stored at the previous evaluation
-  (``marts.alert_screen_members``); ``screen_enter`` fires for each ticker that entered,
+  (``alerts.alert_screen_members``); ``screen_enter`` fires for each ticker that entered,
   ``screen_exit`` for each one that left. The first evaluation stores the members as a baseline
   and fires nothing.
 
@@ -36,16 +36,21 @@ from typing import NamedTuple
 
 import polars as pl
 
+from domain.alerts.rules import SCREEN_TYPES, AlertRule, RuleType
+from domain.warehouse import Replacement, Warehouse
 from pipelines.defs.alerts.conditions import crossings_query
 from pipelines.defs.alerts.events import EVENT_SCHEMA, delivery_rows, event_rows
-from pipelines.defs.alerts.rules import SCREEN_TYPES, AlertRule, RuleType
 from pipelines.defs.alerts.screens import screen_change, screen_members
-from pipelines.defs.alerts.tables import deliveries_table, events_table, rule_state_table, screen_members_table
-from pipelines.lib.warehouse import Replacement, Warehouse, table_name
+from pipelines.defs.alerts.tables import (
+    deliveries_table,
+    events_table,
+    rule_state_table,
+    screen_members_table,
+)
 
 
 class RuleState(NamedTuple):
-    """A rule's row of ``marts.alert_rule_state``."""
+    """A rule's row of ``alerts.alert_rule_state``."""
 
     fingerprint: str
     watermark: date
@@ -83,22 +88,22 @@ class Evaluation:
         return {o.rule_id: o.events for o in self.outcomes if o.status != "paused"}
 
 
-def _indicators() -> str:
-    return table_name("marts", "fct_daily_indicators")
+def _indicators(warehouse: Warehouse) -> str:
+    return warehouse.table("marts", "fct_daily_indicators")
 
 
-def _screener() -> str:
-    return table_name("marts", "mart_screener_latest")
+def _screener(warehouse: Warehouse) -> str:
+    return warehouse.table("marts", "mart_screener_latest")
 
 
 def latest_trade_date(warehouse: Warehouse) -> date | None:
     """The latest trade_date of ``marts.fct_daily_indicators`` (None when empty)."""
-    return warehouse.fetch_frame(f"select max(trade_date) as latest from {_indicators()}")["latest"][0]
+    return warehouse.fetch_frame(f"select max(trade_date) as latest from {_indicators(warehouse)}")["latest"][0]
 
 
 def load_states(warehouse: Warehouse) -> dict[str, RuleState]:
     """Rule id -> its stored fingerprint and watermark."""
-    frame = warehouse.fetch_frame(f"select rule_id, fingerprint, watermark from {rule_state_table()}")
+    frame = warehouse.fetch_frame(f"select rule_id, fingerprint, watermark from {rule_state_table(warehouse)}")
     return {rule_id: RuleState(fp, mark) for rule_id, fp, mark in frame.iter_rows()}
 
 
@@ -108,8 +113,8 @@ def forget_deleted_rules(warehouse: Warehouse, rule_ids: list[str]) -> None:
     where = f"rule_id not in ({keep})" if rule_ids else "true"
     warehouse.replace_rows(
         [
-            Replacement(rule_state_table(), pl.DataFrame(), where, tuple(rule_ids)),
-            Replacement(screen_members_table(), pl.DataFrame(), where, tuple(rule_ids)),
+            Replacement(rule_state_table(warehouse), pl.DataFrame(), where, tuple(rule_ids)),
+            Replacement(screen_members_table(warehouse), pl.DataFrame(), where, tuple(rule_ids)),
         ]
     )
 
@@ -128,7 +133,7 @@ def _not_stored(warehouse: Warehouse, events: pl.DataFrame) -> pl.DataFrame:
     if events.is_empty():
         return events
     stored = warehouse.fetch_frame(
-        f"select event_id from {events_table()} where rule_id = ? and trade_date >= ? and trade_date <= ?",
+        f"select event_id from {events_table(warehouse)} where rule_id = ? and trade_date >= ? and trade_date <= ?",
         [events["rule_id"][0], events["trade_date"].min(), events["trade_date"].max()],
     )
     return events.filter(~pl.col("event_id").is_in(stored["event_id"].to_list()))
@@ -138,12 +143,12 @@ def _commit(warehouse: Warehouse, rule: AlertRule, events: pl.DataFrame, state: 
             members: pl.DataFrame | None, fired_at: datetime) -> None:  # fmt: skip
     """Events + their pending deliveries + the rule's state (+ screen members): ONE transaction."""
     replacements = [
-        Replacement(events_table(), events, "false"),
-        Replacement(deliveries_table(), delivery_rows(rule, events, fired_at), "false"),
-        Replacement(rule_state_table(), state, "rule_id = ?", (rule.id,)),
+        Replacement(events_table(warehouse), events, "false"),
+        Replacement(deliveries_table(warehouse), delivery_rows(rule, events, fired_at), "false"),
+        Replacement(rule_state_table(warehouse), state, "rule_id = ?", (rule.id,)),
     ]
     if members is not None:
-        replacements.append(Replacement(screen_members_table(), members, "rule_id = ?", (rule.id,)))
+        replacements.append(Replacement(screen_members_table(warehouse), members, "rule_id = ?", (rule.id,)))
     warehouse.replace_rows(replacements)
 
 
@@ -156,7 +161,7 @@ def evaluate_bar_rule(warehouse: Warehouse, rule: AlertRule, state: RuleState | 
         first = rule.since or latest
     if first > latest:
         return RuleOutcome(rule.id, str(rule.type), "up_to_date"), pl.DataFrame(schema=EVENT_SCHEMA)
-    sql, params = crossings_query(rule, _indicators(), first, latest)
+    sql, params = crossings_query(rule, _indicators(warehouse), first, latest)
     found = warehouse.fetch_frame(sql, params)
     events = _not_stored(warehouse, event_rows(rule, found.iter_rows(), fired_at))
     _commit(warehouse, rule, events, _state_row(rule, latest, fired_at), None, fired_at)
@@ -169,7 +174,7 @@ def _rows_of(warehouse: Warehouse, tickers: list[str], latest: date) -> list[tup
     if not tickers:
         return []
     frame = warehouse.fetch_frame(
-        f"select ticker, trade_date, close from {_screener()} where ticker in ({', '.join('?' for _ in tickers)})",
+        f"select ticker, trade_date, close from {_screener(warehouse)} where ticker in ({', '.join('?' for _ in tickers)})",
         tickers,
     )
     known = {ticker: (day, close) for ticker, day, close in frame.iter_rows()}
@@ -180,7 +185,7 @@ def evaluate_screen_rule(warehouse: Warehouse, rule: AlertRule, state: RuleState
                          fired_at: datetime) -> tuple[RuleOutcome, pl.DataFrame]:  # fmt: skip
     """Fire ``screen_enter``/``screen_exit`` events against the members stored last time
     (the first evaluation, or the first after an edit, only stores a baseline)."""
-    members = screen_members(warehouse, rule, _screener())
+    members = screen_members(warehouse, rule, _screener(warehouse))
     member_rows = pl.DataFrame(
         {
             "rule_id": [rule.id] * members.height,
@@ -194,7 +199,7 @@ def evaluate_screen_rule(warehouse: Warehouse, rule: AlertRule, state: RuleState
     if baseline:
         found: list[tuple] = []
     else:
-        previous = warehouse.fetch_frame(f"select ticker from {screen_members_table()} where rule_id = ?", [rule.id])
+        previous = warehouse.fetch_frame(f"select ticker from {screen_members_table(warehouse)} where rule_id = ?", [rule.id])
         change = screen_change(set(members["ticker"].to_list()), set(previous["ticker"].to_list()))
         if rule.type is RuleType.SCREEN_ENTER:
             rows = {t: (d, c) for t, d, c in members.iter_rows()}
@@ -209,7 +214,7 @@ def evaluate_screen_rule(warehouse: Warehouse, rule: AlertRule, state: RuleState
 
 def unknown_tickers(warehouse: Warehouse, rules: list[AlertRule]) -> dict[str, list[str]]:
     """Rule id -> its tickers that are not in ``marts.mart_screener_latest`` (never fire)."""
-    known = set(warehouse.fetch_frame(f"select ticker from {_screener()}")["ticker"].to_list())
+    known = set(warehouse.fetch_frame(f"select ticker from {_screener(warehouse)}")["ticker"].to_list())
     return {rule.id: missing for rule in rules if (missing := [t for t in rule.tickers if t not in known])}
 
 

@@ -13,7 +13,8 @@ from datetime import date, datetime
 
 import polars as pl
 
-from pipelines.defs.alerts.rules import AlertRule, RuleType
+from domain.alerts.rules import AlertRule, RuleType
+from domain.screens import registry
 
 EVENT_SCHEMA = {
     "event_id": pl.Utf8,
@@ -36,6 +37,11 @@ DELIVERY_SCHEMA = {
     "next_attempt_at": pl.Datetime("us"),
     "delivered_at": pl.Datetime("us"),
 }
+
+
+def by_unit(value: float, unit: str) -> str:
+    """A value in an event message: percent for fractions, 2 decimals otherwise."""
+    return f"{value * 100:.2f} %" if unit == "fraction" else f"{value:.2f}"
 
 
 def event_id(rule_id: str, ticker: str, trade_date: date) -> str:
@@ -65,6 +71,11 @@ def event_message(rule: AlertRule, ticker: str, trade_date: date, observed: floa
             text = f"{ticker} RSI(14) fell below {threshold:g} on {day}: {observed:.1f}"
         case RuleType.VOLUME_SPIKE:
             text = f"{ticker} traded {observed:.2f}x its 20-day average volume on {day} (level {threshold:g}x)"
+        case RuleType.INDICATOR_ABOVE | RuleType.INDICATOR_BELOW:
+            column = registry()[rule.column]
+            side = "rose above" if rule.type == RuleType.INDICATOR_ABOVE else "fell below"
+            value = by_unit(observed, column.unit)
+            text = f"{ticker} {column.label} {side} {threshold:g} on {day}: {value}"
         case RuleType.SCREEN_ENTER:
             text = f"{ticker} entered the screen {rule.screen_label!r} on {day}{close}"
         case RuleType.SCREEN_EXIT:

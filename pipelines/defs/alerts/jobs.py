@@ -12,5 +12,5 @@ alerts_evaluate_job = define_asset_job(
     name="alerts_evaluate",
     selection=AssetSelection.assets(ALERT_EVENTS_KEY, SNAPSHOT_KEY),
     description="Evaluate the rules of ALERT_RULES_FILE on the built marts (new crossings -> "
-    "marts.alert_events), send due notifications (log, webhook, email) with retry, then publish the snapshot.",
+    "alerts.alert_events), send due notifications (log, webhook, email) with retry, then publish the snapshot.",
 )

@@ -1,8 +1,8 @@
 """Screen rules: who is in a saved screen now, and who entered or left since the last evaluation.
 
-A screen is a :class:`~dashboards.lib.screens.ScreenSpec` (a preset of the app or the rule's
+A screen is a :class:`~domain.screens.ScreenSpec` (a preset of the app or the rule's
 ``filters``) run over ``marts.mart_screener_latest`` (one row per ticker, on its latest trade
-date) with the app's own SQL builder (:func:`dashboards.lib.screens.build_screen_query`), so a
+date) with the screen compiler the app uses (:func:`domain.screens.build_screen_query`), so a
 rule sees exactly the rows the screener page lists, including its sort and ``limit``. A rule's
 ``tickers``, when given, keep only those tickers of the result.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dashboards.lib.screens import build_screen_query
-from pipelines.defs.alerts.rules import AlertRule
-from pipelines.lib.warehouse import Warehouse
+from domain.alerts.rules import AlertRule
+from domain.screens import build_screen_query
+from domain.warehouse import Warehouse
 
 
 @dataclass(frozen=True)

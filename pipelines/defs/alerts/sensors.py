@@ -20,11 +20,8 @@ The rules and retry sensors skip, without advancing, while any run is queued or 
 DuckDB allows one writer, and runs of the same job must not deliver the same outbox row twice.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timezone
 
-import duckdb
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -36,44 +33,17 @@ from dagster import (
     sensor,
 )
 
+from domain.alerts.rules import RulesFileError
+from domain.alerts.store import load_rules, rules_file_fingerprint
+from domain.warehouse.readers import DATABASE_ERRORS
 from pipelines.defs.alerts.delivery import due_count, utc_now
 from pipelines.defs.alerts.jobs import alerts_evaluate_job
-from pipelines.defs.alerts.rules import (
-    RulesFileError,
-    load_rules,
-    rules_file_fingerprint,
-)
-from pipelines.defs.news.polling import interval_key
+from pipelines.defs.news.sensors import interval_key
+from pipelines.lib.resources import AlertsResource, WarehouseResource
 from pipelines.lib.runs import active_run
-from pipelines.lib.settings import Settings, get_settings
-from pipelines.lib.warehouse import Warehouse, WarehouseResource
-from pipelines.lib.warehouse.duckdb_backend import DuckDBWarehouse
 
 #: Jobs whose success means the marts were rebuilt.
 MARTS_JOBS = ("warehouse_build", "portfolio_refresh", "news_feed_poll")
-
-
-@contextmanager
-def outbox_reader(settings: Settings) -> Iterator[Warehouse | None]:
-    """A read-only view of the alert tables: on DuckDB the published snapshot (attached read-only
-    to a private in-memory database; None when nothing is published yet), on PostgreSQL the
-    live database."""
-    if settings.postgres is not None:
-        with WarehouseResource().connect() as warehouse:
-            yield warehouse
-        return
-    snapshot = settings.snapshot_path
-    if not snapshot.exists():
-        yield None
-        return
-    con = duckdb.connect(":memory:")
-    try:
-        literal = str(snapshot).replace("'", "''")
-        con.execute(f"attach '{literal}' as published (read_only)")
-        con.execute("use published")
-        yield DuckDBWarehouse(con, snapshot)
-    finally:
-        con.close()
 
 
 @run_status_sensor(
@@ -100,8 +70,8 @@ def alerts_after_build_sensor(context: RunStatusSensorContext):
     description="When ALERT_RULES_FILE changes (rules added, paused, deleted, edited in the app or by "
     "hand): evaluate the rules (alerts_evaluate).",
 )
-def alert_rules_sensor(context: SensorEvaluationContext):
-    path = get_settings().alert_rules_file
+def alert_rules_sensor(context: SensorEvaluationContext, alerts: AlertsResource):
+    path = alerts.rules_path
     fingerprint = rules_file_fingerprint(path)
     if context.cursor is None:
         context.update_cursor(fingerprint)
@@ -127,18 +97,17 @@ def alert_rules_sensor(context: SensorEvaluationContext):
     description="Every minute: when notifications that failed are due for a retry, run alerts_evaluate "
     "(at most once per ALERT_RETRY_MINUTES).",
 )
-def alert_delivery_retry_sensor(context: SensorEvaluationContext):
-    settings = get_settings()
+def alert_delivery_retry_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, alerts: AlertsResource):
     busy = active_run(context.instance)
     if busy is not None:
         return SkipReason(f"run {busy.run_id} ({busy.job_name}) is in progress")
     now = utc_now()
     try:
-        with outbox_reader(settings) as reader:
+        with warehouse.read_published() as reader:
             due = 0 if reader is None else due_count(reader, now)
-    except duckdb.IOException as error:
+    except DATABASE_ERRORS as error:
         return SkipReason(f"the published snapshot could not be read: {error}")
     if not due:
         return SkipReason("no pending alert delivery is due")
-    key = interval_key(now.replace(tzinfo=timezone.utc), settings.alert_retry_minutes)
+    key = interval_key(now.replace(tzinfo=timezone.utc), alerts.retry_minutes)
     return RunRequest(run_key=f"alert-retry-{key}", tags={"alerts/due_deliveries": str(due)})

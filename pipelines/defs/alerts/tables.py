@@ -1,6 +1,7 @@
-"""DDL of the alert tables in ``<prefix>marts`` (valid on DuckDB and PostgreSQL).
+"""DDL of the alert tables in ``<prefix>alerts`` (valid on DuckDB and PostgreSQL): the alerts' operational
+state (outbox, rule state) in a schema of their own, apart from ``marts``, the BI contract.
 
-They are written by the ``marts/alert_events`` asset, not by dbt: dbt neither creates nor drops
+They are written by the ``alerts/alert_events`` asset, not by dbt: dbt neither creates nor drops
 them (``dbt build`` only replaces the relations of its own models), so they survive every build
 and the snapshot copies them with the rest of the warehouse. Timestamps are UTC (``timestamp``
 without zone, in UTC), as everywhere in the warehouse.
@@ -37,34 +38,34 @@ row per (rule_id, ticker) with the ticker's ``trade_date`` in the screener mart 
 
 from __future__ import annotations
 
-from pipelines.lib.warehouse import Warehouse, table_name
+from domain.warehouse import Warehouse
 
 
-def events_table() -> str:
-    """Qualified name of ``marts.alert_events``."""
-    return table_name("marts", "alert_events")
+def events_table(warehouse: Warehouse) -> str:
+    """Qualified name of ``alerts.alert_events``."""
+    return warehouse.table("alerts", "alert_events")
 
 
-def deliveries_table() -> str:
-    """Qualified name of ``marts.alert_deliveries``."""
-    return table_name("marts", "alert_deliveries")
+def deliveries_table(warehouse: Warehouse) -> str:
+    """Qualified name of ``alerts.alert_deliveries``."""
+    return warehouse.table("alerts", "alert_deliveries")
 
 
-def rule_state_table() -> str:
-    """Qualified name of ``marts.alert_rule_state``."""
-    return table_name("marts", "alert_rule_state")
+def rule_state_table(warehouse: Warehouse) -> str:
+    """Qualified name of ``alerts.alert_rule_state``."""
+    return warehouse.table("alerts", "alert_rule_state")
 
 
-def screen_members_table() -> str:
-    """Qualified name of ``marts.alert_screen_members``."""
-    return table_name("marts", "alert_screen_members")
+def screen_members_table(warehouse: Warehouse) -> str:
+    """Qualified name of ``alerts.alert_screen_members``."""
+    return warehouse.table("alerts", "alert_screen_members")
 
 
 def ensure_alert_tables(warehouse: Warehouse) -> None:
-    """Create the marts schema and the four alert tables if they do not exist (idempotent)."""
-    warehouse.ensure_schema("marts")
+    """Create the alerts schema and the four alert tables if they do not exist (idempotent)."""
+    warehouse.ensure_schema("alerts")
     warehouse.execute(
-        f"""create table if not exists {events_table()} (
+        f"""create table if not exists {events_table(warehouse)} (
             event_id varchar not null primary key,
             rule_id varchar not null,
             rule_type varchar not null,
@@ -77,7 +78,7 @@ def ensure_alert_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {deliveries_table()} (
+        f"""create table if not exists {deliveries_table(warehouse)} (
             event_id varchar not null,
             channel varchar not null,
             status varchar not null,
@@ -90,7 +91,7 @@ def ensure_alert_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {rule_state_table()} (
+        f"""create table if not exists {rule_state_table(warehouse)} (
             rule_id varchar not null primary key,
             rule_type varchar not null,
             fingerprint varchar not null,
@@ -99,7 +100,7 @@ def ensure_alert_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {screen_members_table()} (
+        f"""create table if not exists {screen_members_table(warehouse)} (
             rule_id varchar not null,
             ticker varchar not null,
             trade_date date,

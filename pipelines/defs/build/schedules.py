@@ -2,8 +2,9 @@
 
 from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
+from domain.calendar import EXCHANGE_TIMEZONE
 from pipelines.defs.build.jobs import warehouse_build_job
-from pipelines.lib.trading_calendar import EXCHANGE_TIMEZONE, trading_day_partitions
+from pipelines.lib.partitions import trading_day_partitions
 
 
 @schedule(

@@ -19,9 +19,9 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from domain.warehouse import Replacement
 from pipelines.lib.csv_files import Column, read_typed_csv
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import Replacement, WarehouseResource, table_name
+from pipelines.lib.resources import ReferenceDataResource, WarehouseResource
 
 CONSTITUENT_COLUMNS = {
     "Symbol": Column("ticker", required=True),
@@ -63,8 +63,8 @@ def _load_reference_table(
     frame = frame.with_columns(
         source_file=pl.lit(path.name), loaded_at=pl.lit(datetime.now(timezone.utc).replace(tzinfo=None))
     )
-    table = table_name("raw", name)
     with warehouse.connect() as wh:
+        table = wh.table("raw", name)
         wh.ensure_schema("raw")
         wh.execute(_ddl(table, columns))
         wh.replace_rows([Replacement(table, frame)])
@@ -87,8 +87,10 @@ def _load_reference_table(
     tags={"layer": "raw"},
     description="S&P 500 constituents (ticker, company name, GICS sector) as of 2018-04-02.",
 )
-def companies(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _load_reference_table(warehouse, "companies", get_settings().constituents_csv, CONSTITUENT_COLUMNS)
+def companies(
+    context: AssetExecutionContext, warehouse: WarehouseResource, reference_data: ReferenceDataResource
+) -> MaterializeResult:
+    return _load_reference_table(warehouse, "companies", Path(reference_data.constituents_csv), CONSTITUENT_COLUMNS)
 
 
 @asset(
@@ -100,5 +102,7 @@ def companies(context: AssetExecutionContext, warehouse: WarehouseResource) -> M
     description="Vendor fundamentals snapshot of 2018-02-08 (market cap, P/E, P/B, dividend "
     "yield in percent, EPS), as published; quirks are fixed in dbt staging.",
 )
-def company_financials(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _load_reference_table(warehouse, "company_financials", get_settings().financials_csv, FINANCIAL_COLUMNS)
+def company_financials(
+    context: AssetExecutionContext, warehouse: WarehouseResource, reference_data: ReferenceDataResource
+) -> MaterializeResult:
+    return _load_reference_table(warehouse, "company_financials", Path(reference_data.financials_csv), FINANCIAL_COLUMNS)

@@ -1,8 +1,11 @@
 """Every dbt model of ``dbt_project/`` as a Dagster asset (``dbt build``: models + tests).
 
-dbt tests become asset checks of the models they test. The marts are full-refresh
-tables: recursive indicators (EMA, MACD, RSI, ATR) need each ticker's whole history,
-so an incremental model would need the previous state, not just the new session.
+dbt tests become asset checks of the models they test. The manifest the asset definitions are
+built from is ``dbt_project/target/manifest.json``: under ``dagster dev`` Dagster's
+``DbtProject.prepare_if_dev`` re-parses the project when the code location loads; elsewhere
+``python -m pipelines.build`` parses before each build, and a missing manifest is parsed once
+here. Runs use the ``dbt`` resource (:class:`~pipelines.lib.resources.DbtResource`): its profile
+and ``--vars`` carry the warehouse, schema prefix and portfolio settings.
 
 Row counts: on DuckDB the dbt subprocess holds the single write lock while it runs, so the
 counts are read once ``dbt build`` has finished and attached to each model's output as
@@ -12,14 +15,19 @@ counts are read once ``dbt build`` has finished and attached to each model's out
 from collections.abc import Iterable, Iterator
 
 from dagster import AssetExecutionContext, Output
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from domain.settings import DBT_PROJECT_DIR
 from pipelines.lib.dbt_translator import LayeredDbtTranslator
-from pipelines.lib.resources import dbt_project, ensure_dbt_manifest
-from pipelines.lib.warehouse import WarehouseResource
+from pipelines.lib.resources import DbtResource, WarehouseResource, dbt_executable
 
-PROJECT = dbt_project()
-ensure_dbt_manifest(PROJECT)
+#: The project as checked in (``profiles.yml`` with its environment defaults): enough to parse.
+PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+PROJECT.prepare_if_dev()
+if not PROJECT.manifest_path.exists():
+    DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    ).cli(["parse", "--quiet"], target_path=PROJECT.target_path).wait()
 
 
 def with_row_counts(events: Iterable[object], manifest: dict, warehouse: WarehouseResource) -> Iterator[object]:
@@ -48,7 +56,7 @@ def with_row_counts(events: Iterable[object], manifest: dict, warehouse: Warehou
     dagster_dbt_translator=LayeredDbtTranslator(),
     name="dbt_models",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_models(context: AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource):
     """Run ``dbt build`` for the selected models; attach row counts once it has finished."""
     invocation = dbt.cli(["build"], context=context)
     events = list(invocation.stream())  # dbt has finished: its manifest names this run's relations

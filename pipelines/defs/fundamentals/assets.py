@@ -36,10 +36,18 @@ from dagster import (
 )
 from pydantic import Field
 
-from pipelines.defs.fundamentals.tables import ensure_sec_tables, facts_table, rejected_facts_table, tickers_table
-from pipelines.lib.http import RawResponseStore
-from pipelines.lib.settings import Settings, get_settings
-from pipelines.lib.warehouse import Replacement, Warehouse, WarehouseResource, table_name
+from domain.warehouse import Replacement, Warehouse
+from pipelines.defs.fundamentals.tables import (
+    ensure_sec_tables,
+    facts_table,
+    rejected_facts_table,
+    tickers_table,
+)
+from pipelines.lib.resources import (
+    FundamentalsSourceResource,
+    RawResponsesResource,
+    WarehouseResource,
+)
 from pipelines.sources.sec import (
     BUNDLED_COMPANY_TICKERS,
     FACT_KEY,
@@ -78,8 +86,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _client(settings: Settings) -> SecClient:
-    return SecClient(settings.sec_user_agent, RawResponseStore(settings.raw_responses_dir, VENDOR))
+def _client(fundamentals: FundamentalsSourceResource, raw_responses: RawResponsesResource) -> SecClient:
+    return SecClient(fundamentals.sec_user_agent, raw_responses.store(VENDOR))
 
 
 @asset(
@@ -93,12 +101,15 @@ def _client(settings: Settings) -> SecClient:
     "several tickers (Alphabet: GOOGL, GOOG). Bundled copy or www.sec.gov per FUNDAMENTALS_SOURCE.",
 )
 def sec_company_tickers(
-    context: AssetExecutionContext, config: SecFetchConfig, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    config: SecFetchConfig,
+    warehouse: WarehouseResource,
+    fundamentals: FundamentalsSourceResource,
+    raw_responses: RawResponsesResource,
 ) -> MaterializeResult:
-    settings = get_settings()
     origin: dict[str, Any]
-    if settings.fundamentals_source == "sec":
-        with _client(settings) as client:
+    if fundamentals.source == "sec":
+        with _client(fundamentals, raw_responses) as client:
             document = client.company_tickers(refetch=config.refetch)
         body, source = document.body, document.source
         origin = {"raw_response": MetadataValue.path(str(document.raw_path)), "fetched": document.fetched}
@@ -109,7 +120,7 @@ def sec_company_tickers(
     frame = company_tickers_to_frame(body, source).with_columns(source=pl.lit(source), loaded_at=pl.lit(_now()))
     with warehouse.connect() as wh:
         ensure_sec_tables(wh)
-        wh.replace_rows([Replacement(tickers_table(), frame)])
+        wh.replace_rows([Replacement(tickers_table(wh), frame)])
     per_cik = frame.group_by("cik").len()
     return MaterializeResult(
         metadata={
@@ -128,16 +139,16 @@ def _universe(wh: Warehouse) -> tuple[list[str], dict[str, list[str]], list[str]
     Raises:
         RuntimeError: ``raw.companies`` is missing or empty, or the ticker map is empty.
     """
-    companies = table_name("raw", "companies")
+    companies = wh.table("raw", "companies")
     try:
         tickers = wh.fetch_frame(f"select ticker from {companies} order by ticker")["ticker"].to_list()
     except Exception as error:  # DuckDB CatalogException / psycopg UndefinedTable
         raise RuntimeError(f"FUNDAMENTALS_SOURCE=sec needs {companies} (materialize raw/companies): {error}") from error
-    ticker_map = wh.fetch_frame(f"select ticker, cik from {tickers_table()}")
+    ticker_map = wh.fetch_frame(f"select ticker, cik from {tickers_table(wh)}")
     if not tickers or ticker_map.height == 0:
         raise RuntimeError(
             f"FUNDAMENTALS_SOURCE=sec: no universe ({len(tickers)} tickers in {companies}, "
-            f"{ticker_map.height} in {tickers_table()}; materialize raw/companies and raw/sec_company_tickers)"
+            f"{ticker_map.height} in {tickers_table(wh)}; materialize raw/companies and raw/sec_company_tickers)"
         )
     cik_of = dict(ticker_map.iter_rows())
     per_cik: dict[str, list[str]] = {}
@@ -152,15 +163,20 @@ def _universe(wh: Warehouse) -> tuple[list[str], dict[str, list[str]], list[str]
 
 
 def _documents(
-    context: AssetExecutionContext, settings: Settings, ciks: list[str], refetch: bool, skipped: list[str],
+    context: AssetExecutionContext,
+    fundamentals: FundamentalsSourceResource,
+    raw_responses: RawResponsesResource,
+    ciks: list[str],
+    refetch: bool,
+    skipped: list[str],
     reused: list[str],
 ) -> Iterator[tuple[str, Callable[[], tuple[Any, str]]]]:
     """(cik, loader) per CIK; the loader returns (document, source)."""
-    if settings.fundamentals_source != "sec":
+    if fundamentals.source != "sec":
         for cik, path in bundled_companyfacts_files().items():
             yield cik, lambda path=path: (read_bundled_json(path, check_companyfacts), f"bundled:{path.name}")
         return
-    with _client(settings) as client:
+    with _client(fundamentals, raw_responses) as client:
         for number, cik in enumerate(ciks, 1):
             try:
                 document = client.companyfacts(cik, refetch=refetch)
@@ -207,8 +223,13 @@ def _documents(
         ),
     ],
 )
-def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse: WarehouseResource):
-    settings = get_settings()
+def sec_facts(
+    context: AssetExecutionContext,
+    config: SecFetchConfig,
+    warehouse: WarehouseResource,
+    fundamentals: FundamentalsSourceResource,
+    raw_responses: RawResponsesResource,
+):
     loaded_at = _now()
     per_cik: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
@@ -217,7 +238,7 @@ def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse:
     with warehouse.connect() as wh:
         ensure_sec_tables(wh)
         ciks: list[str] = []
-        if settings.fundamentals_source == "sec":
+        if fundamentals.source == "sec":
             ciks, universe_tickers, unmapped = _universe(wh)
             universe = {
                 "universe_tickers": sum(len(t) for t in universe_tickers.values()) + len(unmapped),
@@ -227,23 +248,23 @@ def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse:
             if unmapped:
                 context.log.warning(f"{len(unmapped)} tickers of raw.companies have no CIK in SEC's map: {unmapped}")
         first_ticker = _first_ticker_per_cik(wh)
-        for cik, load in _documents(context, settings, ciks, config.refetch, skipped, reused):
+        for cik, load in _documents(context, fundamentals, raw_responses, ciks, config.refetch, skipped, reused):
             document, source = load()
             parsed = parse_companyfacts(document, source)
             stamp = {"source": pl.lit(source), "loaded_at": pl.lit(loaded_at)}
             facts = parsed.facts.with_columns(**stamp, ticker=pl.lit(first_ticker.get(cik), dtype=pl.Utf8))
             wh.replace_rows(
                 [
-                    Replacement(facts_table(), facts, "cik = ?", (cik,)),
-                    Replacement(rejected_facts_table(), parsed.rejected.with_columns(**stamp), "cik = ?", (cik,)),
+                    Replacement(facts_table(wh), facts, "cik = ?", (cik,)),
+                    Replacement(rejected_facts_table(wh), parsed.rejected.with_columns(**stamp), "cik = ?", (cik,)),
                 ]
             )
             per_cik[cik] = {"entity_name": parsed.entity_name, **parsed.counts(), "source": source}
             context.log.info(f"{cik} {parsed.entity_name}: {parsed.counts()}")
         integrity = _integrity(wh)
         stored = _stored_per_cik(wh, list(per_cik))
-        total_rows = wh.row_count(facts_table())
-        total_rejected = wh.row_count(rejected_facts_table())
+        total_rows = wh.row_count(facts_table(wh))
+        total_rejected = wh.row_count(rejected_facts_table(wh))
 
     for cik, counts in per_cik.items():
         counts["tickers"] = stored["tickers"].get(cik, [])
@@ -265,14 +286,14 @@ def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse:
         metadata={
             "dagster/row_count": total_rows,
             "rejected_rows_total": total_rejected,
-            "fundamentals_source": settings.fundamentals_source,
+            "fundamentals_source": fundamentals.source,
             "ciks_loaded": len(per_cik),
             **counts_metadata,
             "facts_per_cik": MetadataValue.json(per_cik),
             "facts_per_cik_table": MetadataValue.md(_markdown(per_cik)),
             "skipped_ciks": MetadataValue.json(skipped),
             "ciks_without_facts": MetadataValue.json([c for c, n in per_cik.items() if n["input"] == 0]),
-            **({"ciks_from_raw_store": len(reused)} if settings.fundamentals_source == "sec" else {}),
+            **({"ciks_from_raw_store": len(reused)} if fundamentals.source == "sec" else {}),
             **universe,
         }
     )
@@ -299,7 +320,7 @@ def sec_facts(context: AssetExecutionContext, config: SecFetchConfig, warehouse:
 
 def _integrity(wh: Warehouse) -> dict[str, int]:
     """Violation counts over the whole facts table (all zero when it is sound)."""
-    table = facts_table()
+    table = facts_table(wh)
     key = ", ".join(FACT_KEY)
     nulls = " or ".join(f"{column} is null" for column in REQUIRED_COLUMNS)
     row = wh.fetch_frame(
@@ -316,7 +337,7 @@ def _integrity(wh: Warehouse) -> dict[str, int]:
 def _first_ticker_per_cik(wh: Warehouse) -> dict[str, str]:
     """CIK -> its alphabetically first ticker in raw.sec_company_tickers, warehouse spelling
     (SEC's ``BRK-B`` is ``BRK.B``)."""
-    frame = wh.fetch_frame(f"select cik, min(ticker) as ticker from {tickers_table()} group by cik")
+    frame = wh.fetch_frame(f"select cik, min(ticker) as ticker from {tickers_table(wh)} group by cik")
     return {cik: ticker.replace("-", ".") for cik, ticker in frame.iter_rows()}
 
 
@@ -326,10 +347,10 @@ def _stored_per_cik(wh: Warehouse, ciks: list[str]) -> dict[str, dict[str, Any]]
         return {"rows": {}, "tickers": {}}
     marks = ", ".join("?" for _ in ciks)
     rows = wh.fetch_frame(
-        f"select cik, count(*) as n from {facts_table()} where cik in ({marks}) group by cik", ciks
+        f"select cik, count(*) as n from {facts_table(wh)} where cik in ({marks}) group by cik", ciks
     )
     tickers = wh.fetch_frame(
-        f"select cik, ticker from {tickers_table()} where cik in ({marks}) order by cik, ticker", ciks
+        f"select cik, ticker from {tickers_table(wh)} where cik in ({marks}) order by cik, ticker", ciks
     )
     listed: dict[str, list[str]] = {}
     for cik, ticker in tickers.iter_rows():

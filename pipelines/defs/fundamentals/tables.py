@@ -24,29 +24,29 @@ On PostgreSQL the two fact tables get an index on ``cik`` (each CIK is replaced 
 
 from __future__ import annotations
 
-from pipelines.lib.warehouse import Warehouse, table_name
+from domain.warehouse import Warehouse
 
 
-def facts_table() -> str:
+def facts_table(warehouse: Warehouse) -> str:
     """Qualified name of the loaded facts table."""
-    return table_name("raw", "sec_facts")
+    return warehouse.table("raw", "sec_facts")
 
 
-def rejected_facts_table() -> str:
+def rejected_facts_table(warehouse: Warehouse) -> str:
     """Qualified name of the quarantined facts table."""
-    return table_name("raw", "rejected_sec_facts")
+    return warehouse.table("raw", "rejected_sec_facts")
 
 
-def tickers_table() -> str:
+def tickers_table(warehouse: Warehouse) -> str:
     """Qualified name of the ticker map."""
-    return table_name("raw", "sec_company_tickers")
+    return warehouse.table("raw", "sec_company_tickers")
 
 
 def ensure_sec_tables(warehouse: Warehouse) -> None:
     """Create the raw schema and the three SEC tables if missing (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
-        f"""create table if not exists {facts_table()} (
+        f"""create table if not exists {facts_table(warehouse)} (
             cik varchar not null,
             taxonomy varchar not null,
             concept varchar not null,
@@ -66,9 +66,9 @@ def ensure_sec_tables(warehouse: Warehouse) -> None:
         )"""
     )
     # tables created before the ticker column existed
-    warehouse.execute(f"alter table {facts_table()} add column if not exists ticker varchar")
+    warehouse.execute(f"alter table {facts_table(warehouse)} add column if not exists ticker varchar")
     warehouse.execute(
-        f"""create table if not exists {rejected_facts_table()} (
+        f"""create table if not exists {rejected_facts_table(warehouse)} (
             cik varchar not null,
             taxonomy varchar,
             concept varchar,
@@ -84,7 +84,7 @@ def ensure_sec_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {tickers_table()} (
+        f"""create table if not exists {tickers_table(warehouse)} (
             cik varchar not null,
             ticker varchar not null,
             title varchar not null,
@@ -93,5 +93,5 @@ def ensure_sec_tables(warehouse: Warehouse) -> None:
         )"""
     )
     if warehouse.backend == "postgres":
-        warehouse.execute(f"create index if not exists sec_facts_cik_idx on {facts_table()} (cik)")
-        warehouse.execute(f"create index if not exists rejected_sec_facts_cik_idx on {rejected_facts_table()} (cik)")
+        warehouse.execute(f"create index if not exists sec_facts_cik_idx on {facts_table(warehouse)} (cik)")
+        warehouse.execute(f"create index if not exists rejected_sec_facts_cik_idx on {rejected_facts_table(warehouse)} (cik)")

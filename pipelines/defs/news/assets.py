@@ -35,6 +35,7 @@ from dagster import (
     multi_asset,
 )
 
+from domain.warehouse import Replacement, Warehouse
 from pipelines.defs.news.bundled import read_bundled
 from pipelines.defs.news.feeds import fetch_feeds
 from pipelines.defs.news.ingest import (
@@ -45,12 +46,19 @@ from pipelines.defs.news.ingest import (
     with_sentiment,
 )
 from pipelines.defs.news.sentiment import default_scorer
-from pipelines.defs.news.tables import articles_table, ensure_news_tables, rejected_table, tickers_table
+from pipelines.defs.news.tables import (
+    articles_table,
+    ensure_news_tables,
+    rejected_table,
+    tickers_table,
+)
 from pipelines.defs.news.tagging import TickerTagger
 from pipelines.defs.news.validation import validate_items
-from pipelines.lib.http import RawResponseStore
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import Replacement, Warehouse, WarehouseResource, table_name
+from pipelines.lib.resources import (
+    NewsFeedsResource,
+    RawResponsesResource,
+    WarehouseResource,
+)
 
 ARTICLES_KEY = AssetKey(["raw", "news_articles"])
 TICKERS_KEY = AssetKey(["raw", "news_article_tickers"])
@@ -64,12 +72,12 @@ _COMMON = {"group_name": "news", "kinds": {"python", "duckdb", "postgres"}, "own
 
 
 def _tagger(warehouse: Warehouse) -> TickerTagger:
-    companies = warehouse.fetch_frame(f"select ticker, company_name from {table_name('raw', 'companies')}")
+    companies = warehouse.fetch_frame(f"select ticker, company_name from {warehouse.table('raw', 'companies')}")
     return TickerTagger(companies.iter_rows())
 
 
 def _duplicate_keys(warehouse: Warehouse) -> dict[str, int]:
-    table = articles_table()
+    table = articles_table(warehouse)
     frame = warehouse.fetch_frame(
         f"""select
             count(*) - count(distinct article_id) as article_id,
@@ -139,11 +147,15 @@ def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
         ),
     ],
 )
-def news(context: AssetExecutionContext, warehouse: WarehouseResource):
-    settings = get_settings()
+def news(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    news_feeds: NewsFeedsResource,
+    raw_responses: RawResponsesResource,
+):
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batches = read_bundled()
-    feeds = fetch_feeds(settings.news_feeds, RawResponseStore(settings.raw_responses_dir, "rss"))
+    feeds = fetch_feeds(tuple(news_feeds.feeds), raw_responses.store("rss"))
     batches += feeds.batches
     for url, error in feeds.errors.items():
         context.log.warning(f"news feed {url} skipped: {error}")
@@ -155,7 +167,7 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
         plan = plan_ingest(batches, load_stored(wh), tagger.tickers, loaded_at)
         new_articles = with_sentiment(plan.articles, scorer).select(ARTICLE_COLUMNS)
         stale = wh.fetch_frame(
-            f"select {', '.join(ARTICLE_COLUMNS)} from {articles_table()} where sentiment_method <> ?", [scorer.method]
+            f"select {', '.join(ARTICLE_COLUMNS)} from {articles_table(wh)} where sentiment_method <> ?", [scorer.method]
         )
         sentiment_columns = ("sentiment_score", "sentiment_positive", "sentiment_negative", "sentiment_method")
         rescored = (
@@ -163,9 +175,9 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
             if stale.height
             else new_articles.head(0)
         )
-        stored_titles = wh.fetch_frame(f"select article_id, title from {articles_table()}")
+        stored_titles = wh.fetch_frame(f"select article_id, title from {articles_table(wh)}")
         vendor_tagged = set(
-            wh.fetch_frame(f"select distinct article_id from {tickers_table()} where tag_method = 'vendor'")[
+            wh.fetch_frame(f"select distinct article_id from {tickers_table(wh)} where tag_method = 'vendor'")[
                 "article_id"
             ].to_list()
         ) | set(plan.vendor_tags["article_id"].to_list())
@@ -177,17 +189,17 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
         wh.replace_rows(
             [
                 Replacement(
-                    articles_table(), pl.concat([new_articles, rescored.cast(new_articles.schema)]),
+                    articles_table(wh), pl.concat([new_articles, rescored.cast(new_articles.schema)]),
                     "sentiment_method <> ?", (scorer.method,),
                 ),  # fmt: skip
-                Replacement(tickers_table(), matched, "tag_method <> 'vendor'"),
-                Replacement(tickers_table(), plan.vendor_tags, "false"),
-                Replacement(rejected_table(), plan.rejects, "false"),
+                Replacement(tickers_table(wh), matched, "tag_method <> 'vendor'"),
+                Replacement(tickers_table(wh), plan.vendor_tags, "false"),
+                Replacement(rejected_table(wh), plan.rejects, "false"),
             ]
         )
-        totals = {t: wh.row_count(t) for t in (articles_table(), tickers_table(), rejected_table())}
+        totals = {t: wh.row_count(t) for t in (articles_table(wh), tickers_table(wh), rejected_table(wh))}
         tag_methods = wh.fetch_frame(
-            f"select tag_method, count(*) as n from {tickers_table()} group by tag_method order by tag_method"
+            f"select tag_method, count(*) as n from {tickers_table(wh)} group by tag_method order by tag_method"
         )
         duplicate_keys = _duplicate_keys(wh)
 
@@ -205,12 +217,12 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(
         asset_key=ARTICLES_KEY,
         metadata={
-            "dagster/row_count": totals[articles_table()],
+            "dagster/row_count": totals[articles_table(wh)],
             **summary,
             "rescored": rescored.height,
             "sentiment_method": scorer.method,
             "counts_per_input": MetadataValue.json(plan.counts),
-            "feeds": MetadataValue.json({"configured": list(settings.news_feeds), "raw_keys": feeds.raw_keys}),
+            "feeds": MetadataValue.json({"configured": list(news_feeds.feeds), "raw_keys": feeds.raw_keys}),
             "new_articles_preview": MetadataValue.md(
                 _markdown(new_articles.select("published_at", "publisher", "title", "sentiment_score"))
             ),
@@ -219,7 +231,7 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(
         asset_key=TICKERS_KEY,
         metadata={
-            "dagster/row_count": totals[tickers_table()],
+            "dagster/row_count": totals[tickers_table(wh)],
             "rows_by_tag_method": MetadataValue.json(dict(tag_methods.iter_rows())),
             "vendor_tags_added": plan.vendor_tags.height,
             "matcher_tags": matched.height,
@@ -228,7 +240,7 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(
         asset_key=REJECTED_KEY,
         metadata={
-            "dagster/row_count": totals[rejected_table()],
+            "dagster/row_count": totals[rejected_table(wh)],
             "rejected_this_run": summary["rejected"],
             "new_rejects": plan.rejects.height,
             "rejected_by_rule": MetadataValue.json(plan.input_outcome.failed_rows_by_rule),
@@ -262,7 +274,7 @@ def news(context: AssetExecutionContext, warehouse: WarehouseResource):
         passed=not feeds.errors,
         severity=AssetCheckSeverity.WARN,
         metadata={
-            "feeds_configured": len(settings.news_feeds),
+            "feeds_configured": len(news_feeds.feeds),
             "feeds_failed": MetadataValue.json(feeds.errors),
         },
     )

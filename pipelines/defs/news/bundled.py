@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from domain.settings import REPO_ROOT, SAMPLE_DIR
 from pipelines.defs.news.records import (
     BrokenRecord,
     NewsItem,
@@ -32,7 +33,6 @@ from pipelines.defs.news.records import (
     payload_json,
     to_utc_naive,
 )
-from pipelines.lib.settings import REPO_ROOT, SAMPLE_DIR
 
 BUNDLED_NEWS_DIR = SAMPLE_DIR / "news"
 BENZINGA_RATINGS_CSV = BUNDLED_NEWS_DIR / "benzinga_analyst_ratings_processed_sample.csv"

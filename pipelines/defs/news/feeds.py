@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from pipelines.defs.news.records import NewsItem, SourceBatch, clean_title
-from pipelines.lib.http import RawResponseStore, VendorClient, VendorHTTPError, VendorResponseError
+from pipelines.lib.http import (
+    RawResponseStore,
+    VendorClient,
+    VendorHTTPError,
+    VendorResponseError,
+)
 from pipelines.sources import rss
 
 SOURCE = "rss"

@@ -1,5 +1,5 @@
 """The news ingest as pure functions: validate, deduplicate, tag, count (no Dagster, no I/O
-except through the :class:`~pipelines.lib.warehouse.Warehouse` passed in).
+except through the :class:`~domain.warehouse.Warehouse` passed in).
 
 Per input record (file row or feed entry), in the order of the batches:
 
@@ -24,13 +24,13 @@ from datetime import datetime
 
 import polars as pl
 
+from domain.warehouse import Warehouse
 from pipelines.defs.news import links, validation
 from pipelines.defs.news.records import SourceBatch
 from pipelines.defs.news.sentiment import SentimentScorer
 from pipelines.defs.news.tables import articles_table, rejected_table, tickers_table
 from pipelines.defs.news.tagging import TickerTagger, normalize_vendor_tickers
 from pipelines.lib.expectations import SuiteOutcome
-from pipelines.lib.warehouse import Warehouse
 
 ITEM_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.Utf8(),
@@ -80,9 +80,9 @@ class StoredNews:
 
 def load_stored(warehouse: Warehouse) -> StoredNews:
     """Read the keys of the stored articles, vendor tags and rejects (tables must exist)."""
-    articles = warehouse.fetch_frame(f"select article_id, source, vendor_id, canonical_link from {articles_table()}")
-    tags = warehouse.fetch_frame(f"select article_id, ticker from {tickers_table()} where tag_method = 'vendor'")
-    rejects = warehouse.fetch_frame(f"select reject_id from {rejected_table()}")
+    articles = warehouse.fetch_frame(f"select article_id, source, vendor_id, canonical_link from {articles_table(warehouse)}")
+    tags = warehouse.fetch_frame(f"select article_id, ticker from {tickers_table(warehouse)} where tag_method = 'vendor'")
+    rejects = warehouse.fetch_frame(f"select reject_id from {rejected_table(warehouse)}")
     stored = StoredNews(reject_ids=set(rejects["reject_id"].to_list()) if rejects.height else set())
     for article_id, source, vendor_id, canonical in articles.iter_rows():
         stored.article_ids.add(article_id)

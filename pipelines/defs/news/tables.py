@@ -37,29 +37,29 @@ when the record could not be split into fields, else its fields as JSON), ``load
 
 from __future__ import annotations
 
-from pipelines.lib.warehouse import Warehouse, table_name
+from domain.warehouse import Warehouse
 
 
-def articles_table() -> str:
+def articles_table(warehouse: Warehouse) -> str:
     """Qualified name of ``raw.news_articles``."""
-    return table_name("raw", "news_articles")
+    return warehouse.table("raw", "news_articles")
 
 
-def tickers_table() -> str:
+def tickers_table(warehouse: Warehouse) -> str:
     """Qualified name of ``raw.news_article_tickers``."""
-    return table_name("raw", "news_article_tickers")
+    return warehouse.table("raw", "news_article_tickers")
 
 
-def rejected_table() -> str:
+def rejected_table(warehouse: Warehouse) -> str:
     """Qualified name of ``raw.rejected_news``."""
-    return table_name("raw", "rejected_news")
+    return warehouse.table("raw", "rejected_news")
 
 
 def ensure_news_tables(warehouse: Warehouse) -> None:
     """Create the raw schema and the news tables if they do not exist (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
-        f"""create table if not exists {articles_table()} (
+        f"""create table if not exists {articles_table(warehouse)} (
             article_id varchar not null,
             source varchar not null,
             source_uri varchar not null,
@@ -79,7 +79,7 @@ def ensure_news_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {tickers_table()} (
+        f"""create table if not exists {tickers_table(warehouse)} (
             article_id varchar not null,
             ticker varchar not null,
             tag_method varchar not null,
@@ -88,7 +88,7 @@ def ensure_news_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {rejected_table()} (
+        f"""create table if not exists {rejected_table(warehouse)} (
             reject_id varchar not null,
             source varchar not null,
             source_uri varchar not null,

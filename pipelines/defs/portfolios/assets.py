@@ -6,7 +6,7 @@ prices). A run:
 
 1. builds the price universe (each ticker's first and last trade_date in ``raw.prices_daily``,
    on which this asset depends);
-2. reads and validates every file with :mod:`pipelines.defs.portfolios.transactions`, ALL OR
+2. reads and validates every file with :mod:`domain.portfolios.transactions`, ALL OR
    NOTHING per file: a file with any bad row (or an unreadable file) puts every one of its rows
    in ``raw.rejected_portfolio_transactions`` and none in ``raw.portfolio_transactions`` (its
    portfolios disappear until it is fixed); a portfolio found in two files rejects both;
@@ -44,6 +44,21 @@ from dagster import (
     asset,
 )
 
+from domain.calendar import sessions_between
+from domain.portfolios.store import file_sha256, transaction_files
+from domain.portfolios.transactions import (
+    CURRENCY,
+    PORTFOLIO_PATTERN,
+    SIDES,
+    PortfolioFileError,
+    PriceHistory,
+    RowError,
+    normalized_transactions,
+    portfolios_in,
+    read_transactions,
+    validate_transactions,
+)
+from domain.warehouse import Replacement, Warehouse
 from pipelines.defs.portfolios.tables import (
     REJECTED_COLUMNS,
     TRANSACTION_COLUMNS,
@@ -53,26 +68,10 @@ from pipelines.defs.portfolios.tables import (
     rejected_table,
     transactions_table,
 )
-from pipelines.defs.portfolios.transactions import (
-    CURRENCY,
-    PORTFOLIO_PATTERN,
-    SIDES,
-    PortfolioFileError,
-    PriceHistory,
-    RowError,
-    file_sha256,
-    normalized_transactions,
-    portfolio_files,
-    portfolios_in,
-    read_transactions,
-    validate_transactions,
-)
 from pipelines.defs.prices.assets import PRICES_KEY
 from pipelines.defs.prices.tables import prices_table
 from pipelines.lib import expectations
-from pipelines.lib.settings import get_settings
-from pipelines.lib.trading_calendar import sessions_between
-from pipelines.lib.warehouse import Replacement, Warehouse, WarehouseResource
+from pipelines.lib.resources import PortfolioFilesResource, WarehouseResource
 
 PORTFOLIO_TRANSACTIONS_KEY = ["raw", "portfolio_transactions"]
 ROWS_CHECK = "rows_pass_expectations"
@@ -101,20 +100,19 @@ def price_history(warehouse: Warehouse) -> PriceHistory:
     Raises:
         RuntimeError: the prices table does not exist yet (load prices first).
     """
-    settings = get_settings()
     exists = warehouse.fetch_frame(
         "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
-        [settings.schema("raw"), "prices_daily"],
+        [warehouse.schema("raw"), "prices_daily"],
     )
     if not exists["n"][0]:
         raise RuntimeError(
-            f"{prices_table()} does not exist: portfolio rows are validated against the "
+            f"{prices_table(warehouse)} does not exist: portfolio rows are validated against the "
             "price history, so load the prices first (make build)"
         )
     return PriceHistory.from_frame(
         warehouse.fetch_frame(
             f"""select ticker, min(trade_date) as first_trade_date, max(trade_date) as last_trade_date
-            from {prices_table()} group by ticker"""
+            from {prices_table(warehouse)} group by ticker"""
         )
     )
 
@@ -166,8 +164,8 @@ def write_outcomes(warehouse: Warehouse, outcomes: list[FileOutcome]) -> None:
     """Replace the rows of new, changed and removed files in both tables in ONE transaction;
     mark the outcomes whose stored rows were identical as not ``written``."""
     stored = {
-        "loaded": _stored_by_file(warehouse, transactions_table(), TRANSACTION_COLUMNS),
-        "rejected": _stored_by_file(warehouse, rejected_table(), REJECTED_COLUMNS),
+        "loaded": _stored_by_file(warehouse, transactions_table(warehouse), TRANSACTION_COLUMNS),
+        "rejected": _stored_by_file(warehouse, rejected_table(warehouse), REJECTED_COLUMNS),
     }
     for outcome in outcomes:
         table = "loaded" if outcome.status == "loaded" else "rejected"
@@ -185,8 +183,8 @@ def write_outcomes(warehouse: Warehouse, outcomes: list[FileOutcome]) -> None:
 
     warehouse.replace_rows(
         [
-            Replacement(transactions_table(), rows("loaded"), where, kept),
-            Replacement(rejected_table(), rows("rejected", "unreadable"), where, kept),
+            Replacement(transactions_table(warehouse), rows("loaded"), where, kept),
+            Replacement(rejected_table(warehouse), rows("rejected", "unreadable"), where, kept),
         ]
     )
 
@@ -291,9 +289,11 @@ def _error_table(outcomes: list[FileOutcome]) -> MetadataValue:
         ),
     ],
 )
-def portfolio_transactions(context: AssetExecutionContext, warehouse: WarehouseResource):
-    directory = get_settings().portfolios_dir
-    paths = portfolio_files(directory)
+def portfolio_transactions(
+    context: AssetExecutionContext, warehouse: WarehouseResource, portfolio_files: PortfolioFilesResource
+):
+    directory = portfolio_files.path
+    paths = transaction_files(directory)
     if not directory.is_dir():
         context.log.warning(f"PORTFOLIOS_DIR {directory} does not exist: no portfolio is loaded")
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -302,8 +302,8 @@ def portfolio_transactions(context: AssetExecutionContext, warehouse: WarehouseR
         history = price_history(wh)
         outcomes = plan_files(paths, history, loaded_at)
         write_outcomes(wh, outcomes)
-        stored = wh.fetch_frame(f"select {', '.join(TRANSACTION_COLUMNS)} from {transactions_table()}")
-        rejected_total = wh.row_count(rejected_table())
+        stored = wh.fetch_frame(f"select {', '.join(TRANSACTION_COLUMNS)} from {transactions_table(wh)}")
+        rejected_total = wh.row_count(rejected_table(wh))
 
     per_file = {
         o.source_file: {

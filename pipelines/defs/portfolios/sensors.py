@@ -1,7 +1,6 @@
-"""Watching ``PORTFOLIOS_DIR``: job ``portfolio_refresh`` and sensor ``portfolio_files_sensor``.
+"""Sensor ``portfolio_files_sensor``: watches ``PORTFOLIOS_DIR`` (the ``portfolio_files`` resource).
 
-The job materialises ``raw/portfolio_transactions`` and everything downstream of it (the dbt
-portfolio models, the snapshot the app reads). The sensor (on by default, evaluated at most
+The sensor (on by default, evaluated at most
 every 30 s) fingerprints the transaction files (``*.csv``: name -> SHA-256 of the bytes) and
 keeps the fingerprint in its cursor; when a file is new, changed or deleted it requests one
 run, and skips with a reason otherwise. While a ``portfolio_refresh`` or ``warehouse_build``
@@ -19,33 +18,24 @@ from hashlib import sha256
 from pathlib import Path
 
 from dagster import (
-    AssetSelection,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
     SkipReason,
-    define_asset_job,
     sensor,
 )
 
-from pipelines.defs.portfolios.assets import portfolio_transactions
-from pipelines.defs.portfolios.transactions import file_sha256, portfolio_files
+from domain.portfolios.store import file_sha256, transaction_files
+from pipelines.defs.portfolios.jobs import portfolio_refresh_job
+from pipelines.lib.resources import PortfolioFilesResource
 from pipelines.lib.runs import active_run
-from pipelines.lib.settings import get_settings
-
-portfolio_refresh_job = define_asset_job(
-    name="portfolio_refresh",
-    selection=AssetSelection.assets(portfolio_transactions).downstream(),
-    description="Reload the transaction files of PORTFOLIOS_DIR, then rebuild the dbt models downstream of "
-    "raw.portfolio_transactions and publish the snapshot.",
-)
 
 BUSY_JOBS = ("portfolio_refresh", "warehouse_build", "alerts_evaluate")
 
 
 def files_fingerprint(directory: Path) -> dict[str, str]:
     """``{file name: SHA-256 of its bytes}`` of the transaction files of ``directory``."""
-    return {path.name: file_sha256(path.read_bytes()) for path in portfolio_files(directory)}
+    return {path.name: file_sha256(path.read_bytes()) for path in transaction_files(directory)}
 
 
 def fingerprint_hash(files: dict[str, str]) -> str:
@@ -69,8 +59,8 @@ def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
     default_status=DefaultSensorStatus.RUNNING,
     description="When a transaction file of PORTFOLIOS_DIR is added, changed or deleted: run portfolio_refresh.",
 )
-def portfolio_files_sensor(context: SensorEvaluationContext):
-    directory = get_settings().portfolios_dir
+def portfolio_files_sensor(context: SensorEvaluationContext, portfolio_files: PortfolioFilesResource):
+    directory = portfolio_files.path
     files = files_fingerprint(directory)
     cursor = json.loads(context.cursor) if context.cursor else None
     if cursor is not None and cursor["files"] == files:

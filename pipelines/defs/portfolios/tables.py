@@ -39,8 +39,8 @@ from datetime import datetime
 
 import polars as pl
 
-from pipelines.defs.portfolios.transactions import RAW_RECORD, SOURCE_LINE, RowError
-from pipelines.lib.warehouse import Warehouse, table_name
+from domain.portfolios.transactions import RAW_RECORD, SOURCE_LINE, RowError
+from domain.warehouse import Warehouse
 
 TRANSACTION_COLUMNS = (
     "portfolio", "source_file", "source_line", "trade_date", "ticker", "side", "quantity", "price", "fees",
@@ -52,21 +52,21 @@ REJECTED_COLUMNS = (
 _LINES_SHOWN = 10
 
 
-def transactions_table() -> str:
+def transactions_table(warehouse: Warehouse) -> str:
     """Qualified name of ``raw.portfolio_transactions``."""
-    return table_name("raw", "portfolio_transactions")
+    return warehouse.table("raw", "portfolio_transactions")
 
 
-def rejected_table() -> str:
+def rejected_table(warehouse: Warehouse) -> str:
     """Qualified name of ``raw.rejected_portfolio_transactions``."""
-    return table_name("raw", "rejected_portfolio_transactions")
+    return warehouse.table("raw", "rejected_portfolio_transactions")
 
 
 def ensure_portfolio_tables(warehouse: Warehouse) -> None:
     """Create the raw schema and both tables if they do not exist (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
-        f"""create table if not exists {transactions_table()} (
+        f"""create table if not exists {transactions_table(warehouse)} (
             portfolio varchar not null,
             source_file varchar not null,
             source_line bigint not null,
@@ -82,7 +82,7 @@ def ensure_portfolio_tables(warehouse: Warehouse) -> None:
         )"""
     )
     warehouse.execute(
-        f"""create table if not exists {rejected_table()} (
+        f"""create table if not exists {rejected_table(warehouse)} (
             source_file varchar not null,
             source_line bigint not null,
             portfolio varchar,
@@ -97,7 +97,7 @@ def ensure_portfolio_tables(warehouse: Warehouse) -> None:
 
 def loaded_rows(typed: pl.DataFrame, source_file: str, sha256: str, loaded_at: datetime) -> pl.DataFrame:
     """Rows of ``raw.portfolio_transactions`` for one valid file (``typed``: from
-    :func:`~pipelines.defs.portfolios.transactions.normalized_transactions`)."""
+    :func:`~domain.portfolios.transactions.normalized_transactions`)."""
     return typed.with_columns(
         source_file=pl.lit(source_file), file_sha256=pl.lit(sha256), loaded_at=pl.lit(loaded_at, pl.Datetime("us"))
     ).select(TRANSACTION_COLUMNS)
@@ -107,7 +107,7 @@ def rejected_rows(
     frame: pl.DataFrame | None, errors: list[RowError], source_file: str, sha256: str, loaded_at: datetime
 ) -> pl.DataFrame:
     """Rows of ``raw.rejected_portfolio_transactions`` for one rejected file: every record of
-    ``frame`` (from :func:`~pipelines.defs.portfolios.transactions.read_transactions`) with its
+    ``frame`` (from :func:`~domain.portfolios.transactions.read_transactions`) with its
     own errors, or ``file rejected: …`` naming the invalid lines; plus one row per line with
     errors that is no record (the header, or the line where an unreadable file failed: then
     ``frame`` is None)."""

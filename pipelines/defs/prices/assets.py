@@ -1,9 +1,9 @@
 """``raw.prices_daily``: daily OHLCV from the configured source, validated, partitioned by session.
 
-The source is ``PRICE_SOURCE`` (:mod:`pipelines.defs.prices.sources`): the CSV file (default,
+The source is ``PRICE_SOURCE`` (the ``price_source`` resource, :mod:`pipelines.defs.prices.sources`): the CSV file (default,
 the bundled S&P 500 file) or Yahoo's chart API (one request per ticker of the universe and
 run window, raw responses kept and reused). One partition per exchange session
-(:func:`pipelines.lib.trading_calendar.trading_day_partitions`); a backfill of any range runs
+(:func:`pipelines.lib.partitions.trading_day_partitions`); a backfill of any range runs
 as one run (``BackfillPolicy.single_run``). A run:
 
 1. reads the source: the whole file strictly (a malformed file stops here, nothing written),
@@ -34,22 +34,27 @@ from dagster import (
     asset,
 )
 
+from domain.calendar import next_session_after, sessions_between
+from domain.warehouse import Replacement
 from pipelines.defs.prices.completeness import daily_completeness
 from pipelines.defs.prices.sources import read_price_batch, yahoo_universe
-from pipelines.defs.prices.tables import ensure_price_tables, prices_table, rejected_table
+from pipelines.defs.prices.tables import (
+    ensure_price_tables,
+    prices_table,
+    rejected_table,
+)
 from pipelines.defs.prices.validation import (
     COMPLETENESS_THRESHOLD,
     split_valid_rejected,
     validate_completeness,
     validate_rows,
 )
-from pipelines.lib.settings import get_settings
-from pipelines.lib.trading_calendar import (
-    next_session_after,
-    sessions_between,
-    trading_day_partitions,
+from pipelines.lib.partitions import trading_day_partitions
+from pipelines.lib.resources import (
+    PriceSourceResource,
+    RawResponsesResource,
+    WarehouseResource,
 )
-from pipelines.lib.warehouse import Replacement, WarehouseResource
 
 PRICES_KEY = ["raw", "prices_daily"]
 ROWS_CHECK = "rows_pass_expectations"
@@ -99,17 +104,21 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
         ),
     ],
 )
-def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
-    settings = get_settings()
+def prices_daily(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    price_source: PriceSourceResource,
+    raw_responses: RawResponsesResource,
+):
     key_range = context.partition_key_range
     first, end = batch_window(key_range.start, key_range.end)
     sessions = [day for day in sessions_between(first, end) if day < end]
 
     tickers = None
-    if settings.price_source == "yahoo":
+    if price_source.source == "yahoo":
         with warehouse.connect() as wh:
-            tickers = yahoo_universe(settings, wh)
-    source = read_price_batch(settings, first, end, tickers)
+            tickers = yahoo_universe(price_source, wh)
+    source = read_price_batch(price_source, raw_responses, first, end, tickers)
     in_window = pl.col("trade_date").is_between(first, end, closed="left")
     batch = source.rows.filter(in_window)
     split = split_valid_rejected(batch, sessions)
@@ -124,13 +133,13 @@ def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
         ensure_price_tables(wh)
         wh.replace_rows(
             [
-                Replacement(prices_table(), valid, window_filter, (first, end)),
-                Replacement(rejected_table(), rejected, window_filter, (first, end)),
+                Replacement(prices_table(wh), valid, window_filter, (first, end)),
+                Replacement(rejected_table(wh), rejected, window_filter, (first, end)),
             ]
         )
         per_day = daily_completeness(wh, sessions)
-        total_rows = wh.row_count(prices_table())
-        total_rejected = wh.row_count(rejected_table())
+        total_rows = wh.row_count(prices_table(wh))
+        total_rejected = wh.row_count(rejected_table(wh))
 
     loaded_outcome = validate_rows(split.valid, sessions)
     completeness_outcome = validate_completeness(per_day) if per_day.height else None
@@ -149,7 +158,7 @@ def prices_daily(context: AssetExecutionContext, warehouse: WarehouseResource):
             **counts,
             "rejected_by_rule": MetadataValue.json(split.input_outcome.failed_rows_by_rule),
             "rejected_preview": MetadataValue.md(_markdown_table(split.rejected)),
-            "price_source": settings.price_source,
+            "price_source": price_source.source,
             "source": source.description,
             "window": f"[{first}, {end})",
         }

@@ -13,9 +13,9 @@ from datetime import date
 
 import polars as pl
 
+from domain.calendar import previous_session_before
+from domain.warehouse import Warehouse
 from pipelines.defs.prices.tables import prices_table
-from pipelines.lib.trading_calendar import previous_session_before
-from pipelines.lib.warehouse import Warehouse
 
 
 def daily_completeness(warehouse: Warehouse, sessions: list[date]) -> pl.DataFrame:
@@ -26,10 +26,10 @@ def daily_completeness(warehouse: Warehouse, sessions: list[date]) -> pl.DataFra
         return pl.DataFrame(schema=schema)
     spans = warehouse.fetch_frame(
         f"select ticker, min(trade_date) as first_date, max(trade_date) as last_date "
-        f"from {prices_table()} group by ticker"
+        f"from {prices_table(warehouse)} group by ticker"
     )
     counts = warehouse.fetch_frame(
-        f"select trade_date, count(*) as rows from {prices_table()} "
+        f"select trade_date, count(*) as rows from {prices_table(warehouse)} "
         f"where trade_date >= ? and trade_date <= ? group by trade_date",
         [min(sessions), max(sessions)],
     )

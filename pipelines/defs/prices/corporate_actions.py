@@ -15,13 +15,21 @@ Cost: files without an ``"events"`` key are skipped after a byte search; the oth
 from datetime import datetime, timezone
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
+from domain.warehouse import Replacement
 from pipelines.defs.prices.assets import PRICES_KEY
-from pipelines.defs.prices.tables import corporate_actions_table, ensure_corporate_actions_table
-from pipelines.lib.http import RawResponseStore
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse import Replacement, WarehouseResource
+from pipelines.defs.prices.tables import (
+    corporate_actions_table,
+    ensure_corporate_actions_table,
+)
+from pipelines.lib.resources import RawResponsesResource, WarehouseResource
 from pipelines.sources.yahoo import SOURCE, VENDOR, stored_actions
 
 CORPORATE_ACTIONS_KEY = ["raw", "corporate_actions"]
@@ -44,18 +52,19 @@ COLUMNS = (
         "when none is stored (bundled data). dbt derives adjustment factors from it."
     ),
 )
-def corporate_actions(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    settings = get_settings()
-    store = RawResponseStore(settings.raw_responses_dir, VENDOR)
+def corporate_actions(
+    context: AssetExecutionContext, warehouse: WarehouseResource, raw_responses: RawResponsesResource
+) -> MaterializeResult:
+    store = raw_responses.store(VENDOR)
     actions = stored_actions(store)
     frame = actions.with_columns(
         source=pl.lit(SOURCE), loaded_at=pl.lit(datetime.now(timezone.utc).replace(tzinfo=None))
     ).select(COLUMNS)
     with warehouse.connect() as wh:
         ensure_corporate_actions_table(wh)
-        wh.replace_rows([Replacement(corporate_actions_table(), frame)])
+        wh.replace_rows([Replacement(corporate_actions_table(wh), frame)])
     by_type = {row["action_type"]: row["n"] for row in frame.group_by("action_type").agg(n=pl.len()).to_dicts()}
-    context.log.info(f"{corporate_actions_table()}: {frame.height} events from {store.directory}")
+    context.log.info(f"{corporate_actions_table(wh)}: {frame.height} events from {store.directory}")
     return MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,

@@ -1,6 +1,6 @@
 """Where a price run's rows come from: the configured CSV file (default) or Yahoo's chart API.
 
-``PRICE_SOURCE`` (:mod:`pipelines.lib.settings`) picks one; both give the same frame, so the
+``PRICE_SOURCE`` (the ``price_source`` resource) picks one; both give the same frame, so the
 rest of the asset (Great Expectations split, quarantine, window replacement) is one code path.
 
 :func:`read_price_batch` returns :class:`PriceBatch` whose ``rows`` has, one row per input row:
@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from domain.calendar import HISTORY_START
+from domain.warehouse import Warehouse
 from pipelines.defs.prices.reader import read_prices_csv
 from pipelines.lib.csv_files import Column, read_typed_csv
-from pipelines.lib.http import RawResponseStore
-from pipelines.lib.settings import Settings, get_settings
-from pipelines.lib.trading_calendar import HISTORY_START
-from pipelines.lib.warehouse import Warehouse, table_name
+from pipelines.lib.resources import PriceSourceResource, RawResponsesResource
 from pipelines.sources.yahoo import SOURCE as YAHOO_SOURCE
 from pipelines.sources.yahoo import VENDOR as YAHOO_VENDOR
 from pipelines.sources.yahoo import YahooChartSource, fetch_window
@@ -51,7 +51,8 @@ class PriceBatch:
 
 
 def read_price_batch(
-    settings: Settings,
+    price_source: PriceSourceResource,
+    raw_responses: RawResponsesResource | None,
     first: date,
     end: date,
     tickers: list[str] | None = None,
@@ -67,13 +68,12 @@ def read_price_batch(
         MalformedFileError, FileNotFoundError: the CSV (see :func:`read_prices_csv`).
         VendorHTTPError, VendorResponseError: Yahoo (a 404 only skips the ticker).
     """
-    if settings.price_source == "yahoo":
-        return _yahoo_batch(settings, first, end, tickers or yahoo_universe(settings), yahoo)
-    return _csv_batch(settings)
+    if price_source.source == "yahoo":
+        return _yahoo_batch(raw_responses, first, end, tickers or yahoo_universe(price_source), yahoo)
+    return _csv_batch(Path(price_source.prices_csv))
 
 
-def _csv_batch(settings: Settings) -> PriceBatch:
-    path = settings.prices_csv
+def _csv_batch(path: Path) -> PriceBatch:
     rows = read_prices_csv(path)
     basis = rows["trade_date"].max()
     rows = rows.with_columns(
@@ -91,9 +91,15 @@ def _csv_batch(settings: Settings) -> PriceBatch:
 
 
 def _yahoo_batch(
-    settings: Settings, first: date, end: date, tickers: list[str], yahoo: YahooChartSource | None
+    raw_responses: RawResponsesResource | None,
+    first: date,
+    end: date,
+    tickers: list[str],
+    yahoo: YahooChartSource | None,
 ) -> PriceBatch:
-    source = yahoo or YahooChartSource(RawResponseStore(settings.raw_responses_dir, YAHOO_VENDOR))
+    if yahoo is None and raw_responses is None:
+        raise ValueError("the Yahoo price source needs the raw_responses resource (or a YahooChartSource)")
+    source = yahoo or YahooChartSource(raw_responses.store(YAHOO_VENDOR))
     try:
         window = fetch_window(source, tickers, first, end)
     finally:
@@ -113,22 +119,22 @@ def _yahoo_batch(
     return PriceBatch(rows, where, metadata)
 
 
-def yahoo_universe(settings: Settings, warehouse: Warehouse | None = None) -> list[str]:
+def yahoo_universe(price_source: PriceSourceResource, warehouse: Warehouse | None = None) -> list[str]:
     """Tickers the Yahoo source fetches: ``YAHOO_TICKERS`` if set, else the company table
     (``raw.companies`` when loaded, else the constituents file it is loaded from), sorted."""
-    if settings.yahoo_tickers:
-        return sorted(set(settings.yahoo_tickers))
+    if price_source.yahoo_tickers:
+        return sorted({t.upper() for t in price_source.yahoo_tickers})
     if warehouse is not None and _table_exists(warehouse, "raw", "companies"):
-        loaded = warehouse.fetch_frame(f"select distinct ticker from {table_name('raw', 'companies')}")
+        loaded = warehouse.fetch_frame(f"select distinct ticker from {warehouse.table('raw', 'companies')}")
         if loaded.height:
             return sorted(loaded["ticker"].to_list())
-    frame = read_typed_csv(settings.constituents_csv, {"Symbol": Column("ticker", required=True)})
+    frame = read_typed_csv(Path(price_source.constituents_csv), {"Symbol": Column("ticker", required=True)})
     return sorted(set(frame["ticker"].to_list()))
 
 
 def _table_exists(warehouse: Warehouse, layer: str, table: str) -> bool:
     found = warehouse.fetch_frame(
         "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
-        [get_settings().schema(layer), table],
+        [warehouse.schema(layer), table],
     )
     return bool(found["n"][0])

@@ -29,22 +29,22 @@ are added by :func:`ensure_price_tables` (``alter table ... add column if not ex
 
 from __future__ import annotations
 
-from pipelines.lib.warehouse import Warehouse, table_name
+from domain.warehouse import Warehouse
 
 
-def prices_table() -> str:
+def prices_table(warehouse: Warehouse) -> str:
     """Qualified name of the loaded prices table."""
-    return table_name("raw", "prices_daily")
+    return warehouse.table("raw", "prices_daily")
 
 
-def rejected_table() -> str:
+def rejected_table(warehouse: Warehouse) -> str:
     """Qualified name of the quarantine table."""
-    return table_name("raw", "rejected_prices")
+    return warehouse.table("raw", "rejected_prices")
 
 
-def corporate_actions_table() -> str:
+def corporate_actions_table(warehouse: Warehouse) -> str:
     """Qualified name of the splits and dividends table."""
-    return table_name("raw", "corporate_actions")
+    return warehouse.table("raw", "corporate_actions")
 
 
 def ensure_price_tables(warehouse: Warehouse) -> None:
@@ -52,7 +52,7 @@ def ensure_price_tables(warehouse: Warehouse) -> None:
     later versions to existing ones (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
-        f"""create table if not exists {prices_table()} (
+        f"""create table if not exists {prices_table(warehouse)} (
             ticker varchar not null,
             trade_date date not null,
             open double precision not null,
@@ -67,9 +67,9 @@ def ensure_price_tables(warehouse: Warehouse) -> None:
         )"""
     )
     for column, sql_type in (("adj_close", "double precision"), ("split_basis_date", "date")):
-        warehouse.execute(f"alter table {prices_table()} add column if not exists {column} {sql_type}")
+        warehouse.execute(f"alter table {prices_table(warehouse)} add column if not exists {column} {sql_type}")
     warehouse.execute(
-        f"""create table if not exists {rejected_table()} (
+        f"""create table if not exists {rejected_table(warehouse)} (
             ticker varchar,
             trade_date date,
             open double precision,
@@ -89,7 +89,7 @@ def ensure_corporate_actions_table(warehouse: Warehouse) -> None:
     """Create ``raw.corporate_actions`` if it does not exist (idempotent)."""
     warehouse.ensure_schema("raw")
     warehouse.execute(
-        f"""create table if not exists {corporate_actions_table()} (
+        f"""create table if not exists {corporate_actions_table(warehouse)} (
             ticker varchar not null,
             ex_date date not null,
             action_type varchar not null,

@@ -1,8 +1,8 @@
 """``serving/warehouse_snapshot``: publish the built warehouse for readers.
 
-Runs after every mart and after ``marts/alert_events`` (so the ``alerts_evaluate`` job
+Runs after every mart and after ``alerts/alert_events`` (so the ``alerts_evaluate`` job
 publishes the events it wrote): copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHOT_PATH`` atomically
-(see :func:`pipelines.lib.warehouse.publish_snapshot`) and stamps it with
+(see :func:`domain.warehouse.duckdb_backend.publish_snapshot`) and stamps it with
 ``meta.build_info``. The Streamlit app and BI tools read the snapshot, so they keep
 working, on the last completed build, while a new build writes.
 """
@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.defs.dbt.assets import dbt_models
-from pipelines.lib.warehouse import WarehouseResource
+from pipelines.lib.resources import WarehouseResource
 
 MART_KEYS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=AssetKey.to_user_string)
-ALERT_EVENTS_KEY = AssetKey(["marts", "alert_events"])
+ALERT_EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 
 
 @asset(

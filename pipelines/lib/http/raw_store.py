@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines.lib.files import write_atomically
+from domain.files import write_atomically
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 

@@ -1,4 +1,4 @@
-"""Reads of the portfolio marts for the Portfolio page (read-only, through :mod:`dashboards.lib.warehouse`).
+"""Reads of the portfolio marts for the Portfolio page (read-only, through a :class:`~domain.warehouse.readers.Reader`).
 
 Tables (built by dbt from the transaction files of ``PORTFOLIOS_DIR``; see README "Portfolios"):
 
@@ -16,30 +16,26 @@ frame (or dict) with ``trade_date`` columns as pandas datetimes.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dashboards.lib.warehouse import backend, query, table
+from domain.warehouse.readers import Reader
 
 
-def _text_order(column: str) -> str:
-    return f'{column} COLLATE "C"' if backend().dialect == "postgres" else column
-
-
-def portfolio_names(path: Path | None = None) -> list[str]:
+def portfolio_names(reader: Reader) -> list[str]:
     """Names of the portfolios in ``marts.mart_portfolio_risk``, sorted by code point."""
-    frame = query(
-        f"SELECT portfolio FROM {table('marts', 'mart_portfolio_risk')} ORDER BY {_text_order('portfolio')}",
-        path=path,
+    frame = reader.query(
+        f"SELECT portfolio FROM {reader.table('marts', 'mart_portfolio_risk')} ORDER BY {reader.text_order('portfolio')}"
     )
     return [str(name) for name in frame["portfolio"]]
 
 
-def risk(portfolio: str, path: Path | None = None) -> dict[str, Any] | None:
+def risk(reader: Reader, portfolio: str) -> dict[str, Any] | None:
     """The portfolio's row of ``marts.mart_portfolio_risk`` as a dict, or None."""
-    frame = query(f"SELECT * FROM {table('marts', 'mart_portfolio_risk')} WHERE portfolio = ?", [portfolio], path=path)
+    frame = reader.query(
+        f"SELECT * FROM {reader.table('marts', 'mart_portfolio_risk')} WHERE portfolio = ?", [portfolio]
+    )
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
@@ -51,13 +47,12 @@ DAILY_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def daily(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+def daily(reader: Reader, portfolio: str) -> pd.DataFrame:
     """The portfolio's daily rows, oldest first. Columns: :data:`DAILY_COLUMNS`."""
-    return query(
-        f"SELECT {', '.join(DAILY_COLUMNS)} FROM {table('marts', 'fct_portfolio_daily')} "
+    return reader.query(
+        f"SELECT {', '.join(DAILY_COLUMNS)} FROM {reader.table('marts', 'fct_portfolio_daily')} "
         "WHERE portfolio = ? ORDER BY trade_date",
         [portfolio],
-        path=path,
     )
 
 
@@ -68,30 +63,28 @@ HOLDING_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def holdings(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+def holdings(reader: Reader, portfolio: str) -> pd.DataFrame:
     """Positions on the portfolio's latest trade_date, largest market value first: open
     positions and closed ones (quantity 0) that still carry realised P&L or dividends.
     Columns: :data:`HOLDING_COLUMNS`."""
-    positions = table("marts", "fct_portfolio_positions_daily")
-    return query(
+    positions = reader.table("marts", "fct_portfolio_positions_daily")
+    return reader.query(
         f"SELECT {', '.join(HOLDING_COLUMNS)} FROM {positions} "
         f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {positions} WHERE portfolio = ?) "
-        f"ORDER BY market_value DESC, {_text_order('ticker')}",
+        f"ORDER BY market_value DESC, {reader.text_order('ticker')}",
         [portfolio, portfolio],
-        path=path,
     )
 
 
-def sector_allocation(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+def sector_allocation(reader: Reader, portfolio: str) -> pd.DataFrame:
     """``sector, market_value, weight, holding_count`` on the portfolio's latest trade_date,
     largest weight first."""
-    allocation = table("marts", "mart_portfolio_sector_allocation")
-    return query(
+    allocation = reader.table("marts", "mart_portfolio_sector_allocation")
+    return reader.query(
         f"SELECT sector, market_value, weight, holding_count FROM {allocation} "
         f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {allocation} WHERE portfolio = ?) "
-        f"ORDER BY weight DESC, {_text_order('sector')}",
+        f"ORDER BY weight DESC, {reader.text_order('sector')}",
         [portfolio, portfolio],
-        path=path,
     )
 
 
@@ -102,37 +95,36 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def transactions(portfolio: str, path: Path | None = None) -> pd.DataFrame:
+def transactions(reader: Reader, portfolio: str) -> pd.DataFrame:
     """The portfolio's transactions, newest first, with the position after each
     (``intermediate.int_portfolio_ledger``) and the file line they come from
     (``staging.stg_raw__portfolio_transactions``). Columns: :data:`TRANSACTION_COLUMNS`
     (``cash_amount`` signed from the investor's side: buys negative)."""
-    ledger_columns = ", ".join(f"t.{c}" if c in ("source_file", "source_line") else f"l.{c}" for c in TRANSACTION_COLUMNS)
-    return query(
-        f"SELECT {ledger_columns} FROM {table('intermediate', 'int_portfolio_ledger')} l "
-        f"JOIN {table('staging', 'stg_raw__portfolio_transactions')} t ON t.transaction_id = l.transaction_id "
+    ledger_columns = ", ".join(
+        f"t.{c}" if c in ("source_file", "source_line") else f"l.{c}" for c in TRANSACTION_COLUMNS
+    )
+    return reader.query(
+        f"SELECT {ledger_columns} FROM {reader.table('intermediate', 'int_portfolio_ledger')} l "
+        f"JOIN {reader.table('staging', 'stg_raw__portfolio_transactions')} t ON t.transaction_id = l.transaction_id "
         "WHERE l.portfolio = ? ORDER BY l.trade_date DESC, t.source_line DESC",
         [portfolio],
-        path=path,
     )
 
 
-def rejected_rows(path: Path | None = None) -> pd.DataFrame:
+def rejected_rows(reader: Reader) -> pd.DataFrame:
     """Rows of transaction files that were not loaded (``source_file, source_line, portfolio,
     field, reason``), by file and line; empty when every file loaded."""
-    return query(
+    return reader.query(
         "SELECT source_file, source_line, portfolio, field, reason "
-        f"FROM {table('raw', 'rejected_portfolio_transactions')} "
-        f"ORDER BY {_text_order('source_file')}, source_line",
-        path=path,
+        f"FROM {reader.table('raw', 'rejected_portfolio_transactions')} "
+        f"ORDER BY {reader.text_order('source_file')}, source_line"
     )
 
 
-def price_history_bounds(path: Path | None = None) -> pd.DataFrame:
+def price_history_bounds(reader: Reader) -> pd.DataFrame:
     """``ticker, first_trade_date, last_trade_date`` of every ticker with prices
     (``marts.fct_daily_indicators``): the reference the upload form validates against."""
-    return query(
+    return reader.query(
         "SELECT ticker, min(trade_date) AS first_trade_date, max(trade_date) AS last_trade_date "
-        f"FROM {table('marts', 'fct_daily_indicators')} GROUP BY ticker",
-        path=path,
+        f"FROM {reader.table('marts', 'fct_daily_indicators')} GROUP BY ticker"
     )

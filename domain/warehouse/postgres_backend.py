@@ -15,13 +15,31 @@ from typing import Any
 import polars as pl
 import psycopg
 
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse.base import Replacement, Warehouse
+from domain.settings import PostgresConnection
+from domain.warehouse.base import Replacement, Warehouse
+from domain.warehouse.sql import TableNames, quote_identifier, to_pyformat
 
 
-def to_pyformat(sql: str) -> str:
-    """``?`` placeholders to psycopg's ``%s`` (our SQL has no literal ``%`` or ``?``)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+def conninfo(connection: PostgresConnection) -> str:
+    """The libpq connection string of ``connection`` (psycopg quotes the values)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(
+        host=connection.host,
+        port=connection.port,
+        user=connection.user,
+        dbname=connection.dbname,
+        password=connection.password or None,
+    )
+
+
+def connect_database(connection: PostgresConnection, **options: Any) -> psycopg.Connection:
+    """A psycopg connection (autocommit) to ``connection``; ``options`` go to ``psycopg.connect``.
+
+    Raises:
+        psycopg.OperationalError: the server cannot be reached or refuses the login.
+    """
+    return psycopg.connect(conninfo(connection), autocommit=True, **options)
 
 
 class PostgresWarehouse(Warehouse):
@@ -29,7 +47,8 @@ class PostgresWarehouse(Warehouse):
 
     backend = "postgres"
 
-    def __init__(self, con: psycopg.Connection):
+    def __init__(self, con: psycopg.Connection, names: TableNames):
+        super().__init__(names)
         self.con = con
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -50,13 +69,13 @@ class PostgresWarehouse(Warehouse):
                     copy_frame(cursor, item.table, item.frame)
 
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
-        meta = get_settings().schema("meta")
+        info = self.table("meta", "build_info")
         with self.con.transaction():
-            self.con.execute(f"create schema if not exists {meta}")
-            self.con.execute(f"create table if not exists {meta}.build_info (built_at timestamptz, run_id text)")
-            self.con.execute(f"delete from {meta}.build_info")
-            self.con.execute(f"insert into {meta}.build_info values (%s, %s)", [built_at, run_id])
-        return {"build_info_table": f"{meta}.build_info"}
+            self.execute(f"create schema if not exists {quote_identifier(self.schema('meta'))}")
+            self.execute(f"create table if not exists {info} (built_at timestamptz, run_id text)")
+            self.execute(f"delete from {info}")
+            self.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
+        return {"build_info_table": info}
 
 
 def copy_frame(cursor: psycopg.Cursor, table: str, frame: pl.DataFrame) -> None:

@@ -1,7 +1,6 @@
-"""Alert rules: the typed model, validation, and the YAML file the app and the sensors share.
+"""Alert rules: the typed model and its validation (the file store is :mod:`domain.alerts.store`).
 
-The file (``ALERT_RULES_FILE``, default ``data/alerts/rules.yml``) is ``{rules: [rule, ...]}``; a
-missing or empty file means no rules. Each rule (:class:`AlertRule`):
+Each rule (:class:`AlertRule`):
 
 =============  ===================================================================================
 id             slug (``a-z``, ``0-9``, ``-``, ``_``; starts with a letter or digit; <= 64 chars),
@@ -10,9 +9,12 @@ type           ``price_above`` / ``price_below`` (``level`` USD, on ``close``),
                ``price_cross_above_sma`` / ``price_cross_below_sma`` (``window`` 20, 50 or 200:
                ``adjusted_close`` vs ``sma_<window>``), ``rsi_above`` / ``rsi_below`` (``level``
                0-100 on ``rsi_14``), ``volume_spike`` (``relative_volume >= level``),
+               ``indicator_above`` / ``indicator_below`` (``column``: any column the screener
+               registry marks ``alert`` (:mod:`domain.screens.columns`), e.g. ``stoch_k``,
+               ``macd_hist``, ``return_21d``; ``level`` in that column's unit),
                ``screen_enter`` / ``screen_exit`` (``screen``: a preset of
-               :data:`dashboards.lib.screens.PRESETS`, or ``filters``: fields of
-               :class:`~dashboards.lib.screens.ScreenSpec`, ranges as ``{min: .., max: ..}``)
+               :func:`domain.screens.presets`, or ``filters``: fields of
+               :class:`~domain.screens.ScreenSpec`, ranges as ``{min: .., max: ..}``)
 tickers        tickers watched; required except for screen rules (there: optional, restricts the
                screen to these tickers)
 channels       subset of ``log``, ``webhook``, ``email`` (default ``[log]``)
@@ -25,16 +27,8 @@ created_at     UTC time the rule was created (set by :func:`add_rule` when missi
 Errors name the file, the rule (1-based position and id) and the field, e.g.
 ``data/alerts/rules.yml, rule 3 (id 'nvda-rsi'), field 'level': required by rsi_above``.
 
-Writes (:func:`save_rules`, :func:`add_rule`, :func:`set_enabled`, :func:`delete_rule`) hold a
-file lock (``.<name>.lock`` beside the file) for the whole read-modify-write, write a temporary
-file in the same folder, fsync it and ``os.replace`` it over the target: readers (the sensors, the
-asset) see the old or the new file, never a half-written one, and two writers never interleave.
-A saved file starts with :data:`HEADER`; other YAML comments are not kept (put notes in
-``description``).
-
-Longer than our usual ~300 lines on purpose: the model, its validation and the file API are the
-one contract the app's Alerts page imports (``pipelines.defs.alerts.rules``); half of it is the
-per-field validation that makes the errors name the field.
+Longer than our usual ~300 lines on purpose: half of it is the per-field validation that
+makes the errors name the field.
 """
 
 from __future__ import annotations
@@ -42,15 +36,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from filelock import FileLock
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -60,36 +51,18 @@ from pydantic import (
     field_validator,
 )
 
-from dashboards.lib.screens import (
-    PRESETS,
-    RANGE_COLUMNS,
-    Range,
+from domain.screens import (
     ScreenSpec,
-    spec_fields,
+    preset_names,
+    presets,
+    registry,
+    spec_from_mapping,
 )
-from pipelines.lib.files import write_atomically
 
-HEADER = (
-    "# Alert rules (ALERT_RULES_FILE), evaluated after every marts build by the Dagster job\n"
-    "# alerts_evaluate. The app's Alerts page rewrites this file: comments other than this header\n"
-    "# are not kept (use a rule's description). Rule types and fields: README, section Alerts.\n"
-)
 SMA_WINDOWS = (20, 50, 200)
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-LOCK_TIMEOUT_S = 10.0
 
 Channel = Literal["log", "webhook", "email"]
-
-
-class _RulesLoader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text for pydantic, so an impossible date
-    (``2017-02-30``) is reported on its rule and field instead of failing the whole parse."""
-
-
-_RulesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 class RuleType(StrEnum):
@@ -102,12 +75,15 @@ class RuleType(StrEnum):
     RSI_ABOVE = "rsi_above"
     RSI_BELOW = "rsi_below"
     VOLUME_SPIKE = "volume_spike"
+    INDICATOR_ABOVE = "indicator_above"
+    INDICATOR_BELOW = "indicator_below"
     SCREEN_ENTER = "screen_enter"
     SCREEN_EXIT = "screen_exit"
 
 
 LEVEL_TYPES = frozenset({RuleType.PRICE_ABOVE, RuleType.PRICE_BELOW, RuleType.RSI_ABOVE, RuleType.RSI_BELOW,
-                         RuleType.VOLUME_SPIKE})  # fmt: skip
+                         RuleType.VOLUME_SPIKE, RuleType.INDICATOR_ABOVE, RuleType.INDICATOR_BELOW})  # fmt: skip
+INDICATOR_TYPES = frozenset({RuleType.INDICATOR_ABOVE, RuleType.INDICATOR_BELOW})
 SMA_TYPES = frozenset({RuleType.PRICE_CROSS_ABOVE_SMA, RuleType.PRICE_CROSS_BELOW_SMA})
 SCREEN_TYPES = frozenset({RuleType.SCREEN_ENTER, RuleType.SCREEN_EXIT})
 
@@ -120,6 +96,8 @@ RULE_TYPE_DESCRIPTIONS: Mapping[RuleType, str] = {
     RuleType.RSI_ABOVE: "RSI(14) rises above level (0-100)",
     RuleType.RSI_BELOW: "RSI(14) falls below level (0-100)",
     RuleType.VOLUME_SPIKE: "relative volume (volume / 20-day average) reaches level",
+    RuleType.INDICATOR_ABOVE: "a screener column (column) rises above level, in the column's unit",
+    RuleType.INDICATOR_BELOW: "a screener column (column) falls below level, in the column's unit",
     RuleType.SCREEN_ENTER: "a ticker enters a saved screen (preset or filters)",
     RuleType.SCREEN_EXIT: "a ticker leaves a saved screen (preset or filters)",
 }
@@ -140,31 +118,13 @@ class RuleNotFoundError(LookupError):
 
 
 def screen_spec_from_filters(filters: Mapping[str, Any]) -> ScreenSpec:
-    """A :class:`ScreenSpec` from a YAML mapping: ranges as ``{min: .., max: ..}``, ``sectors`` a
-    list, ``vs_sma_50``/``vs_sma_200`` ``above``/``below``, other fields as in ScreenSpec.
+    """A :class:`ScreenSpec` from a rule's ``filters`` mapping (see
+    :func:`domain.screens.spec_from_mapping`).
 
     Raises:
         ValueError: unknown field, or a value ScreenSpec rejects (names the field).
     """
-    allowed = spec_fields()
-    kwargs: dict[str, Any] = {}
-    for name, value in filters.items():
-        if name not in allowed:
-            raise ValueError(f"unknown screen field {name!r}; allowed: {', '.join(allowed)}")
-        if name in RANGE_COLUMNS:
-            if not isinstance(value, Mapping) or not set(value) <= {"min", "max"}:
-                raise ValueError(f"screen field {name!r} must be a mapping with min and/or max, got {value!r}")
-            try:
-                value = Range(**value)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"screen field {name!r}: {error}") from None
-        elif name == "sectors":
-            value = tuple(value) if isinstance(value, (list, tuple)) else value
-        kwargs[name] = value
-    try:
-        return ScreenSpec(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"invalid screen filters: {error}") from None
+    return spec_from_mapping(filters)
 
 
 def _rule_type(info: ValidationInfo) -> RuleType | None:
@@ -202,6 +162,7 @@ class AlertRule(BaseModel):
     tickers: tuple[str, ...] = Field(default=(), validate_default=True)
     level: float | None = Field(default=None, validate_default=True)
     window: int | None = Field(default=None, validate_default=True)
+    column: str | None = Field(default=None, validate_default=True)
     screen: str | None = Field(default=None, validate_default=True)
     filters: dict[str, Any] | None = Field(default=None, validate_default=True)
     channels: tuple[Channel, ...] = ("log",)
@@ -257,12 +218,23 @@ class AlertRule(BaseModel):
             raise ValueError(f"must be one of {', '.join(map(str, SMA_WINDOWS))} (sma_20/50/200), got {value!r}")
         return value
 
+    @field_validator("column")
+    @classmethod
+    def _column(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = _kind_using(value, info, INDICATOR_TYPES)
+        if kind is None:
+            return value
+        allowed = registry().alert_columns
+        if value not in allowed:
+            raise ValueError(f"required by {kind}: one of {', '.join(allowed)}; got {value!r}")
+        return value
+
     @field_validator("screen")
     @classmethod
     def _screen(cls, value: str | None, info: ValidationInfo) -> str | None:
         _kind_using(value, info, SCREEN_TYPES)
-        if value is not None and value not in PRESETS:
-            raise ValueError(f"unknown preset {value!r}; presets: {', '.join(PRESETS)}")
+        if value is not None and value not in preset_names():
+            raise ValueError(f"unknown preset {value!r}; presets: {', '.join(preset_names())}")
         return value
 
     @field_validator("filters")
@@ -311,7 +283,7 @@ class AlertRule(BaseModel):
         """
         if self.type not in SCREEN_TYPES:
             raise ValueError(f"rule {self.id!r} ({self.type}) watches no screen")
-        return PRESETS[self.screen] if self.screen is not None else screen_spec_from_filters(self.filters or {})
+        return presets()[self.screen] if self.screen is not None else screen_spec_from_filters(self.filters or {})
 
     @property
     def screen_label(self) -> str:
@@ -322,11 +294,13 @@ class AlertRule(BaseModel):
 
     def fingerprint(self) -> str:
         """SHA-256 (16 hex digits) of what the rule evaluates: type, tickers, level, window,
-        screen, filters and since. Channels, enabled, description and created_at are left out,
-        so pausing or renaming a channel keeps the rule's state."""
+        column (when set), screen, filters and since. Channels, enabled, description and
+        created_at are left out, so pausing or renaming a channel keeps the rule's state."""
         condition = self.model_dump(mode="json", include={"type", "tickers", "level", "window", "screen", "filters",
                                                           "since"})  # fmt: skip
         condition["tickers"] = sorted(condition["tickers"])
+        if self.column is not None:
+            condition["column"] = self.column
         return hashlib.sha256(json.dumps(condition, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_yaml_dict(self) -> dict[str, Any]:
@@ -342,7 +316,7 @@ class AlertRule(BaseModel):
         return data
 
 
-def _where(path: Path | str, index: int | None, rule_id: Any, field: str | None) -> str:
+def rule_location(path: Path | str, index: int | None, rule_id: Any, field: str | None) -> str:
     where = str(path)
     if index is not None:
         where += f", rule {index}"
@@ -360,7 +334,7 @@ def _problems(error: ValidationError, path: Path | str, index: int | None, rule_
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = f"unknown field; allowed: {', '.join(AlertRule.model_fields)}"
-        problems.append(f"{_where(path, index, rule_id, field)}: {message}")
+        problems.append(f"{rule_location(path, index, rule_id, field)}: {message}")
     return problems
 
 
@@ -372,161 +346,9 @@ def parse_rule(data: Mapping[str, Any], source: Path | str = "rule", index: int 
             id) and the field.
     """
     if not isinstance(data, Mapping):
-        raise RulesFileError(source, [f"{_where(source, index, None, None)}: a rule must be a mapping, got "
+        raise RulesFileError(source, [f"{rule_location(source, index, None, None)}: a rule must be a mapping, got "
                                       f"{type(data).__name__}"])  # fmt: skip
     try:
         return AlertRule.model_validate(dict(data))
     except ValidationError as error:
         raise RulesFileError(source, _problems(error, source, index, data.get("id"))) from None
-
-
-def _duplicate_ids(rules: Sequence[tuple[int, AlertRule]], path: Path | str) -> list[str]:
-    """Problems for rules (``(1-based position, rule)``) whose id an earlier one has."""
-    seen: dict[str, int] = {}
-    problems = []
-    for index, rule in rules:
-        if rule.id in seen:
-            problems.append(f"{_where(path, index, rule.id, 'id')}: duplicate id (also rule {seen[rule.id]})")
-        seen.setdefault(rule.id, index)
-    return problems
-
-
-def parse_rules_text(text: str, path: Path | str) -> list[AlertRule]:
-    """Parse the YAML text of a rules file (``path`` is only used in errors).
-
-    Raises:
-        RulesFileError: YAML syntax (with the line), wrong layout, invalid rules, duplicate ids.
-    """
-    try:
-        document = yaml.load(text, Loader=_RulesLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise RulesFileError(path, [f"{path}{line}: not valid YAML: {problem}"]) from None
-    if document is None:
-        return []
-    if not isinstance(document, Mapping) or set(document) - {"rules"}:
-        raise RulesFileError(path, [f"{path}: expected a mapping with one key 'rules' (a list of rules)"])
-    items = document.get("rules") or []
-    if not isinstance(items, list):
-        raise RulesFileError(path, [f"{path}, field 'rules': must be a list of rules, got {type(items).__name__}"])
-    rules, problems = [], []
-    for index, item in enumerate(items, start=1):
-        try:
-            rules.append((index, parse_rule(item, path, index)))
-        except RulesFileError as error:
-            problems += error.problems
-    problems += _duplicate_ids(rules, path)
-    if problems:
-        raise RulesFileError(path, problems)
-    return [rule for _, rule in rules]
-
-
-def load_rules(path: Path | str) -> list[AlertRule]:
-    """The rules of the file at ``path``, in file order; a missing file means no rules.
-
-    Lock-free: writers replace the file atomically, so a read sees a whole file.
-
-    Raises:
-        RulesFileError: see :func:`parse_rules_text`.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    return parse_rules_text(text, path)
-
-
-def rules_file_fingerprint(path: Path | str) -> str:
-    """SHA-256 of the file's bytes (``missing`` when it does not exist): the sensor's cursor."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return "missing"
-
-
-def render_rules(rules: Sequence[AlertRule]) -> str:
-    """The YAML text :func:`save_rules` writes (:data:`HEADER`, then ``rules:``)."""
-    body = yaml.safe_dump({"rules": [rule.to_yaml_dict() for rule in rules]}, sort_keys=False,
-                          allow_unicode=True, default_flow_style=None, width=100)  # fmt: skip
-    return HEADER + body
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path.with_name(f".{path.name}.lock"), timeout=LOCK_TIMEOUT_S):
-        yield
-
-
-def _save_unlocked(path: Path, rules: Sequence[AlertRule]) -> None:
-    problems = _duplicate_ids(list(enumerate(rules, start=1)), path)
-    if problems:
-        raise RulesFileError(path, problems)
-    text = render_rules(rules)
-    parse_rules_text(text, path)  # what is written must load back
-    write_atomically(path, text.encode("utf-8"))
-
-
-def save_rules(path: Path | str, rules: Sequence[AlertRule]) -> None:
-    """Replace the file's rules with ``rules`` (atomic write, under the file lock).
-
-    Raises:
-        RulesFileError: duplicate ids (nothing is written).
-        filelock.Timeout: another writer held the lock for more than 10 s.
-    """
-    path = Path(path)
-    with _locked(path):
-        _save_unlocked(path, rules)
-
-
-def add_rule(path: Path | str, rule: AlertRule) -> AlertRule:
-    """Append ``rule`` (``created_at`` set to now, UTC, when missing) and return it as saved.
-
-    Raises:
-        RulesFileError: the file is invalid, or a rule with this id exists (nothing is written).
-    """
-    path = Path(path)
-    if rule.created_at is None:
-        rule = rule.model_copy(update={"created_at": datetime.now(timezone.utc).replace(microsecond=0)})
-    with _locked(path):
-        rules = load_rules(path)
-        if any(existing.id == rule.id for existing in rules):
-            raise RulesFileError(path, [f"{_where(path, None, rule.id, 'id')}: a rule with this id already exists"])
-        _save_unlocked(path, [*rules, rule])
-    return rule
-
-
-def set_enabled(path: Path | str, rule_id: str, enabled: bool) -> AlertRule:
-    """Pause (``enabled=False``) or resume a rule; returns the updated rule.
-
-    Raises:
-        RuleNotFoundError: no rule ``rule_id``.
-        RulesFileError: the file is invalid.
-    """
-    path = Path(path)
-    with _locked(path):
-        rules = load_rules(path)
-        if not any(rule.id == rule_id for rule in rules):
-            raise RuleNotFoundError(f"{path}: no rule with id {rule_id!r}")
-        updated = [rule.model_copy(update={"enabled": enabled}) if rule.id == rule_id else rule for rule in rules]
-        _save_unlocked(path, updated)
-    return next(rule for rule in updated if rule.id == rule_id)
-
-
-def delete_rule(path: Path | str, rule_id: str) -> None:
-    """Remove a rule from the file (its events stay in ``marts.alert_events``).
-
-    Raises:
-        RuleNotFoundError: no rule ``rule_id``.
-        RulesFileError: the file is invalid.
-    """
-    path = Path(path)
-    with _locked(path):
-        rules = load_rules(path)
-        kept = [rule for rule in rules if rule.id != rule_id]
-        if len(kept) == len(rules):
-            raise RuleNotFoundError(f"{path}: no rule with id {rule_id!r}")
-        _save_unlocked(path, kept)

@@ -1,10 +1,10 @@
 """DuckDB backend: the embedded warehouse file and its read-only snapshot.
 
 DuckDB allows one writer process. The build writes ``WAREHOUSE_PATH``; readers (the
-Streamlit app, ad-hoc BI) open the *snapshot*, a copy published after each completed
-build (:func:`publish_snapshot`): written beside the target and ``os.replace``-d over
-it, so a reader sees the previous or the new build, never a half-written file, and a
-connection that is already open keeps reading the old file.
+Streamlit app, ad-hoc BI, the alert retry sensor) open the *snapshot*, a copy published after
+each completed build (:func:`publish_snapshot`): written beside the target and
+``os.replace``-d over it, so a reader sees the previous or the new build, never a half-written
+file, and a connection that is already open keeps reading the old file.
 """
 
 from __future__ import annotations
@@ -18,18 +18,33 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.lib.settings import get_settings
-from pipelines.lib.warehouse.base import Replacement, Warehouse
+from domain.warehouse.base import Replacement, Warehouse
+from domain.warehouse.sql import TableNames, string_literal
+
+
+def connect_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the DuckDB file at ``path`` (folder created if missing).
+
+    Raises:
+        duckdb.IOException: another process holds the file's write lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), config={"custom_user_agent": "stock-warehouse"})
 
 
 class DuckDBWarehouse(Warehouse):
-    """A :class:`Warehouse` over one DuckDB connection (``duckdb`` placeholders are ``?``)."""
+    """A :class:`Warehouse` over one DuckDB connection (placeholders are ``?`` natively).
+
+    ``snapshot_path`` is where :meth:`publish` writes the read-only copy (None for a connection
+    that must not publish, e.g. one on the snapshot itself).
+    """
 
     backend = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection, names: TableNames, snapshot_path: Path | None = None):
+        super().__init__(names)
         self.con = con
-        self.path = path
+        self.snapshot_path = snapshot_path
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(sql, list(params))
@@ -53,10 +68,10 @@ class DuckDBWarehouse(Warehouse):
             raise
 
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
-        settings = get_settings()
-        snapshot = settings.snapshot_path
-        publish_snapshot(self.con, snapshot, run_id, built_at, meta_schema=settings.schema("meta"))
-        return {"snapshot_path": str(snapshot), "size_mb": round(snapshot.stat().st_size / 1e6, 1)}
+        if self.snapshot_path is None:
+            raise RuntimeError("this DuckDB connection has no snapshot path to publish to")
+        publish_snapshot(self.con, self.snapshot_path, run_id, built_at, meta_schema=self.schema("meta"))
+        return {"snapshot_path": str(self.snapshot_path), "size_mb": round(self.snapshot_path.stat().st_size / 1e6, 1)}
 
 
 def publish_snapshot(
@@ -78,9 +93,8 @@ def publish_snapshot(
     partial = snapshot_path.with_name(f".{snapshot_path.name}.{os.getpid()}.tmp")
     partial.unlink(missing_ok=True)
     source = warehouse.execute("select current_database()").fetchone()[0]
-    literal = str(partial).replace("'", "''")
     try:
-        warehouse.execute(f"attach '{literal}' as _snapshot_copy")
+        warehouse.execute(f"attach {string_literal(str(partial))} as _snapshot_copy")
         try:
             warehouse.execute(f'copy from database "{source}" to _snapshot_copy')
             info = f"_snapshot_copy.{meta_schema}.build_info"
@@ -94,3 +108,34 @@ def publish_snapshot(
         os.replace(partial, snapshot_path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def attach_read_only(path: Path, catalog: str = "snapshot") -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB instance with the file at ``path`` attached read-only as
+    ``catalog`` (and made the default catalog), with external file access switched off.
+
+    Not ``duckdb.connect(path, read_only=True)``: DuckDB's process-wide instance cache is keyed
+    by *path*, so while any connection to an old file is open, ``connect(path)`` hands back the
+    old database even after a new file was swapped in. A private instance has no such cache, and
+    a read-only attach of a published snapshot never contends with the writer's lock.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        duckdb.Error: the file cannot be read as a DuckDB database.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        # ATTACH takes no parameters; the path comes from settings, never from user input.
+        con.execute(f"ATTACH {string_literal(str(path))} AS {catalog} (READ_ONLY)")
+        con.execute(f"USE {catalog}")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.IOException as exc:
+        con.close()
+        if not Path(path).exists():
+            raise FileNotFoundError(str(path)) from exc
+        raise
+    except BaseException:
+        con.close()
+        raise
+    return con

@@ -1,16 +1,13 @@
-"""Exchange trading days (``exchange-calendars``) and the Dagster partitions built on them.
-
-The calendar is XNYS (NYSE) by default; sessions are dates (the exchange's local day).
-"""
+"""Exchange trading days (``exchange-calendars``): the XNYS (NYSE) sessions the prices, the
+portfolio files and the partitions follow. Sessions are dates (the exchange's local day)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 
 import exchange_calendars as xc
 import pandas as pd
-from dagster import TimeWindowPartitionsDefinition
 
 EXCHANGE = "XNYS"
 EXCHANGE_TIMEZONE = "America/New_York"
@@ -44,28 +41,3 @@ def previous_session_before(day: date) -> date:
     """The last session strictly before ``day``."""
     preceding = pd.Timestamp(day) - pd.Timedelta(days=1)
     return exchange_calendar().date_to_session(preceding, direction="previous").date()
-
-
-def _non_session_weekdays() -> list[datetime]:
-    calendar = exchange_calendar()
-    weekdays = pd.bdate_range(HISTORY_START, calendar.last_session)
-    sessions = set(calendar.sessions_in_range(pd.Timestamp(HISTORY_START), calendar.last_session))
-    return [day.to_pydatetime() for day in weekdays if day not in sessions]
-
-
-@cache
-def trading_day_partitions() -> TimeWindowPartitionsDefinition:
-    """One partition per XNYS session from 2013-02-08 to today (keys ``YYYY-MM-DD``).
-
-    Weekday cron partitions with the exchange holidays excluded; ``end_offset=1`` makes
-    today's partition available once the day has started, so the evening schedule can
-    load the session that just closed.
-    """
-    return TimeWindowPartitionsDefinition(
-        start=HISTORY_START.isoformat(),
-        fmt="%Y-%m-%d",
-        cron_schedule="0 0 * * 1-5",
-        timezone=EXCHANGE_TIMEZONE,
-        end_offset=1,
-        exclusions=_non_session_weekdays(),
-    )

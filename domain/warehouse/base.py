@@ -1,4 +1,4 @@
-"""The backend-neutral warehouse interface used by the assets."""
+"""The backend-neutral warehouse interface the pipelines write (and read) through."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.lib.settings import get_settings
-
-
-def table_name(layer: str, table: str) -> str:
-    """``<prefix><layer>.<table>`` for the configured schema prefix (e.g. ``raw.prices_daily``)."""
-    return f"{get_settings().schema(layer)}.{table}"
+from domain.warehouse.sql import Dialect, TableNames, text_order
 
 
 @dataclass(frozen=True)
@@ -30,9 +25,25 @@ class Replacement:
 
 
 class Warehouse(ABC):
-    """One open connection to the warehouse."""
+    """One open connection to the warehouse. SQL uses ``?`` placeholders on both backends;
+    table names come from :meth:`table` (the configured schema prefix)."""
 
-    backend: str
+    backend: Dialect
+
+    def __init__(self, names: TableNames) -> None:
+        self.names = names
+
+    def table(self, layer: str, name: str) -> str:
+        """Qualified name of ``name`` in ``layer``'s schema, e.g. ``raw.prices_daily``."""
+        return self.names.table(layer, name)
+
+    def schema(self, layer: str) -> str:
+        """The schema name of ``layer`` (with the prefix)."""
+        return self.names.schema(layer)
+
+    def text_order(self, column: str) -> str:
+        """A sort key that orders text by code point on this backend."""
+        return text_order(column, self.backend)
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -53,9 +64,9 @@ class Warehouse(ABC):
         """Make the completed build visible to readers; returns metadata to record."""
 
     def row_count(self, table: str) -> int:
-        """``count(*)`` of ``table``."""
+        """``count(*)`` of ``table`` (a qualified name from :meth:`table`)."""
         return int(self.fetch_frame(f"select count(*) as n from {table}")["n"][0])
 
     def ensure_schema(self, layer: str) -> None:
         """Create the (prefixed) schema of ``layer`` if missing."""
-        self.execute(f"create schema if not exists {get_settings().schema(layer)}")
+        self.execute(f"create schema if not exists {self.schema(layer)}")

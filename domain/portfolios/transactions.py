@@ -20,7 +20,6 @@ upload/edit form, so both apply the same rules with the same messages:
 * :func:`read_transactions` — bytes or a file -> one text row per CSV record (``csv`` module);
 * :func:`validate_transactions` — every rule below -> a list of :class:`RowError`;
 * :func:`normalized_transactions` — a valid frame -> typed rows;
-* :func:`write_portfolio_file` — validate, then write atomically (the app form).
 
 Rules (each error names file, line and field): the header has exactly the eight columns
 (names compared after trimming, case-insensitive); every record has as many fields as the
@@ -31,14 +30,14 @@ its line is later), a ``sell`` may not exceed the shares held, and a ``dividend`
 of the ticker held at that point. A dividend is checked against the holding on the date the
 row carries (the example uses payment dates); the holding on the record date is not known.
 
-The module is longer than ~300 lines because reading, the rules and the atomic write share
-the error types and the column contract; the rules alone are half of it.
+The module is longer than ~300 lines because reading and the rules share the error types and
+the column contract; the rules alone are half of it. The folder of files (listing, fingerprints,
+the validated atomic write of the app's form) is :mod:`domain.portfolios.store`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -52,8 +51,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
-from pipelines.lib.files import write_atomically
-from pipelines.lib.trading_calendar import exchange_calendar
+from domain.calendar import exchange_calendar
 
 COLUMNS = ("portfolio", "trade_date", "ticker", "side", "quantity", "price", "fees", "currency")
 REQUIRED = tuple(c for c in COLUMNS if c != "fees")
@@ -420,68 +418,3 @@ def portfolios_in(frame: pl.DataFrame) -> set[str]:
     if "portfolio" not in frame.columns:
         return set()
     return {p.strip() for p in frame["portfolio"].drop_nulls().to_list() if p.strip()}
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def portfolio_files(directory: Path) -> list[Path]:
-    """The transaction files of ``directory``: ``*.csv`` not starting with ``.``, by name
-    (none when the folder does not exist)."""
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
-
-
-def file_sha256(data: bytes) -> str:
-    """Hex SHA-256 of a file's bytes (its fingerprint in the tables and the sensor cursor)."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def other_files_portfolios(directory: Path, except_file: str) -> dict[str, str]:
-    """``{portfolio: file name}`` of the readable transaction files of ``directory`` other than
-    ``except_file`` (unreadable files are skipped: they hold no loadable portfolio)."""
-    found: dict[str, str] = {}
-    for path in portfolio_files(directory):
-        if path.name == except_file:
-            continue
-        try:
-            frame = read_transactions(path, path.name)
-        except PortfolioFileError:
-            continue
-        for name in portfolios_in(frame):
-            found.setdefault(name, path.name)
-    return found
-
-
-def write_portfolio_file(
-    portfolios_dir: Path, file_name: str, data: pl.DataFrame | pd.DataFrame | bytes, history: PriceHistory
-) -> Path:
-    """Validate a transaction file and write it to ``portfolios_dir/file_name`` atomically.
-
-    ``data``: the CSV bytes (written unchanged) or a polars/pandas frame with the eight columns
-    (written as CSV: header line, ISO dates). It is read and validated exactly as the ingest
-    asset will (:func:`read_transactions`, :func:`validate_transactions`, portfolios of the
-    other files of the folder included), then written to a temporary file in the folder
-    (``.<file_name>.<pid>.tmp``, not matched by ``*.csv``), fsynced and ``os.replace``-d over
-    the target, so the sensor never sees a half-written file. Replaces an existing file of
-    that name (an edit). Returns the written path.
-
-    Raises:
-        ValueError: ``file_name`` is not ``<letters, digits, _ or ->.csv`` (no folders).
-        PortfolioFileError: the content fails validation (``errors`` lists every problem);
-            nothing is written.
-    """
-    if not FILE_NAME_PATTERN.fullmatch(file_name):
-        raise ValueError(
-            f"file name {file_name!r} must be letters, digits, '_' or '-' ending in .csv (e.g. my_portfolio.csv)"
-        )
-    if isinstance(data, pd.DataFrame):
-        data = pl.from_pandas(data)
-    content = data if isinstance(data, bytes) else data.write_csv(date_format="%Y-%m-%d").encode("utf-8")
-    directory = Path(portfolios_dir)
-    frame = read_transactions(content, file_name)
-    errors = validate_transactions(frame, file_name, history, other_files_portfolios(directory, file_name))
-    if errors:
-        raise PortfolioFileError(errors)
-    return write_atomically(directory / file_name, content)

@@ -1,0 +1,1 @@
+"""Portfolio transaction files: reading and rules (:mod:`.transactions`), the folder (:mod:`.store`)."""
