@@ -66,8 +66,16 @@ PRODUCT_ENVIRONMENT = _product_environment()
 #: Fixtures that give a test a warehouse: a test using any of them (directly or through another
 #: fixture) is an integration test.
 WAREHOUSE_FIXTURES = frozenset(
-    {"built_warehouse", "built_postgres_warehouse", "postgres_server", "source", "app_on", "warehouse_con"}
-)
+    {
+        # shared builds (this file) and the app harness
+        "built_warehouse", "built_postgres_warehouse", "postgres_server", "source", "app_on", "warehouse_con",
+        # warehouses that test modules make for themselves
+        "small_warehouse", "priced_duckdb", "first_ingest", "marts_template", "warehouse_file", "snapshot_env",
+        "pg_env", "pg_scratch_prefix", "both_backends", "snapshot", "duckdb_build", "postgres_build", "build",
+        "sec_settings", "postgres_sec_db",
+        "alert_settings",
+    }
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,6 @@ import shutil
 import pytest
 import yaml
 
-from domain.settings import get_settings
 from tests.app_harness import frame, rerun, run_app
 from tests.conftest import REPO_ROOT
 
@@ -16,18 +15,15 @@ EXAMPLE_RULES = REPO_ROOT / "data" / "alerts" / "rules.yml"
 
 
 @pytest.fixture()
-def rules_file(tmp_path, monkeypatch):
+def rules_file(tmp_path):
     path = tmp_path / "alerts" / "rules.yml"
     path.parent.mkdir()
     shutil.copy(EXAMPLE_RULES, path)
-    monkeypatch.setenv("ALERT_RULES_FILE", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
+    return path
 
 
-def open_alerts_page():
-    at = run_app()
+def open_alerts_page(source, rules_file):
+    at = run_app(source.settings.with_values(alert_rules_file=rules_file))
     at.switch_page("views/alerts.py")
     return rerun(at)
 
@@ -42,7 +38,7 @@ def rule_ids(path) -> list[str]:
 
 def test_rules_and_events_match_the_file_and_the_warehouse(app_on, rules_file):
     source = app_on
-    at = open_alerts_page()
+    at = open_alerts_page(source, rules_file)
     shown = frame(at, "id", "status", "condition")
     assert shown["id"].tolist() == rule_ids(rules_file)
     assert (shown["status"] == "active").all()
@@ -66,7 +62,7 @@ def test_rules_and_events_match_the_file_and_the_warehouse(app_on, rules_file):
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)
 def test_create_pause_and_delete_a_rule(app_on, rules_file):
-    at = open_alerts_page()
+    at = open_alerts_page(app_on, rules_file)
     before = rules_file.read_text()
 
     at.selectbox(key="alerts_new_type").set_value("rsi_above")

@@ -32,8 +32,8 @@ from streamlit.testing.v1 import AppTest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 from dashboards.lib import formatting as fmt
-from dashboards.lib import warehouse
-from domain.settings import get_settings
+from domain.settings import Settings
+from domain.warehouse import readers
 from tests.app_harness import rerun, run_app
 
 COUNT_RE = re.compile(r"\*\*(\d+)\*\* of (\d+) stocks match")
@@ -56,10 +56,11 @@ def _read_pg(conninfo: str, sql: str, params: list | None = None) -> pd.DataFram
 
 @dataclass(frozen=True)
 class Source:
-    """One built warehouse the app can read, with an independent reader for expected values."""
+    """One built warehouse the app can read: the settings pointing the app at it, and an
+    independent reader for expected values."""
 
     backend: str
-    env: dict[str, str | None]  # environment pointing the app at it (None: unset)
+    settings: Settings
     prefix: str = ""
     snapshot: Path | None = None
     conninfo: str | None = None
@@ -81,22 +82,12 @@ class Source:
 
 
 def duckdb_source(snapshot: Path) -> Source:
-    return Source("duckdb", {"WAREHOUSE_SNAPSHOT_PATH": str(snapshot), "WAREHOUSE_URL": None,
-                             "WAREHOUSE_SCHEMA_PREFIX": None}, snapshot=snapshot)  # fmt: skip
+    return Source("duckdb", Settings.from_values(snapshot_path=snapshot), snapshot=snapshot)
 
 
 def postgres_source(pg) -> Source:
-    env = {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": pg.schema_prefix}
-    return Source("postgres", env, prefix=pg.schema_prefix, conninfo=pg.conninfo)
-
-
-def _point_app_at(monkeypatch, env: dict[str, str | None]) -> None:
-    for key, value in env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    settings = Settings.from_values(warehouse_url=pg.url, schema_prefix=pg.schema_prefix)
+    return Source("postgres", settings, prefix=pg.schema_prefix, conninfo=pg.conninfo)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
@@ -114,24 +105,21 @@ def mart(source) -> pd.DataFrame:
 
 
 @pytest.fixture()
-def app_on(source, monkeypatch) -> Source:
-    """Point the app at ``source`` (environment + fresh settings)."""
-    _point_app_at(monkeypatch, source.env)
+def app_on(source) -> Source:
+    """The app on ``source``; its cached readers are closed after the test."""
     yield source
-    warehouse.close_all()
-    get_settings.cache_clear()
+    readers.close_all()
 
 
 @pytest.fixture()
-def snapshot(built_warehouse, monkeypatch) -> Path:
-    """DuckDB only: point the app at the built snapshot file."""
-    _point_app_at(monkeypatch, duckdb_source(built_warehouse.snapshot_path).env)
-    yield built_warehouse.snapshot_path
-    get_settings.cache_clear()
+def snapshot(built_warehouse) -> Source:
+    """DuckDB only: the app on the built snapshot file."""
+    yield duckdb_source(built_warehouse.snapshot_path)
+    readers.close_all()
 
 
-def open_stock_page(**query_params: str) -> AppTest:
-    at = run_app()
+def open_stock_page(settings: Settings, **query_params: str) -> AppTest:
+    at = run_app(settings)
     for key, value in query_params.items():
         at.query_params[key] = value
     at.switch_page("views/stock.py")
@@ -181,11 +169,11 @@ def set_widgets(at: AppTest, settings: dict) -> None:
     for key, value in settings.items():
         if key == "scr_sectors":
             at.multiselect(key=key).set_value(value)
-        elif key in ("scr_sma50", "scr_sma200"):
+        elif key in ("scr_vs_sma_50", "scr_vs_sma_200"):
             at.radio(key=key).set_value(value)
         elif key == "scr_text":
             at.text_input(key=key).input(value)
-        elif key in ("scr_new_high", "scr_golden_cross"):
+        elif key in ("scr_new_high_52w", "scr_golden_cross_20d"):
             at.checkbox(key=key).set_value(value)
         else:
             at.number_input(key=key).set_value(value)
@@ -195,7 +183,7 @@ def set_widgets(at: AppTest, settings: dict) -> None:
 
 
 def test_screener_renders_everything(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     assert at.title[0].value == "Screener"
     table = shown(at)
     assert set(table["ticker"]) == set(mart["ticker"])
@@ -210,8 +198,8 @@ def test_screener_renders_everything(app_on, mart):
     assert at.download_button[0].label == "Download CSV"
 
 
-def _assert_not_built_message(expected: str) -> None:
-    at = run_app()
+def _assert_not_built_message(settings: Settings, expected: str) -> None:
+    at = run_app(settings)
     assert any("make build" in i.value and expected in i.value for i in at.info), [i.value for i in at.info]
     assert not at.dataframe and not at.get("plotly_chart")
     at.switch_page("views/stock.py")
@@ -220,65 +208,58 @@ def _assert_not_built_message(expected: str) -> None:
     assert not at.dataframe and not at.get("plotly_chart")
 
 
-def test_no_snapshot_message(tmp_path, monkeypatch):
-    _point_app_at(monkeypatch, duckdb_source(tmp_path / "nothing-here.duckdb").env)
-    try:
-        _assert_not_built_message("nothing-here.duckdb")
-    finally:
-        get_settings.cache_clear()
+def test_no_snapshot_message(tmp_path):
+    _assert_not_built_message(duckdb_source(tmp_path / "nothing-here.duckdb").settings, "nothing-here.duckdb")
 
 
 @pytest.fixture()
-def pg_scratch_prefix(built_postgres_warehouse, monkeypatch):
-    """PostgreSQL: the fixture's database under a fresh schema prefix nothing was built in."""
+def pg_scratch_prefix(built_postgres_warehouse):
+    """PostgreSQL: the fixture's database under a fresh schema prefix nothing was built in, and
+    the settings that point the app at it."""
     pg = built_postgres_warehouse
     prefix = f"nobuild_{uuid.uuid4().hex[:8]}_"
-    _point_app_at(monkeypatch, {"WAREHOUSE_URL": pg.url, "WAREHOUSE_SCHEMA_PREFIX": prefix})
-    yield pg, prefix
-    warehouse.close_all()
+    yield pg, prefix, Settings.from_values(warehouse_url=pg.url, schema_prefix=prefix)
+    readers.close_all()
     with psycopg.connect(pg.conninfo, autocommit=True) as con:
         for layer in ("meta", "marts"):
             con.execute(f"DROP SCHEMA IF EXISTS {prefix}{layer} CASCADE")
-    get_settings.cache_clear()
 
 
 def test_no_build_message_postgres(pg_scratch_prefix):
-    _, prefix = pg_scratch_prefix
-    _assert_not_built_message(f"{prefix}meta.build_info")
+    _, prefix, settings = pg_scratch_prefix
+    _assert_not_built_message(settings, f"{prefix}meta.build_info")
 
 
 def test_no_build_info_table_postgres(pg_scratch_prefix):
     """A build in progress for the first time: marts exist already, build_info not yet."""
-    pg, prefix = pg_scratch_prefix
+    pg, prefix, settings = pg_scratch_prefix
     with psycopg.connect(pg.conninfo, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {prefix}meta")
         con.execute(f"CREATE SCHEMA {prefix}marts")
         con.execute(f"CREATE TABLE {prefix}marts.dim_companies (ticker text, company_name text, sector text)")
-    _assert_not_built_message(f"{prefix}meta.build_info")
+    _assert_not_built_message(settings, f"{prefix}meta.build_info")
 
 
-def test_unreachable_postgres_shows_error_not_exception(monkeypatch):
-    _point_app_at(monkeypatch, {"WAREHOUSE_URL": "postgresql://app:secret-pw@127.0.0.1:1/nothing",
-                                "WAREHOUSE_SCHEMA_PREFIX": None})  # fmt: skip
+@pytest.mark.integration
+def test_unreachable_postgres_shows_error_not_exception():
+    settings = Settings.from_values(warehouse_url="postgresql://app:secret-pw@127.0.0.1:1/nothing")
     try:
-        at = run_app()
+        at = run_app(settings)
         errors = [e.value for e in at.error]
         assert any("Could not read" in e and "WAREHOUSE_URL" in e for e in errors), errors
         assert not any("secret-pw" in e for e in errors)
         assert not at.dataframe
     finally:
-        warehouse.close_all()
-        get_settings.cache_clear()
+        readers.close_all()
 
 
-def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path, monkeypatch):
+def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path):
     live = tmp_path / "warehouse.snapshot.duckdb"
     shutil.copyfile(built_warehouse.snapshot_path, live)
     with duckdb.connect(str(live)) as con:
         con.execute("UPDATE meta.build_info SET run_id = 'first-run'")
-    _point_app_at(monkeypatch, duckdb_source(live).env)
     try:
-        at = run_app()
+        at = run_app(duckdb_source(live).settings)
         assert "first-run" in " ".join(c.value for c in at.sidebar.caption)
         n_before = match_count(at)[1]
         partial = tmp_path / ".next.tmp"
@@ -293,13 +274,12 @@ def test_new_snapshot_is_picked_up_without_restart(built_warehouse, tmp_path, mo
         assert match_count(at)[1] == n_before - 1
         assert victim not in shown_tickers(at)
     finally:
-        warehouse.close_all()
-        get_settings.cache_clear()
+        readers.close_all()
 
 
 def test_new_postgres_build_is_picked_up_without_restart(pg_scratch_prefix):
     """A build replaces a mart the way dbt does (new table renamed over the old) and rewrites build_info."""
-    pg, prefix = pg_scratch_prefix
+    pg, prefix, settings = pg_scratch_prefix
     src = pg.schema_prefix
     with psycopg.connect(pg.conninfo, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {prefix}meta")
@@ -309,7 +289,7 @@ def test_new_postgres_build_is_picked_up_without_restart(pg_scratch_prefix):
         con.execute(f"CREATE TABLE {prefix}marts.mart_screener_latest AS SELECT * FROM {src}marts.mart_screener_latest")
         for name in ("dim_companies", "fct_daily_indicators"):
             con.execute(f"CREATE VIEW {prefix}marts.{name} AS SELECT * FROM {src}marts.{name}")
-    at = run_app()
+    at = run_app(settings)
     assert "first-run" in " ".join(c.value for c in at.sidebar.caption)
     n_before = match_count(at)[1]
     with psycopg.connect(pg.conninfo) as con:  # one transaction, like dbt's table materialization
@@ -328,13 +308,13 @@ def test_new_postgres_build_is_picked_up_without_restart(pg_scratch_prefix):
 
 
 def test_snapshot_file_untouched(snapshot):
-    before = snapshot.stat()
-    at = run_app()
+    before = snapshot.snapshot.stat()
+    at = run_app(snapshot.settings)
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
     at.switch_page("views/stock.py")
     rerun(at)
-    after = snapshot.stat()
+    after = snapshot.snapshot.stat()
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
 
 
@@ -351,43 +331,43 @@ def _contains(column: pd.Series, text: str) -> pd.Series:
 
 SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFrame], pd.Series]]] = {
     "sector + market cap": (
-        lambda m: {"scr_sectors": _sectors(m, 2), "scr_mcap_min": 20.0},
+        lambda m: {"scr_sectors": _sectors(m, 2), "scr_market_cap_min": 20.0},
         lambda m: m["sector"].isin(_sectors(m, 2)) & (m["market_cap"] > 20e9),
     ),
     "market cap range": (
-        lambda m: {"scr_mcap_min": 10.0, "scr_mcap_max": 50.0},
+        lambda m: {"scr_market_cap_min": 10.0, "scr_market_cap_max": 50.0},
         lambda m: (m["market_cap"] > 10e9) & (m["market_cap"] < 50e9),
     ),
     "P/E, P/B, dividend yield": (
-        lambda m: {"scr_pe_max": 20.0, "scr_pb_min": 1.0, "scr_div_min": 2.0},
+        lambda m: {"scr_pe_ratio_max": 20.0, "scr_pb_ratio_min": 1.0, "scr_dividend_yield_min": 2.0},
         lambda m: (m["pe_ratio"] < 20) & (m["pb_ratio"] > 1) & (m["dividend_yield"] > 0.02),
     ),
     "P/E range, P/B max, dividend max": (
-        lambda m: {"scr_pe_min": 10.0, "scr_pe_max": 25.0, "scr_pb_max": 4.0, "scr_div_max": 1.5},
+        lambda m: {"scr_pe_ratio_min": 10.0, "scr_pe_ratio_max": 25.0, "scr_pb_ratio_max": 4.0, "scr_dividend_yield_max": 1.5},
         lambda m: (m["pe_ratio"] > 10) & (m["pe_ratio"] < 25) & (m["pb_ratio"] < 4) & (m["dividend_yield"] < 0.015),
     ),
     "RSI band above both SMAs": (
-        lambda m: {"scr_rsi_min": 40.0, "scr_rsi_max": 60.0, "scr_sma50": "above", "scr_sma200": "above"},
+        lambda m: {"scr_rsi_14_min": 40.0, "scr_rsi_14_max": 60.0, "scr_vs_sma_50": "above", "scr_vs_sma_200": "above"},
         lambda m: (m["rsi_14"] > 40) & (m["rsi_14"] < 60) & (m["close"] > m["sma_50"]) & (m["close"] > m["sma_200"]),
     ),
     "below SMA50": (
-        lambda m: {"scr_sma50": "below"},
+        lambda m: {"scr_vs_sma_50": "below"},
         lambda m: m["close"] < m["sma_50"],
     ),
     "below SMA200, above SMA50": (
-        lambda m: {"scr_sma200": "below", "scr_sma50": "above"},
+        lambda m: {"scr_vs_sma_200": "below", "scr_vs_sma_50": "above"},
         lambda m: (m["close"] < m["sma_200"]) & (m["close"] > m["sma_50"]),
     ),
     "near 52w high, relative volume": (
-        lambda m: {"scr_below_high_max": 10.0, "scr_relvol_min": 0.8},
+        lambda m: {"scr_max_below_high_52w": 10.0, "scr_min_relative_volume": 0.8},
         lambda m: (m["pct_from_high_52w"] >= -0.10) & (m["relative_volume"] >= 0.8),
     ),
     "returns 1d/21d/252d": (
-        lambda m: {"scr_ret_1d_min": -1.0, "scr_ret_21d_min": 0.0, "scr_ret_252d_max": 10.0},
+        lambda m: {"scr_return_1d_min": -1.0, "scr_return_21d_min": 0.0, "scr_return_252d_max": 10.0},
         lambda m: (m["return_1d"] > -0.01) & (m["return_21d"] > 0) & (m["return_252d"] < 0.10),
     ),
     "returns 5d/63d/126d": (
-        lambda m: {"scr_ret_5d_max": 0.0, "scr_ret_63d_min": -5.0, "scr_ret_126d_min": 5.0},
+        lambda m: {"scr_return_5d_max": 0.0, "scr_return_63d_min": -5.0, "scr_return_126d_min": 5.0},
         lambda m: (m["return_5d"] < 0) & (m["return_63d"] > -0.05) & (m["return_126d"] > 0.05),
     ),
     "text search": (
@@ -395,7 +375,7 @@ SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFram
         lambda m: _contains(m["ticker"], "bank") | _contains(m["company_name"], "bank"),
     ),
     "sector + flag": (
-        lambda m: {"scr_sectors": _sectors(m, 4), "scr_golden_cross": True},
+        lambda m: {"scr_sectors": _sectors(m, 4), "scr_golden_cross_20d": True},
         lambda m: m["sector"].isin(_sectors(m, 4)) & (m["golden_cross_20d"] == True),  # noqa: E712
     ),
 }
@@ -406,7 +386,7 @@ def test_filters_match_independent_pandas(app_on, mart, name):
     settings, predicate = SCENARIOS[name]
     expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
     assert 0 < len(expected) < len(mart), f"scenario {name!r} does not discriminate on this data"
-    at = run_app()
+    at = run_app(app_on.settings)
     set_widgets(at, settings(mart))
     rerun(at)
     assert shown_tickers(at) == expected
@@ -415,18 +395,18 @@ def test_filters_match_independent_pandas(app_on, mart, name):
 
 
 def test_filters_can_be_relaxed_again(app_on, mart):
-    at = run_app()
-    at.number_input(key="scr_rsi_max").set_value(50.0)
+    at = run_app(app_on.settings)
+    at.number_input(key="scr_rsi_14_max").set_value(50.0)
     rerun(at)
     narrowed = shown_tickers(at)
     assert narrowed == set(mart.loc[mart["rsi_14"] < 50, "ticker"])
-    at.number_input(key="scr_rsi_max").set_value(None)
+    at.number_input(key="scr_rsi_14_max").set_value(None)
     rerun(at)
     assert shown_tickers(at) == set(mart["ticker"])
 
 
 def test_sort_by_column_and_direction(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_sort_by").set_value("rsi_14")
     at.toggle(key="scr_sort_desc").set_value(False)
     rerun(at)
@@ -439,16 +419,16 @@ def test_sort_by_column_and_direction(app_on, mart):
 
 
 def test_invalid_range_shows_error_not_exception(app_on):
-    at = run_app()
-    at.number_input(key="scr_pe_min").set_value(30.0)
-    at.number_input(key="scr_pe_max").set_value(10.0)
+    at = run_app(app_on.settings)
+    at.number_input(key="scr_pe_ratio_min").set_value(30.0)
+    at.number_input(key="scr_pe_ratio_max").set_value(10.0)
     rerun(at)
     assert any("minimum" in e.value for e in at.error)
     assert not [d for d in at.dataframe if d.key == "scr_table"]
 
 
 def test_empty_result(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.text_input(key="scr_text").input("no company is called this")
     rerun(at)
     assert match_count(at) == (0, len(mart))
@@ -475,7 +455,7 @@ PRESET_EXPECTATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 @pytest.mark.parametrize("name", list(PRESET_EXPECTATIONS))
 def test_presets(app_on, mart, name):
     expected = set(mart.loc[PRESET_EXPECTATIONS[name](mart).fillna(False).astype(bool), "ticker"])
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value(name)
     rerun(at)
     assert shown_tickers(at) == expected
@@ -484,32 +464,32 @@ def test_presets(app_on, mart, name):
 
 
 def test_preset_sets_the_filter_widgets(app_on):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value("Oversold above SMA200")
     rerun(at)
-    assert at.number_input(key="scr_rsi_max").value == 30
-    assert at.number_input(key="scr_rsi_min").value is None
-    assert at.radio(key="scr_sma200").value == "above"
+    assert at.number_input(key="scr_rsi_14_max").value == 30
+    assert at.number_input(key="scr_rsi_14_min").value is None
+    assert at.radio(key="scr_vs_sma_200").value == "above"
     assert at.selectbox(key="scr_sort_by").value == "rsi_14"
     at.selectbox(key="scr_preset").set_value("Value: P/E < 15 and dividend yield > 3 %")
     rerun(at)
-    assert at.number_input(key="scr_pe_max").value == 15
-    assert at.number_input(key="scr_div_min").value == 3  # percent in the UI
-    assert at.number_input(key="scr_rsi_max").value is None  # previous preset cleared
-    assert at.radio(key="scr_sma200").value == "any"
+    assert at.number_input(key="scr_pe_ratio_max").value == 15
+    assert at.number_input(key="scr_dividend_yield_min").value == 3  # percent in the UI
+    assert at.number_input(key="scr_rsi_14_max").value is None  # previous preset cleared
+    assert at.radio(key="scr_vs_sma_200").value == "any"
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
-    assert at.number_input(key="scr_ret_63d_min").value == 10
-    assert at.number_input(key="scr_ret_252d_min").value == 20
+    assert at.number_input(key="scr_return_63d_min").value == 10
+    assert at.number_input(key="scr_return_252d_min").value == 20
     # editing a filter after a preset turns the menu to "Custom" and keeps the other values
-    at.number_input(key="scr_ret_63d_min").set_value(15.0)
+    at.number_input(key="scr_return_63d_min").set_value(15.0)
     rerun(at)
     assert at.selectbox(key="scr_preset").value == "Custom"
-    assert at.number_input(key="scr_ret_252d_min").value == 20
+    assert at.number_input(key="scr_return_252d_min").value == 20
     at.selectbox(key="scr_preset").set_value("All stocks")
     rerun(at)
-    assert all(at.number_input(key=k).value is None for k in ("scr_ret_63d_min", "scr_ret_252d_min"))
-    assert at.radio(key="scr_sma50").value == "any"
+    assert all(at.number_input(key=k).value is None for k in ("scr_return_63d_min", "scr_return_252d_min"))
+    assert at.radio(key="scr_vs_sma_50").value == "any"
 
 
 # ----------------------------------------------------------------------------- CSV + link
@@ -524,7 +504,7 @@ def test_csv_download_has_the_shown_rows(app_on, mart, monkeypatch):
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
     csvs = [(data, name) for data, mime, name in captured if mime.startswith("text/csv")]
@@ -537,7 +517,7 @@ def test_csv_download_has_the_shown_rows(app_on, mart, monkeypatch):
 
 
 def test_open_ticker_on_stock_page(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
     tickers = list(shown(at)["ticker"])
@@ -552,7 +532,7 @@ def test_open_ticker_on_stock_page(app_on, mart):
 
 
 def test_table_row_selection_preselects_ticker(app_on):
-    at = run_app()
+    at = run_app(app_on.settings)
     second = list(shown(at)["ticker"])[1]
     at.session_state["scr_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     rerun(at)
@@ -575,7 +555,7 @@ def _default_range(source: Source, ticker: str) -> tuple[date, date]:
 
 def test_stock_page_renders_charts_for_aapl(app_on, mart):
     assert "AAPL" in set(mart["ticker"])
-    at = open_stock_page(ticker="AAPL")
+    at = open_stock_page(app_on.settings, ticker="AAPL")
     assert at.selectbox(key="ticker").value == "AAPL"
     start, end = _default_range(app_on, "AAPL")
     assert at.date_input(key="stock_dates").value == (start, end)
@@ -590,7 +570,7 @@ def test_stock_page_renders_charts_for_aapl(app_on, mart):
 
 
 def test_date_range_changes_candles(app_on):
-    at = open_stock_page(ticker="AAPL")
+    at = open_stock_page(app_on.settings, ticker="AAPL")
     before = candles(at)
     start, end = _default_range(app_on, "AAPL")
     narrow = (end - timedelta(days=60), end)
@@ -608,7 +588,7 @@ def test_date_range_changes_candles(app_on):
 
 
 def test_overlays_can_be_hidden(app_on):
-    at = open_stock_page(ticker="AAPL")
+    at = open_stock_page(app_on.settings, ticker="AAPL")
     at.toggle(key="stock_show_sma").set_value(False)
     at.toggle(key="stock_show_bb").set_value(False)
     rerun(at)
@@ -618,7 +598,7 @@ def test_overlays_can_be_hidden(app_on):
 
 def test_stock_fundamentals(app_on, mart):
     ticker = "MSFT" if "MSFT" in set(mart["ticker"]) else mart["ticker"].iloc[0]
-    at = open_stock_page(ticker=ticker)
+    at = open_stock_page(app_on.settings, ticker=ticker)
     assert at.selectbox(key="ticker").value == ticker
     row = mart.set_index("ticker").loc[ticker]
     metrics = {m.label: m.value for m in at.metric}
@@ -638,7 +618,7 @@ def test_stock_fundamentals(app_on, mart):
 
 
 def test_switching_ticker_keeps_working(app_on, mart):
-    at = open_stock_page(ticker="AAPL")
+    at = open_stock_page(app_on.settings, ticker="AAPL")
     other = next(t for t in mart["ticker"] if t != "AAPL")
     at.selectbox(key="ticker").set_value(other)
     rerun(at)
@@ -648,22 +628,22 @@ def test_switching_ticker_keeps_working(app_on, mart):
 
 
 def test_unknown_ticker_in_url_falls_back_to_default(app_on):
-    at = open_stock_page(ticker="NOT-A-TICKER")
+    at = open_stock_page(app_on.settings, ticker="NOT-A-TICKER")
     assert at.selectbox(key="ticker").value == "AAPL"
     assert candles(at) > 0
 
 
 def test_filters_survive_a_visit_to_the_stock_page(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value("Momentum")
     rerun(at)
-    at.number_input(key="scr_pe_max").set_value(30.0)
+    at.number_input(key="scr_pe_ratio_max").set_value(30.0)
     rerun(at)
     before = shown_tickers(at)
     at.switch_page("views/stock.py")
     rerun(at)
     at.switch_page("views/screener.py")
     rerun(at)
-    assert at.number_input(key="scr_pe_max").value == 30
-    assert at.number_input(key="scr_ret_252d_min").value == 20
+    assert at.number_input(key="scr_pe_ratio_max").value == 30
+    assert at.number_input(key="scr_return_252d_min").value == 20
     assert shown_tickers(at) == before

@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 from dagster import AssetKey, build_schedule_context
 
 from pipelines.build import history_range
-from pipelines.definitions import defs
+from domain.settings import Settings
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.partitions import trading_day_partitions
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def test_asset_graph_layers_groups_and_lineage():
-    graph = defs.resolve_asset_graph()
+def test_asset_graph_layers_groups_and_lineage(definitions):
+    graph = definitions.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {
         "raw/prices_daily", "raw/companies", "raw/company_financials",
@@ -42,8 +42,8 @@ def test_asset_graph_layers_groups_and_lineage():
     assert "staging/stg_raw__portfolio_transactions" in portfolio_models
 
 
-def test_checks_include_ge_suites_and_dbt_tests():
-    graph = defs.resolve_asset_graph()
+def test_checks_include_ge_suites_and_dbt_tests(definitions):
+    graph = definitions.resolve_asset_graph()
     prices_checks = {c.name for c in graph.get_check_keys_for_assets({AssetKey(["raw", "prices_daily"])})}
     assert prices_checks == {"rows_pass_expectations", "daily_completeness"}
     mart_checks = graph.get_check_keys_for_assets({AssetKey(["marts", "fct_daily_indicators"])})
@@ -56,17 +56,17 @@ def test_partitions_are_exchange_sessions():
     assert keys[0] == "2013-02-08" and keys[-1] == "2018-02-08"
     assert len([k for k in keys if k <= "2018-02-07"]) == 1259  # sessions in the bundled file
     assert "2017-07-04" not in keys and "2017-07-01" not in keys  # holiday, Saturday
-    assert history_range() == ("2013-02-08", "2018-02-07")
+    assert history_range(Settings.from_values()) == ("2013-02-08", "2018-02-07")
 
 
-def test_schedule_requests_the_closed_session_and_skips_holidays():
-    schedule = defs.resolve_schedule_def("weekday_after_close_schedule")
-    job = defs.resolve_job_def("warehouse_build")
+def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
+    schedule = definitions.resolve_schedule_def("weekday_after_close_schedule")
+    job = definitions.resolve_job_def("warehouse_build")
     assert schedule.cron_schedule == "30 18 * * 1-5"
     assert schedule.execution_timezone == "America/New_York"
     assert job.name == "warehouse_build"
 
-    repository = defs.get_repository_def()
+    repository = definitions.get_repository_def()
     context = build_schedule_context(
         scheduled_execution_time=datetime(2017, 7, 3, 18, 30, tzinfo=NEW_YORK), repository_def=repository
     )

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from dashboards.lib import filter_form as ff
-from dashboards.lib import fundamentals, screens, warehouse
+from dashboards.queries import screener as screener_queries
+from dashboards.queries import stock as stock_queries
+from domain import screens
+from domain.warehouse.readers import open_reader
 from dashboards.lib.fundamentals_panel import VALUATION_PANELS, valuation_figure
 from domain.screens import Range, ScreenSpec, build_screen_query
 from tests.app_harness import open_stock_page, rerun, run_app
@@ -19,14 +22,14 @@ def test_filing_filters_compile_to_parameters():
     assert "roe > ?" in q.sql and "debt_to_equity < ?" in q.sql and "net_margin > ?" in q.sql
     assert q.params == [0.15, 2.0, 0.1]
     assert {"roe", "debt_to_equity", "net_margin", "revenue_growth_yoy", "valuation_source"} <= set(
-        screens.RESULT_COLUMNS
+        screens.registry().result_columns
     )
 
 
 def test_filter_form_percent_units_for_roe():
     spec = ScreenSpec(roe=Range(min=0.15), revenue_growth_yoy=Range(max=0.5))
     values = ff.widget_values(spec)
-    assert values["scr_roe_min"] == 15.0 and values["scr_growth_max"] == 50.0
+    assert values["scr_roe_min"] == 15.0 and values["scr_revenue_growth_yoy_max"] == 50.0
     assert ff.spec_from_widgets(values) == spec
 
 
@@ -39,9 +42,9 @@ def mart(app_on) -> pd.DataFrame:
 
 
 def test_quality_preset_matches_independent_filter(app_on, mart):
-    spec = screens.PRESETS["Quality (filings): ROE > 15 % and debt/equity < 2"]
+    spec = screens.presets()["Quality (filings): ROE > 15 % and debt/equity < 2"]
     expected = mart[(mart["roe"] > 0.15) & (mart["debt_to_equity"] < 2)]
-    result = warehouse.run_screen(spec)
+    result = screener_queries.run_screen(open_reader(app_on.settings), spec)
     assert list(result["ticker"]) == list(expected.sort_values("roe", ascending=False).index)
     assert set(result["ticker"]) == {"AAPL", "NVDA"}  # GOOG(L): ROE 8.7 % on 2018-02-07
     assert set(result["valuation_source"]) == {"sec_filings"}
@@ -55,7 +58,7 @@ def test_valuation_source_on_both_backends(app_on, mart):
 
 
 def test_valuation_history_and_figure(app_on):
-    history = fundamentals.valuation_history("AAPL", pd.Timestamp("2013-06-03").date(), pd.Timestamp("2013-06-07").date())
+    history = stock_queries.valuation_history(open_reader(app_on.settings), "AAPL", pd.Timestamp("2013-06-03").date(), pd.Timestamp("2013-06-07").date())
     expected = app_on.read(
         f"SELECT trade_date, pe_ratio FROM {app_on.t('marts', 'fct_daily_valuation')} "
         "WHERE ticker = ? AND trade_date BETWEEN ? AND ? ORDER BY trade_date",
@@ -70,7 +73,7 @@ def test_valuation_history_and_figure(app_on):
 
 
 def test_stock_page_valuation_panel(app_on):
-    at = open_stock_page("AAPL")
+    at = open_stock_page(app_on.settings, "AAPL")
     last = app_on.read(
         f"SELECT * FROM {app_on.t('marts', 'fct_daily_valuation')} WHERE ticker = 'AAPL' "
         "ORDER BY trade_date DESC LIMIT 1"
@@ -89,13 +92,13 @@ def test_stock_page_valuation_panel(app_on):
 
 
 def test_stock_page_without_filings(app_on):
-    at = open_stock_page("ABT")
+    at = open_stock_page(app_on.settings, "ABT")
     assert any(c.value.startswith("No SEC filings for ABT") for c in at.caption)
     assert any("vendor snapshot of 2018-02-08" in c.value for c in at.caption)
 
 
 def test_screener_page_roe_filter(app_on, mart):
-    at = run_app()
+    at = run_app(app_on.settings)
     at.number_input(key="scr_roe_min").set_value(30.0)
     rerun(at)
     table = next(d for d in at.dataframe if d.key == "scr_table").value

@@ -310,7 +310,7 @@ def test_raw_store_put_replaces_atomically_and_leaves_no_temporary_file(tmp_path
     def crash(src, dst):
         raise OSError("disk gone")
 
-    monkeypatch.setattr("pipelines.lib.files.os.replace", crash)
+    monkeypatch.setattr("domain.files.os.replace", crash)
     with pytest.raises(OSError, match="disk gone"):
         store.put(key, b"half written")
     assert store.get(key) == BODY_BYTES  # the old file is untouched

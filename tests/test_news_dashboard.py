@@ -9,7 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboards.lib import filter_form as ff
-from dashboards.lib import screens, warehouse
+from dashboards.queries import screener as screener_queries
+from domain import screens
+from domain.warehouse.readers import open_reader
 from domain.screens import Range, ScreenSpec, build_screen_query
 from tests.app_harness import Source, open_stock_page, rerun, run_app
 
@@ -19,8 +21,8 @@ from tests.app_harness import Source, open_stock_page, rerun, run_app
 def test_news_filters_compile_to_parameters():
     q = build_screen_query(ScreenSpec(min_news_count_7d=2, news_sentiment_7d=Range(min=-0.5, max=0.5)))
     assert "news_sentiment_7d > ?" in q.sql and "news_sentiment_7d < ?" in q.sql and "news_count_7d >= ?" in q.sql
-    assert q.params == [-0.5, 0.5, 2]
-    assert {"news_count_7d", "news_sentiment_7d"} <= set(screens.RESULT_COLUMNS) & set(screens.SORT_COLUMNS)
+    assert q.params == [2, -0.5, 0.5]  # registry order: news count, then sentiment
+    assert {"news_count_7d", "news_sentiment_7d"} <= set(screens.registry().result_columns) & set(screens.registry().sort_columns)
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
@@ -32,9 +34,9 @@ def test_news_count_must_be_a_whole_number(bad):
 def test_filter_form_roundtrip():
     spec = ScreenSpec(min_news_count_7d=1, news_sentiment_7d=Range(min=0.0))
     values = ff.widget_values(spec)
-    assert values[ff.KEY_NEWS_MIN] == 1 and values["scr_news_sent_min"] == 0.0 and values["scr_news_sent_max"] is None
+    assert values["scr_min_news_count_7d"] == 1 and values["scr_news_sentiment_7d_min"] == 0.0 and values["scr_news_sentiment_7d_max"] is None
     assert ff.spec_from_widgets(values) == spec
-    assert ff.spec_from_widgets({ff.KEY_NEWS_MIN: 1.0}).min_news_count_7d == 1  # number_input may give a float
+    assert ff.spec_from_widgets({"scr_min_news_count_7d": 1.0}).min_news_count_7d == 1  # number_input may give a float
 
 
 # ----------------------------------------------------------------------------- on the built warehouse
@@ -58,11 +60,11 @@ def test_news_screens_match_independent_pandas(app_on, mart, name):
     spec, predicate = SCREENS[name]
     expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
     assert 0 < len(expected) < len(mart), f"screen {name!r} does not discriminate on this data"
-    assert set(warehouse.run_screen(spec)["ticker"]) == expected
+    assert set(screener_queries.run_screen(open_reader(app_on.settings), spec)["ticker"]) == expected
 
 
 def test_sort_by_news_count(app_on, mart):
-    result = warehouse.run_screen(ScreenSpec(sort_by="news_count_7d", descending=True, limit=3))
+    result = screener_queries.run_screen(open_reader(app_on.settings), ScreenSpec(sort_by="news_count_7d", descending=True, limit=3))
     assert list(result["ticker"]) == ["ABC", "A", "ABBV"]
     assert list(result["news_count_7d"]) == [7, 3, 1]
 
@@ -71,8 +73,8 @@ def test_sort_by_news_count(app_on, mart):
 
 
 def test_screener_page_news_filter(app_on, mart):
-    at = run_app()
-    at.number_input(key=ff.KEY_NEWS_MIN).set_value(1)
+    at = run_app(app_on.settings)
+    at.number_input(key="scr_min_news_count_7d").set_value(1)
     rerun(at)
     table = next(d for d in at.dataframe if d.key == "scr_table").value
     assert set(table["ticker"]) == set(mart.loc[mart["news_count_7d"] >= 1, "ticker"]) == {"A", "ABBV", "ABC"}
@@ -100,7 +102,7 @@ def news_table(at: AppTest) -> pd.DataFrame | None:
 
 def test_stock_page_news_panel(app_on):
     expected = expected_headlines(app_on, "A")
-    at = open_stock_page("A")
+    at = open_stock_page(app_on.settings, "A")
     assert at.selectbox(key="ticker").value == "A"
     panel = news_table(at)
     assert len(panel) == 20 < len(expected)
@@ -123,6 +125,6 @@ def test_stock_page_without_news(app_on):
         f"(SELECT ticker FROM {app_on.t('raw', 'news_article_tickers')}) ORDER BY ticker LIMIT 1"
     )["ticker"]
     ticker = tickers.iloc[0]
-    at = open_stock_page(ticker)
+    at = open_stock_page(app_on.settings, ticker)
     assert news_table(at) is None
     assert any(f"No news articles are tagged with {ticker}" in i.value for i in at.info)

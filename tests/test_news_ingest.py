@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from domain.settings import load_settings
 from pipelines.defs.companies.assets import companies
 from pipelines.defs.news import assets as news_assets
 from pipelines.defs.news.assets import news
@@ -26,8 +25,7 @@ from pipelines.defs.news.bundled import (
 )
 from pipelines.defs.news.links import article_id, canonical_link
 from pipelines.defs.news.sentiment import LoughranMcDonaldScorer, SentimentScore
-from pipelines.lib.resources import build_resources
-from tests.conftest import saved_settings_env, scratch_database, use_warehouse
+from tests.conftest import postgres_settings, resources_for, scratch_database, test_settings
 
 RATINGS_URI = "data/sample/news/benzinga_analyst_ratings_processed_sample.csv"
 PARTNER_URI = "data/sample/news/benzinga_raw_partner_headlines_sample.csv"
@@ -114,8 +112,8 @@ def test_canonical_links_of_real_urls():
 # ----------------------------------------------------------------------------- the asset
 
 
-def materialize_news(instance, assets=(news,)):
-    return materialize(list(assets), resources=build_resources(load_settings()), instance=instance)
+def materialize_news(instance, settings, assets=(news,)):
+    return materialize(list(assets), resources=resources_for(settings), instance=instance)
 
 
 def read_tables(path) -> dict[str, pl.DataFrame]:
@@ -141,13 +139,13 @@ def check_results(result) -> dict[str, bool]:
 def first_ingest(tmp_path_factory):
     """A fresh DuckDB warehouse after one run of companies + news; yields (path, result, instance)."""
     directory = tmp_path_factory.mktemp("news_ingest")
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        use_warehouse(directory / "warehouse.duckdb")
-        result = materialize_news(instance, (companies, news))
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize_news(instance, test_settings(directory), (companies, news))
         assert result.success
         yield directory / "warehouse.duckdb", result, instance
 
 
+@pytest.mark.integration
 def test_first_ingest_counts_balance_per_file(first_ingest):
     path, result, _ = first_ingest
     counts = counts_metadata(result)
@@ -163,6 +161,7 @@ def test_first_ingest_counts_balance_per_file(first_ingest):
     assert check_results(result) == {"rows_pass_expectations": True, "articles_unique": True, "feeds_fetched": True}
 
 
+@pytest.mark.integration
 def test_broken_rows_are_quarantined_with_reason(first_ingest):
     rejected = read_tables(first_ingest[0])["rejected"]
     assert rejected.height == 4
@@ -171,6 +170,7 @@ def test_broken_rows_are_quarantined_with_reason(first_ingest):
     assert all(r.startswith("field_count: ") for r in rejected["reason"])
 
 
+@pytest.mark.integration
 def test_deduplication_of_real_records(first_ingest):
     tables = read_tables(first_ingest[0])
     articles, tickers = tables["articles"], tables["tickers"]
@@ -193,12 +193,11 @@ def test_deduplication_of_real_records(first_ingest):
     assert articles["article_id"].is_unique().all() and articles["canonical_link"].drop_nulls().is_unique().all()
 
 
+@pytest.mark.integration
 def test_reingest_adds_nothing(first_ingest):
     path, _, instance = first_ingest
     before = read_tables(path)
-    with saved_settings_env():
-        use_warehouse(path)
-        again = materialize_news(instance)
+    again = materialize_news(instance, test_settings(path.parent))
     assert again.success
     for uri, c in counts_metadata(again).items():
         assert c["loaded"] == 0 and c["tags_from_duplicates"] == 0, uri
@@ -210,6 +209,7 @@ def test_reingest_adds_nothing(first_ingest):
     assert check_results(again)["articles_unique"]
 
 
+@pytest.mark.integration
 def test_changed_scorer_rescores_every_article(first_ingest, monkeypatch):
     path, _, instance = first_ingest
 
@@ -220,14 +220,13 @@ def test_changed_scorer_rescores_every_article(first_ingest, monkeypatch):
             return [SentimentScore(0.5, 1, 0) for _ in texts]
 
     before = read_tables(path)["articles"]
-    with saved_settings_env():
-        use_warehouse(path)
-        monkeypatch.setattr(news_assets, "default_scorer", Constant)
-        assert materialize_news(instance).success
-        rescored = read_tables(path)["articles"]
-        monkeypatch.setattr(news_assets, "default_scorer", LoughranMcDonaldScorer)
-        assert materialize_news(instance).success
-        restored = read_tables(path)["articles"]
+    settings = test_settings(path.parent)
+    monkeypatch.setattr(news_assets, "default_scorer", Constant)
+    assert materialize_news(instance, settings).success
+    rescored = read_tables(path)["articles"]
+    monkeypatch.setattr(news_assets, "default_scorer", LoughranMcDonaldScorer)
+    assert materialize_news(instance, settings).success
+    restored = read_tables(path)["articles"]
     assert rescored.height == before.height
     assert set(rescored["sentiment_method"]) == {"constant:test"} and set(rescored["sentiment_score"]) == {0.5}
     assert rescored.drop("sentiment_score", "sentiment_positive", "sentiment_negative", "sentiment_method").equals(
@@ -240,11 +239,11 @@ def test_ingest_is_idempotent_on_postgres(postgres_server, first_ingest, tmp_pat
     import psycopg
 
     duckdb_ids = set(read_tables(first_ingest[0])["articles"]["article_id"])
-    with scratch_database(postgres_server, "news") as database, saved_settings_env():
-        use_warehouse(tmp_path / "unused.duckdb", url=database.url, schema_prefix=database.schema_prefix)
+    with scratch_database(postgres_server, "news") as database:
+        settings = postgres_settings(database, tmp_path)
         with DagsterInstance.ephemeral() as instance:
-            first = materialize_news(instance, (companies, news))
-            second = materialize_news(instance)
+            first = materialize_news(instance, settings, (companies, news))
+            second = materialize_news(instance, settings)
         with psycopg.connect(database.conninfo) as con:
             ids = {r[0] for r in con.execute("select article_id from t_raw.news_articles")}
             rejected = con.execute("select count(*) from t_raw.rejected_news").fetchone()[0]

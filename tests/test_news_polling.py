@@ -17,30 +17,21 @@ from dagster import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
-from domain.settings import get_settings, load_settings
-from pipelines.definitions import defs
-from pipelines.defs.news.polling import interval_key, news_feed_poll_sensor
+from pydantic import ValidationError
+
+from domain.settings import Settings
+from pipelines.defs.news.sensors import interval_key, news_feed_poll_sensor
+from pipelines.lib.resources import NewsFeedsResource
 
 FEED = "https://news.test/yahoo-search.rss"
 
 
-@pytest.fixture()
-def feeds(monkeypatch):
-    """Set NEWS_FEEDS (and restore the settings cache afterwards)."""
-
-    def set_feeds(value: str | None) -> None:
-        if value is None:
-            monkeypatch.delenv("NEWS_FEEDS", raising=False)
-        else:
-            monkeypatch.setenv("NEWS_FEEDS", value)
-        get_settings.cache_clear()
-
-    yield set_feeds
-    get_settings.cache_clear()
+def _context(instance, feeds: list[str], poll_minutes: int = 30):
+    return build_sensor_context(instance=instance, resources={"news_feeds": NewsFeedsResource(feeds=feeds, poll_minutes=poll_minutes)})
 
 
-def test_news_assets_checks_and_lineage():
-    graph = defs.resolve_asset_graph()
+def test_news_assets_checks_and_lineage(definitions):
+    graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw/news_articles", "raw/news_article_tickers", "raw/rejected_news", "staging/stg_raw__news_articles",
             "marts/fct_news_articles", "marts/mart_news_daily"} <= keys  # fmt: skip
@@ -52,36 +43,34 @@ def test_news_assets_checks_and_lineage():
     assert AssetKey(["marts", "mart_news_daily"]) in screener.parent_keys
 
 
-def test_poll_job_covers_the_news_and_what_depends_on_it():
-    job = defs.resolve_job_def("news_feed_poll")
+def test_poll_job_covers_the_news_and_what_depends_on_it(definitions):
+    job = definitions.resolve_job_def("news_feed_poll")
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
     assert {"raw/news_articles", "marts/mart_news_daily", "marts/mart_screener_latest",
             "serving/warehouse_snapshot"} <= selected  # fmt: skip
     assert "raw/prices_daily" not in selected and "marts/fct_daily_indicators" not in selected
 
 
-def test_sensor_interval_and_default_status(feeds):
-    feeds(None)
-    sensor = defs.resolve_sensor_def("news_feed_poll_sensor")
-    assert sensor.minimum_interval_seconds == 30 * 60 == load_settings().news_poll_minutes * 60
-    assert sensor.default_status.value == "STOPPED"  # no NEWS_FEEDS when the code location loaded
+def test_sensor_interval_and_default_status(definitions):
+    sensor = definitions.resolve_sensor_def("news_feed_poll_sensor")
+    assert sensor.minimum_interval_seconds == 60  # the interval itself is in the run key
+    assert sensor.default_status.value == "RUNNING"  # it skips with a reason while NEWS_FEEDS is empty
+    assert Settings.from_values().news_poll_minutes == 30
 
 
-def test_sensor_skips_without_feeds_and_requests_one_run_per_interval(feeds):
+def test_sensor_skips_without_feeds_and_requests_one_run_per_interval():
     with DagsterInstance.ephemeral() as instance:
-        feeds(None)
-        skipped = news_feed_poll_sensor(build_sensor_context(instance=instance))
+        skipped = news_feed_poll_sensor(_context(instance, []))
         assert isinstance(skipped, SkipReason) and "NEWS_FEEDS is empty" in skipped.skip_message
-        feeds(FEED)
-        first = news_feed_poll_sensor(build_sensor_context(instance=instance))
-        second = news_feed_poll_sensor(build_sensor_context(instance=instance))
+        first = news_feed_poll_sensor(_context(instance, [FEED]))
+        second = news_feed_poll_sensor(_context(instance, [FEED]))
         assert isinstance(first, RunRequest) and first.run_key == second.run_key
         assert first.run_key == f"news-poll-{interval_key(datetime.now(timezone.utc), 30)}"
         # a poll still running: no new request (DuckDB has one writer)
         instance.add_run(
             DagsterRun(job_name="news_feed_poll", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED)
         )
-        busy = news_feed_poll_sensor(build_sensor_context(instance=instance))
+        busy = news_feed_poll_sensor(_context(instance, [FEED]))
         assert isinstance(busy, SkipReason) and "has not finished" in busy.skip_message
 
 
@@ -94,5 +83,5 @@ def test_interval_key():
 @pytest.mark.parametrize("bad", ["0", "-5", "half an hour"])
 def test_poll_minutes_must_be_positive(monkeypatch, bad):
     monkeypatch.setenv("NEWS_POLL_MINUTES", bad)
-    with pytest.raises(ValueError, match="NEWS_POLL_MINUTES"):
-        load_settings()
+    with pytest.raises(ValidationError, match="news_poll_minutes"):
+        Settings()

@@ -16,16 +16,14 @@ import pytest
 import respx
 from dagster import AssetKey, DagsterInstance, materialize
 
-from domain.settings import load_settings
 from pipelines.defs.companies.assets import companies
 from pipelines.defs.news import assets as news_assets
 from pipelines.defs.news.assets import news
 from pipelines.defs.news.bundled import YAHOO_SEARCH_CSV, read_bundled
 from pipelines.defs.news.feeds import fetch_feeds
 from pipelines.lib.http import RawResponseStore, VendorResponseError
-from pipelines.lib.resources import build_resources
 from pipelines.sources import rss
-from tests.conftest import FIXTURES, saved_settings_env, use_warehouse
+from tests.conftest import FIXTURES, resources_for, test_settings
 
 RSS_FIXTURE = FIXTURES / "news" / "yahoo_search_news_rss.xml"
 ATOM_FIXTURE = FIXTURES / "news" / "yahoo_search_news_atom.xml"
@@ -103,10 +101,10 @@ def _with_tracking(body: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-def _run(instance, body: bytes, assets=(news,)):
+def _run(instance, settings, body: bytes, assets=(news,)):
     with respx.mock(assert_all_called=True) as mock:
         mock.get(FEED_URL).mock(return_value=httpx.Response(200, content=body))
-        result = materialize(list(assets), resources=build_resources(load_settings()), instance=instance)
+        result = materialize(list(assets), resources=resources_for(settings), instance=instance)
     assert result.success
     materialization = next(
         m for m in result.asset_materializations_for_node("news") if m.asset_key == AssetKey(["raw", "news_articles"])
@@ -122,14 +120,15 @@ def _tags(path) -> pl.DataFrame:
         ).pl()
 
 
+@pytest.mark.integration
 def test_feed_ingest_tags_dedupes_and_meets_the_bundled_rows(tmp_path, monkeypatch):
     body = RSS_FIXTURE.read_bytes()
     warehouse = tmp_path / "warehouse.duckdb"
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        use_warehouse(warehouse, raw_responses=tmp_path / "raw", news_feeds=FEED_URL)
+    settings = test_settings(tmp_path, news_feeds=(FEED_URL,))
+    with DagsterInstance.ephemeral() as instance:
         # feed only (bundled files switched off): every item is new and tagged by the matcher
         monkeypatch.setattr(news_assets, "read_bundled", lambda: [])
-        first = _run(instance, body, (companies, news))
+        first = _run(instance, settings, body, (companies, news))
         assert first == {FEED_URL: {"input_records": 8, "loaded": 8, "duplicates": 0, "rejected": 0,
                                     "tags_from_duplicates": 0}}  # fmt: skip
         tags = _tags(warehouse)
@@ -145,7 +144,7 @@ def test_feed_ingest_tags_dedupes_and_meets_the_bundled_rows(tmp_path, monkeypat
         }  # "DeepSeek … goes all in" and "Issue of Debt" get no tag
 
         # the same items again, links carrying utm_* parameters: nothing new
-        second = _run(instance, _with_tracking(body))
+        second = _run(instance, settings, _with_tracking(body))
         assert second[FEED_URL] == {"input_records": 8, "loaded": 0, "duplicates": 8, "rejected": 0,
                                     "tags_from_duplicates": 0}  # fmt: skip
         with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -156,7 +155,7 @@ def test_feed_ingest_tags_dedupes_and_meets_the_bundled_rows(tmp_path, monkeypat
         # bundled files back on: their Yahoo rows of the same 8 stories are duplicates across sources,
         # and their vendor tickers replace the matcher's tags of those articles
         monkeypatch.setattr(news_assets, "read_bundled", read_bundled)
-        third = _run(instance, body)
+        third = _run(instance, settings, body)
     yahoo = third["data/sample/news/yahoo_search_news_2025.csv"]
     assert (yahoo["loaded"], yahoo["input_records"]) == (76 - 8, 92)
     home_depot = _tags(warehouse).filter(pl.col("title").str.starts_with("Home Depot forecasts"))

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from dashboards.lib import formatting as fmt
-from domain.settings import get_settings
 from tests.app_harness import frame, rerun, run_app
 from tests.conftest import REPO_ROOT
 
@@ -18,8 +17,8 @@ EXAMPLE = "example_us_core"
 EXAMPLE_FILE = REPO_ROOT / "data" / "portfolios" / "example_us_core.csv"
 
 
-def open_portfolio_page():
-    at = run_app()
+def open_portfolio_page(settings):
+    at = run_app(settings)
     at.switch_page("views/portfolio.py")
     return rerun(at)
 
@@ -33,7 +32,7 @@ def test_figures_and_tables_match_the_marts(app_on):
     risk = source.read(f"select * from {source.t('marts', 'mart_portfolio_risk')} where portfolio = ?", [EXAMPLE])
     assert len(risk) == 1
     row = risk.iloc[0]
-    at = open_portfolio_page()
+    at = open_portfolio_page(source.settings)
     assert at.selectbox(key="portfolio").value == EXAMPLE
     assert metric(at, "Market value") == fmt.usd(row["market_value"])
     assert metric(at, "Time-weighted return") == fmt.pct(row["total_return"], signed=True)
@@ -67,19 +66,16 @@ def test_figures_and_tables_match_the_marts(app_on):
 
 
 @pytest.fixture()
-def portfolios_dir(tmp_path, monkeypatch):
+def portfolios_dir(tmp_path):
     folder = tmp_path / "portfolios"
     folder.mkdir()
     shutil.copy(EXAMPLE_FILE, folder / EXAMPLE_FILE.name)
-    monkeypatch.setenv("PORTFOLIOS_DIR", str(folder))
-    get_settings.cache_clear()
-    yield folder
-    get_settings.cache_clear()
+    return folder
 
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)
 def test_upload_rejects_a_bad_file_and_writes_a_good_one(app_on, portfolios_dir):
-    at = open_portfolio_page()
+    at = open_portfolio_page(app_on.settings.with_values(portfolios_dir=portfolios_dir))
     bad = EXAMPLE_FILE.read_text().replace("example_us_core", "uploaded") + (
         "uploaded,2017-12-01,AAPL,sell,500,171.05,1.00,USD\n"
     )
@@ -105,7 +101,7 @@ def test_upload_rejects_a_bad_file_and_writes_a_good_one(app_on, portfolios_dir)
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)
 def test_edit_tab_saves_the_current_file_back_through_validation(app_on, portfolios_dir):
-    at = open_portfolio_page()
+    at = open_portfolio_page(app_on.settings.with_values(portfolios_dir=portfolios_dir))
     editors = at.data_editor
     assert len(editors) == 1
     shown = editors[0].value

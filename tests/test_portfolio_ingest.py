@@ -37,19 +37,19 @@ from domain.portfolios.transactions import (
     normalized_transactions,
     read_transactions,
     validate_transactions,
-    write_portfolio_file,
 )
-from domain.settings import get_settings, load_settings
+from domain.portfolios.store import file_sha256, write_portfolio_file
 from pipelines.defs.portfolios.assets import portfolio_transactions
 from pipelines.defs.portfolios.sensors import fingerprint_hash, portfolio_files_sensor
-from pipelines.lib.resources import build_resources
+from pipelines.lib.resources import PortfolioFilesResource
 from tests.conftest import (
     FIXTURES,
     REPO_ROOT,
     materialize_prices,
-    saved_settings_env,
+    postgres_settings,
+    resources_for,
     scratch_database,
-    use_warehouse,
+    test_settings,
 )
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
@@ -311,7 +311,7 @@ def test_write_good_frame_then_edit_atomically(tmp_path, history, monkeypatch):
     def broken_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipelines.lib.files.os.fsync", broken_fsync)
+    monkeypatch.setattr("domain.files.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
         write_portfolio_file(folder, "mine.csv", fixed, history)
     assert path.read_bytes() == before and [p.name for p in folder.iterdir()] == ["mine.csv"]
@@ -335,10 +335,10 @@ def test_write_refuses_a_portfolio_of_another_file(tmp_path, history):
 # ----------------------------------------------------------------------------- the asset
 
 
-def _materialize(instance, raise_on_error: bool = True):
+def _materialize(instance, settings, raise_on_error: bool = True):
     return materialize(
         [portfolio_transactions],
-        resources=build_resources(load_settings()),
+        resources=resources_for(settings),
         instance=instance,
         raise_on_error=raise_on_error,
     )
@@ -348,30 +348,25 @@ def _materialize(instance, raise_on_error: bool = True):
 def priced_duckdb(tmp_path_factory) -> Path:
     """A DuckDB warehouse with the five tickers' prices 2017-01-03..2018-02-07 (built once)."""
     directory = tmp_path_factory.mktemp("portfolio_prices")
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        use_warehouse(directory / "warehouse.duckdb", prices_csv=FIVE_TICKERS)
-        materialize_prices("2017-01-03", "2018-02-07", instance)
-    return directory / "warehouse.duckdb"
+    settings = test_settings(directory, prices_csv=FIVE_TICKERS)
+    with DagsterInstance.ephemeral() as instance:
+        materialize_prices("2017-01-03", "2018-02-07", instance, settings)
+    return settings.warehouse_path
 
 
 @pytest.fixture()
-def portfolios_dir(tmp_path, monkeypatch) -> Path:
+def portfolios_dir(tmp_path) -> Path:
     folder = tmp_path / "portfolios"
     folder.mkdir()
-    monkeypatch.setenv("PORTFOLIOS_DIR", str(folder))
-    get_settings.cache_clear()
-    yield folder
-    monkeypatch.delenv("PORTFOLIOS_DIR")
-    get_settings.cache_clear()
+    return folder
 
 
 @pytest.fixture()
 def small_warehouse(priced_duckdb, tmp_path, portfolios_dir):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(priced_duckdb, warehouse)
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        use_warehouse(warehouse, prices_csv=FIVE_TICKERS)
-        yield warehouse, instance
+    settings = test_settings(tmp_path, prices_csv=FIVE_TICKERS, portfolios_dir=portfolios_dir)
+    shutil.copy(priced_duckdb, settings.warehouse_path)
+    with DagsterInstance.ephemeral() as instance:
+        yield settings.warehouse_path, instance, settings
 
 
 def _table(warehouse: Path, table: str) -> list[tuple]:
@@ -394,10 +389,10 @@ def _metadata(result) -> dict:
 
 
 def test_asset_loads_good_file_and_rejects_every_row_of_bad_file(small_warehouse, portfolios_dir):
-    warehouse, instance = small_warehouse
+    warehouse, instance, settings = small_warehouse
     shutil.copy(GOOD, portfolios_dir)
     shutil.copy(BAD, portfolios_dir)
-    result = _materialize(instance)
+    result = _materialize(instance, settings)
     loaded = _table(warehouse, "portfolio_transactions")
     rejected = _table(warehouse, "rejected_portfolio_transactions")
 
@@ -411,7 +406,7 @@ def test_asset_loads_good_file_and_rejects_every_row_of_bad_file(small_warehouse
     assert loaded[3][:10] == ("five_tickers_2017", "five_tickers_2017.csv", 5, date(2017, 3, 1), "AAPL", "sell",
                               20.0, 139.79, 1.0, "USD")  # fmt: skip
     assert loaded[7][8] == 0.0  # empty fees
-    assert {r[10] for r in loaded} == {tx.file_sha256(GOOD.read_bytes())}
+    assert {r[10] for r in loaded} == {file_sha256(GOOD.read_bytes())}
 
     bad_lines = BAD.read_text().splitlines()[1:]
     assert len(rejected) == len(bad_lines) == 5  # loaded + rejected = input for each file
@@ -437,19 +432,19 @@ def test_asset_loads_good_file_and_rejects_every_row_of_bad_file(small_warehouse
 
 
 def test_rerun_keeps_identical_rows_and_removed_file_vanishes(small_warehouse, portfolios_dir):
-    warehouse, instance = small_warehouse
+    warehouse, instance, settings = small_warehouse
     shutil.copy(GOOD, portfolios_dir)
     shutil.copy(BAD, portfolios_dir)
-    _materialize(instance)
+    _materialize(instance, settings)
     first = (_table(warehouse, "portfolio_transactions"), _table(warehouse, "rejected_portfolio_transactions"))
-    again = _materialize(instance)
+    again = _materialize(instance, settings)
     assert (_table(warehouse, "portfolio_transactions"), _table(warehouse, "rejected_portfolio_transactions")) == first
     assert _metadata(again)["files_rewritten"] == 0
 
     # fixing the bad file moves it from the rejected table to the loaded one
     fixed = BAD.read_text().replace(",150,", ",50,").replace("2017-07-04", "2017-07-03").replace("NVDA", "JPM")
     (portfolios_dir / BAD.name).write_text(fixed)
-    result = _materialize(instance)
+    result = _materialize(instance, settings)
     loaded = _table(warehouse, "portfolio_transactions")
     assert _table(warehouse, "rejected_portfolio_transactions") == []
     assert sorted({r[0] for r in loaded}) == ["bad_2017", "five_tickers_2017"] and len(loaded) == 8 + 5
@@ -457,20 +452,20 @@ def test_rerun_keeps_identical_rows_and_removed_file_vanishes(small_warehouse, p
     assert _metadata(result)["files_rewritten"] == 1 and _checks(result)["no_rejected_files"]
 
     (portfolios_dir / GOOD.name).unlink()
-    _materialize(instance)
+    _materialize(instance, settings)
     assert {r[0] for r in _table(warehouse, "portfolio_transactions")} == {"bad_2017"}
     (portfolios_dir / BAD.name).unlink()
-    _materialize(instance)
+    _materialize(instance, settings)
     assert _table(warehouse, "portfolio_transactions") == []
 
 
 def test_shared_portfolio_and_unreadable_file_are_rejected(small_warehouse, portfolios_dir):
-    warehouse, instance = small_warehouse
+    warehouse, instance, settings = small_warehouse
     shutil.copy(GOOD, portfolios_dir / "a.csv")
     shutil.copy(GOOD, portfolios_dir / "b.csv")
     (portfolios_dir / "c.csv").write_bytes(b"portfolio,trade_date\n\xff\xfe\n")
     (portfolios_dir / "notes.txt").write_text("not a transaction file")
-    result = _materialize(instance)
+    result = _materialize(instance, settings)
     assert _table(warehouse, "portfolio_transactions") == []
     rejected = _table(warehouse, "rejected_portfolio_transactions")
     assert [(r[0], r[1]) for r in rejected] == [("a.csv", n) for n in range(2, 10)] + [
@@ -483,11 +478,11 @@ def test_shared_portfolio_and_unreadable_file_are_rejected(small_warehouse, port
     assert _metadata(result)["per_file"]["c.csv"]["status"] == "unreadable"
 
 
+@pytest.mark.integration
 def test_asset_needs_the_prices_first(tmp_path, portfolios_dir):
     shutil.copy(GOOD, portfolios_dir)
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        use_warehouse(tmp_path / "empty.duckdb")
-        result = _materialize(instance, raise_on_error=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = _materialize(instance, test_settings(tmp_path, portfolios_dir=portfolios_dir), raise_on_error=False)
     assert not result.success
     message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
     assert "raw.prices_daily does not exist" in message
@@ -496,11 +491,12 @@ def test_asset_needs_the_prices_first(tmp_path, portfolios_dir):
 def test_asset_on_postgres(postgres_server, tmp_path, portfolios_dir):
     shutil.copy(GOOD, portfolios_dir)
     shutil.copy(BAD, portfolios_dir)
-    with scratch_database(postgres_server, "portf") as database, saved_settings_env():
-        use_warehouse(tmp_path / "unused.duckdb", prices_csv=FIVE_TICKERS, url=database.url, schema_prefix="q_")
+    with scratch_database(postgres_server, "portf") as database:
+        settings = postgres_settings(database, tmp_path, prices_csv=FIVE_TICKERS, portfolios_dir=portfolios_dir)
+        settings = settings.with_values(schema_prefix="q_")
         with DagsterInstance.ephemeral() as instance:
-            materialize_prices("2017-01-03", "2018-02-07", instance)
-            result = _materialize(instance)
+            materialize_prices("2017-01-03", "2018-02-07", instance, settings)
+            result = _materialize(instance, settings)
 
             def rows(table: str) -> list[tuple]:
                 with psycopg.connect(database.conninfo) as con:
@@ -512,10 +508,10 @@ def test_asset_on_postgres(postgres_server, tmp_path, portfolios_dir):
                                       "sell", 20.0, 139.79, 1.0, "USD")  # fmt: skip
             assert rejected[1][4].startswith("bad_2017.csv line 3, field quantity: sell of 150 MSFT")
             assert _checks(result) == {"rows_pass_expectations": True, "no_rejected_files": False}
-            _materialize(instance)
+            _materialize(instance, settings)
             assert (rows("portfolio_transactions"), rows("rejected_portfolio_transactions")) == (loaded, rejected)
             (portfolios_dir / GOOD.name).unlink()
-            _materialize(instance)
+            _materialize(instance, settings)
             assert rows("portfolio_transactions") == [] and len(rows("rejected_portfolio_transactions")) == 5
 
 
@@ -541,42 +537,43 @@ def test_checks_catch_bad_stored_rows(history):
 # ----------------------------------------------------------------------------- the sensor
 
 
-def _evaluate(instance, cursor: str | None):
-    context = build_sensor_context(instance=instance, cursor=cursor)
+def _evaluate(instance, cursor: str | None, folder: Path):
+    resources = {"portfolio_files": PortfolioFilesResource(directory=str(folder))}
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     return portfolio_files_sensor(context), context.cursor
 
 
 def test_sensor_requests_a_run_per_change(portfolios_dir):
     with DagsterInstance.ephemeral() as instance:
         shutil.copy(GOOD, portfolios_dir)
-        first, cursor = _evaluate(instance, None)  # no cursor yet: load once (idempotent)
-        files = {GOOD.name: tx.file_sha256(GOOD.read_bytes())}
+        first, cursor = _evaluate(instance, None, portfolios_dir)  # no cursor yet: load once (idempotent)
+        files = {GOOD.name: file_sha256(GOOD.read_bytes())}
         assert isinstance(first, RunRequest) and json.loads(cursor) == {"generation": 1, "files": files}
         assert first.run_key == f"portfolios-1-{fingerprint_hash(files)[:16]}"
 
-        unchanged, same_cursor = _evaluate(instance, cursor)
+        unchanged, same_cursor = _evaluate(instance, cursor, portfolios_dir)
         assert isinstance(unchanged, SkipReason)
         assert "no transaction file added, changed or deleted" in unchanged.skip_message
         assert same_cursor == cursor
 
         shutil.copy(BAD, portfolios_dir)
-        added, cursor = _evaluate(instance, cursor)
+        added, cursor = _evaluate(instance, cursor, portfolios_dir)
         assert isinstance(added, RunRequest) and added.tags["portfolio_changes"] == "added bad_2017.csv"
 
         (portfolios_dir / GOOD.name).write_text(GOOD.read_text().replace(",20,", ",10,"))
-        changed, cursor = _evaluate(instance, cursor)
+        changed, cursor = _evaluate(instance, cursor, portfolios_dir)
         assert isinstance(changed, RunRequest) and changed.tags["portfolio_changes"] == "changed five_tickers_2017.csv"
 
         shutil.copy(GOOD, portfolios_dir)  # changed back: a new run key, so Dagster starts it
-        reverted, cursor = _evaluate(instance, cursor)
+        reverted, cursor = _evaluate(instance, cursor, portfolios_dir)
         assert isinstance(reverted, RunRequest) and reverted.run_key != added.run_key
         assert json.loads(cursor)["generation"] == 4
 
         (portfolios_dir / BAD.name).unlink()
         (portfolios_dir / ".draft.csv.123.tmp").write_text("half written")  # the app's temporary file
-        deleted, cursor = _evaluate(instance, cursor)
+        deleted, cursor = _evaluate(instance, cursor, portfolios_dir)
         assert isinstance(deleted, RunRequest) and deleted.tags["portfolio_changes"] == "deleted bad_2017.csv"
-        assert json.loads(cursor)["files"] == {GOOD.name: tx.file_sha256(GOOD.read_bytes())}
+        assert json.loads(cursor)["files"] == {GOOD.name: file_sha256(GOOD.read_bytes())}
 
 
 @pytest.mark.parametrize("job_name", ["portfolio_refresh", "warehouse_build"])
@@ -585,17 +582,16 @@ def test_sensor_waits_for_a_running_writer(portfolios_dir, job_name):
         shutil.copy(GOOD, portfolios_dir)
         run_id = make_new_run_id()
         instance.add_run(DagsterRun(job_name=job_name, run_id=run_id, status=DagsterRunStatus.STARTED))
-        busy, cursor = _evaluate(instance, None)
+        busy, cursor = _evaluate(instance, None, portfolios_dir)
         assert isinstance(busy, SkipReason) and f"{job_name} run {run_id} has not finished" in busy.skip_message
         assert cursor is None  # the change is still pending
         instance.report_run_failed(instance.get_run_by_id(run_id))
-        after, cursor = _evaluate(instance, None)
+        after, cursor = _evaluate(instance, None, portfolios_dir)
         assert isinstance(after, RunRequest) and json.loads(cursor)["generation"] == 1
 
 
-def test_code_location_shape():
-    from pipelines.definitions import defs
-
+def test_code_location_shape(definitions):
+    defs = definitions
     graph = defs.resolve_asset_graph()
     key = AssetKey(["raw", "portfolio_transactions"])
     node = graph.get(key)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import bisect
 import csv
 import math
-import os
 import shutil
 import subprocess
 from collections import defaultdict
@@ -35,7 +34,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import REPO_ROOT, saved_settings_env, use_warehouse
+from tests.conftest import REPO_ROOT, resources_for, test_settings
 
 PRICES_CSV = REPO_ROOT / "data" / "sample" / "sp500_all_stocks_5yr.csv.gz"
 CONSTITUENTS_CSV = REPO_ROOT / "data" / "sample" / "constituents_2018-04-02.csv"
@@ -553,25 +552,16 @@ def test_example_risk_figures_are_plausible(risk):
 # --------------------------------------------------------------------------- dbt again on a copy: settings, edge cases
 
 
-def _run_dbt(warehouse: Path, label: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """dbt on the DuckDB file ``warehouse`` with the settings read from the environment plus ``env``
-    (so the values go through domain.settings to dbt), into a target folder of its own
-    (``<label>/`` beside the file) so that other dbt runs of the project are not disturbed."""
-    from domain.settings import load_settings
-    from pipelines.lib.resources import dbt_executable
-
-    directory = warehouse.parent / label
-    with saved_settings_env(), pytest.MonkeyPatch.context() as patch:
-        use_warehouse(warehouse)
-        for key, value in env.items():
-            patch.setenv(key, value)
-        settings = load_settings()
-    project = str(settings.dbt_project_dir)
-    command = [
-        dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target,
-        "--target-path", str(directory / "target"), "--log-path", str(directory / "logs"),
-    ]  # fmt: skip
-    return subprocess.run(command, env=os.environ | settings.dbt_env(), capture_output=True, text=True, timeout=600)
+def _run_dbt(warehouse: Path, label: str, args: list[str], values: dict) -> subprocess.CompletedProcess:
+    """dbt on the DuckDB file ``warehouse`` through the ``dbt`` resource of settings with
+    ``values`` (so they go through Settings to dbt's profile and ``--vars``), into a target folder
+    of its own (``<label>/`` beside the file) so that other dbt runs are not disturbed. Returns the
+    exit status and the error messages dbt logged."""
+    settings = test_settings(warehouse.parent, warehouse_path=warehouse, **values)
+    invocation = resources_for(settings)["dbt"].cli(args, target_path=warehouse.parent / label / "target",
+                                                    raise_on_error=False).wait()  # fmt: skip
+    error = invocation.get_error()
+    return subprocess.CompletedProcess(args, 0 if error is None else 1, stdout=str(error or ""))
 
 
 # A second portfolio for the rebuilt copy, covering what the example does not: two buys of one
@@ -640,7 +630,7 @@ def rebuilt_copy(built_warehouse, tmp_path_factory, prices) -> RebuiltCopy:
         "dbt_msft",
         ["build", "--select", "stg_raw__portfolio_transactions+", "fct_benchmark_daily+",
          "--indirect-selection", "cautious"],
-        {"PORTFOLIO_BENCHMARK": "msft", "RISK_FREE_RATE": "0.02"},
+        {"portfolio_benchmark": "msft", "risk_free_rate": 0.02},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
     return RebuiltCopy(copy, [*sorted(PORTFOLIOS_DIR.glob("*.csv")), round_trip])
@@ -758,7 +748,7 @@ def test_unknown_benchmark_ticker_fails_with_a_clear_error(rebuilt_copy):
     before = _read(rebuilt_copy.warehouse, counts)
     result = _run_dbt(
         rebuilt_copy.warehouse, "dbt_unknown", ["run", "--select", "fct_benchmark_daily+"],
-        {"PORTFOLIO_BENCHMARK": "NOPE"},
+        {"portfolio_benchmark": "NOPE"},
     )
     assert result.returncode != 0
     assert "PORTFOLIO_BENCHMARK='NOPE' is neither EQUAL_WEIGHT nor a ticker of the universe" in result.stdout

@@ -3,8 +3,8 @@ nothing written for a malformed file, and Dagster's own storage on dagster-postg
 
 from __future__ import annotations
 
-import os
 import shutil
+from dataclasses import dataclass
 from datetime import date
 
 import psycopg
@@ -12,31 +12,37 @@ import pytest
 import yaml
 from dagster import DagsterInstance, materialize
 
-from domain.settings import PostgresConnection, get_settings, load_settings
+from domain.settings import PostgresConnection, Settings
 from pipelines.defs.companies.assets import companies
-from pipelines.lib.resources import build_resources
 from tests.conftest import (
     FIXTURES,
     REPO_ROOT,
     materialize_prices,
-    saved_settings_env,
+    postgres_settings,
+    resources_for,
     scratch_database,
-    use_warehouse,
+    test_settings,
 )
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
 
 
+@dataclass(frozen=True)
+class ScratchDatabase:
+    conninfo: str
+    settings: Settings
+
+
 @pytest.fixture()
 def postgres_db(postgres_server, tmp_path):
-    with scratch_database(postgres_server, "pipe") as database, saved_settings_env():
-        use_warehouse(tmp_path / "unused.duckdb", prices_csv=FIVE_TICKERS, url=database.url, schema_prefix="p_")
-        yield database
+    with scratch_database(postgres_server, "pipe") as database:
+        settings = postgres_settings(database, tmp_path, prices_csv=FIVE_TICKERS).with_values(schema_prefix="p_")
+        yield ScratchDatabase(database.conninfo, settings)
 
 
-def _load(first: str, last: str, raise_on_error: bool = True):
+def _load(first: str, last: str, settings: Settings, raise_on_error: bool = True):
     with DagsterInstance.ephemeral() as instance:
-        return materialize_prices(first, last, instance, raise_on_error)
+        return materialize_prices(first, last, instance, settings, raise_on_error)
 
 
 def _rows(conninfo: str, table: str = "p_raw.prices_daily") -> list[tuple]:
@@ -47,12 +53,12 @@ def _rows(conninfo: str, table: str = "p_raw.prices_daily") -> list[tuple]:
 
 
 def test_partitions_load_with_copy_and_rerun_identically(postgres_db):
-    _load("2017-01-03", "2018-02-07")
+    _load("2017-01-03", "2018-02-07", postgres_db.settings)
     first = _rows(postgres_db.conninfo)
     assert len(first) == 1385
     assert first[0][:7] == ("AAPL", date(2017, 1, 3), 115.8, 116.33, 114.76, 116.15, 28781865)
-    _load("2017-06-01", "2017-06-30")
-    _load("2017-01-03", "2018-02-07")
+    _load("2017-06-01", "2017-06-30", postgres_db.settings)
+    _load("2017-01-03", "2018-02-07", postgres_db.settings)
     assert _rows(postgres_db.conninfo) == first
     with psycopg.connect(postgres_db.conninfo) as con:
         assert con.execute("select count(*) from p_raw.rejected_prices").fetchone() == (0,)
@@ -61,15 +67,13 @@ def test_partitions_load_with_copy_and_rerun_identically(postgres_db):
 
 
 def test_malformed_file_writes_nothing_on_postgres(postgres_db, tmp_path):
-    _load("2017-01-03", "2018-02-07")
+    _load("2017-01-03", "2018-02-07", postgres_db.settings)
     before = _rows(postgres_db.conninfo)
     lines = FIVE_TICKERS.read_text().splitlines()
     lines[10] = lines[10].replace(lines[10].split(",")[0], "2017-02-30", 1)
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
-    os.environ["PRICES_CSV"] = str(bad)
-    get_settings.cache_clear()
-    result = _load("2017-01-03", "2018-02-07", raise_on_error=False)
+    result = _load("2017-01-03", "2018-02-07", postgres_db.settings.with_values(prices_csv=bad), raise_on_error=False)
     assert not result.success
     message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
     assert f"{bad}, line 11, field 'date': '2017-02-30' is not a date" in message
@@ -83,7 +87,7 @@ def test_dagster_storage_on_postgres(postgres_server, tmp_path, monkeypatch):
     shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     config = yaml.safe_load((home / "dagster.yaml").read_text())
     assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
-    with scratch_database(postgres_server, "dagster") as storage_db, saved_settings_env():
+    with scratch_database(postgres_server, "dagster") as storage_db:
         admin = PostgresConnection.from_url(storage_db.url)
         env = {
             "DAGSTER_PG_HOST": admin.host, "DAGSTER_PG_PORT": str(admin.port), "DAGSTER_PG_USER": admin.user,
@@ -91,9 +95,8 @@ def test_dagster_storage_on_postgres(postgres_server, tmp_path, monkeypatch):
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        use_warehouse(tmp_path / "warehouse.duckdb")
         with DagsterInstance.from_config(str(home)) as instance:
-            result = materialize([companies], resources=build_resources(load_settings()), instance=instance)
+            result = materialize([companies], resources=resources_for(test_settings(tmp_path)), instance=instance)
             assert result.success
             assert [run.run_id for run in instance.get_runs()] == [result.run_id]
         with psycopg.connect(storage_db.conninfo) as con:

@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from domain.settings import load_settings
 from pipelines.build import run_build
 from pipelines.lib.csv_files import MalformedFileError
-from tests.conftest import FIXTURES, materialize_prices, use_warehouse
+from tests.conftest import FIXTURES, materialize_prices, test_settings
+
+pytestmark = pytest.mark.integration
 
 FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
 MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
@@ -30,11 +31,9 @@ def _rows(path: Path, table: str = "raw.prices_daily", columns: str = ROW_COLUMN
 
 @pytest.fixture()
 def small_warehouse(tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", FIVE_TICKERS)
+    settings = test_settings(tmp_path, prices_csv=FIVE_TICKERS)
     with DagsterInstance.ephemeral() as instance:
-        yield warehouse, instance
-    use_warehouse(Path(load_settings().warehouse_path))
+        yield settings, instance
 
 
 def test_full_build_quarantines_real_bad_rows(built_warehouse):
@@ -58,20 +57,22 @@ def test_full_build_quarantines_real_bad_rows(built_warehouse):
 
 
 def test_partition_rerun_is_idempotent(small_warehouse):
-    warehouse, instance = small_warehouse
-    _load("2017-01-03", "2018-02-07", instance)
+    settings, instance = small_warehouse
+    warehouse = settings.warehouse_path
+    _load("2017-01-03", "2018-02-07", instance, settings)
     first = _rows(warehouse)
     assert len(first) == 1385
-    _load("2017-06-01", "2017-06-30", instance)
-    _load("2017-01-03", "2017-01-03", instance)
+    _load("2017-06-01", "2017-06-30", instance, settings)
+    _load("2017-01-03", "2017-01-03", instance, settings)
     assert _rows(warehouse) == first
-    _load("2017-01-03", "2018-02-07", instance)
+    _load("2017-01-03", "2018-02-07", instance, settings)
     assert _rows(warehouse) == first
 
 
 def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
-    warehouse, instance = small_warehouse
-    _load("2017-01-03", "2018-02-07", instance)
+    settings, instance = small_warehouse
+    warehouse = settings.warehouse_path
+    _load("2017-01-03", "2018-02-07", instance, settings)
     before = _rows(warehouse)
     # the same real file without its 2017-06-01 AAPL row and with one row duplicated
     frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
@@ -79,8 +80,7 @@ def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
     duplicated = pl.concat([dropped, dropped.filter((pl.col("Name") == "MSFT") & (pl.col("date") == "2017-06-02"))])
     changed = tmp_path / "changed.csv"
     duplicated.write_csv(changed)
-    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", changed)
-    result = _load("2017-06-01", "2017-06-02", instance, raise_on_error=False)
+    result = _load("2017-06-01", "2017-06-02", instance, settings.with_values(prices_csv=changed), raise_on_error=False)
     after = _rows(warehouse)
     outside = [r for r in before if not ("2017-06-01" <= str(r[1]) <= "2017-06-02")]
     assert [r for r in after if not ("2017-06-01" <= str(r[1]) <= "2017-06-02")] == outside
@@ -99,15 +99,15 @@ def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
 
 
 def test_malformed_file_writes_nothing(small_warehouse, tmp_path):
-    warehouse, instance = small_warehouse
-    _load("2017-01-03", "2018-02-07", instance)
+    settings, instance = small_warehouse
+    warehouse = settings.warehouse_path
+    _load("2017-01-03", "2018-02-07", instance, settings)
     before = _rows(warehouse)
     lines = FIVE_TICKERS.read_text().splitlines()
     lines[300] = lines[300].replace(lines[300].split(",")[4], "12.3.4", 1)
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
-    use_warehouse(warehouse, tmp_path / "snapshot.duckdb", bad)
-    result = _load("2017-01-03", "2018-02-07", instance, raise_on_error=False)
+    result = _load("2017-01-03", "2018-02-07", instance, settings.with_values(prices_csv=bad), raise_on_error=False)
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error.cause
     assert error.cls_name == MalformedFileError.__name__
@@ -119,17 +119,14 @@ def test_completeness_failure_blocks_downstream_models(tmp_path):
     frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
     cut = tmp_path / "cut.csv"
     frame.filter(~((pl.col("date") == "2017-03-01") & pl.col("Name").is_in(["XOM", "JPM"]))).write_csv(cut)
-    use_warehouse(tmp_path / "warehouse.duckdb", tmp_path / "snapshot.duckdb", cut)
-    try:
-        with DagsterInstance.ephemeral() as instance:
-            assert not run_build(instance=instance)
-            run = instance.get_runs()[0]
-            records = instance.all_logs(run.run_id)
-    finally:
-        use_warehouse(Path(load_settings().warehouse_path))
+    settings = test_settings(tmp_path, prices_csv=cut)
+    with DagsterInstance.ephemeral() as instance:
+        assert not run_build(settings, instance=instance)
+        run = instance.get_runs()[0]
+        records = instance.all_logs(run.run_id)
     started = {r.dagster_event.step_key for r in records if r.dagster_event and r.dagster_event.is_step_start}
     failures = [r.dagster_event for r in records if r.dagster_event and r.dagster_event.is_step_failure]
     assert "raw__prices_daily" in started
     assert "dbt_models" not in started and "serving__warehouse_snapshot" not in started
     assert "blocking asset check failed" in failures[0].event_specific_data.error.message
-    assert not (tmp_path / "snapshot.duckdb").exists()
+    assert not settings.snapshot_path.exists()

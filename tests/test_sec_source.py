@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -22,8 +21,8 @@ import pytest
 import respx
 from dagster import DagsterInstance, materialize
 
-from domain.settings import BUNDLED_CONSTITUENTS_CSV, get_settings, load_settings
-from domain.warehouse import Replacement, table_name
+from domain.settings import BUNDLED_CONSTITUENTS_CSV
+from domain.warehouse import Replacement
 from pipelines.defs.fundamentals.assets import (
     COVERAGE_CHECK,
     INTEGRITY_CHECK,
@@ -31,7 +30,6 @@ from pipelines.defs.fundamentals.assets import (
     sec_facts,
 )
 from pipelines.lib.http import RawResponseStore, VendorResponseError
-from pipelines.lib.resources import WarehouseResource, build_resources
 from pipelines.sources.sec import (
     BUNDLED_COMPANY_TICKERS,
     BUNDLED_SEC_DIR,
@@ -48,7 +46,7 @@ from pipelines.sources.sec import (
     sec_policy,
     sec_ticker,
 )
-from tests.conftest import saved_settings_env, scratch_database, use_warehouse
+from tests.conftest import postgres_settings, resources_for, scratch_database, test_settings
 
 AGENT = "Stock Warehouse Tests ops@example.com"
 APPLE, NVIDIA, ALPHABET, MARVELL, BERKSHIRE = "0000320193", "0001045810", "0001652044", "0001835632", "0001067983"
@@ -60,7 +58,6 @@ REAL_COUNTS = {
     MARVELL: (8053, "MARVELL TECHNOLOGY, INC"),
 }
 EPS_Q2_FY2013 = {"concept": "EarningsPerShareDiluted", "period_start": date(2012, 12, 30), "period_end": date(2013, 3, 30)}
-SEC_ENV = ("FUNDAMENTALS_SOURCE", "SEC_USER_AGENT", "RAW_RESPONSES_DIR")
 FACT_COLUMNS = "cik, taxonomy, concept, unit, period_start, period_end, fy, fp, form, filed, frame, accn, value, source"
 
 
@@ -248,11 +245,11 @@ def test_missing_cik_is_a_clear_404(tmp_path):
 # --------------------------------------------------------------------------------------------- assets
 
 
-def _materialize(instance, *, raise_on_error: bool = True, refetch: bool = False):
+def _materialize(instance, settings, *, raise_on_error: bool = True, refetch: bool = False):
     config = {"ops": {name: {"config": {"refetch": refetch}} for name in ("raw__sec_company_tickers", "raw__sec_facts")}}
     return materialize(
         [sec_company_tickers, sec_facts],
-        resources=build_resources(load_settings()),
+        resources=resources_for(settings),
         instance=instance,
         raise_on_error=raise_on_error,
         run_config=config,
@@ -269,27 +266,13 @@ def _checks(result) -> dict[str, bool]:
 
 
 @pytest.fixture()
-def sec_env():
-    """Sets env vars of the SEC source (``sec_env(NAME=value, ...)``); restores them and the other
-    settings env vars afterwards, and clears the settings cache."""
-    saved = {name: os.environ.get(name) for name in SEC_ENV}
+def sec_settings(tmp_path):
+    """Settings of a SEC test: a DuckDB warehouse in ``tmp_path``; ``values`` override fields."""
 
-    def apply(**values: str) -> None:
-        os.environ.update(values)
-        get_settings.cache_clear()
+    def settings(**values):
+        return test_settings(tmp_path, **values)
 
-    for name in ("FUNDAMENTALS_SOURCE", "SEC_USER_AGENT"):
-        os.environ.pop(name, None)
-    try:
-        with saved_settings_env():
-            yield apply
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
+    return settings
 
 
 def _duck_rows(path: Path, sql: str) -> list[tuple]:
@@ -297,14 +280,13 @@ def _duck_rows(path: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_bundled_assets_load_and_rerun_identically_on_duckdb(sec_env, tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    use_warehouse(warehouse)
-    sec_env(RAW_RESPONSES_DIR=str(tmp_path / "raw"))
+def test_bundled_assets_load_and_rerun_identically_on_duckdb(sec_settings, tmp_path):
+    settings = sec_settings()
+    warehouse = settings.warehouse_path
     with DagsterInstance.ephemeral() as instance, respx.mock() as router:  # no route: any HTTP call fails
-        result = _materialize(instance)
+        result = _materialize(instance, settings)
         first = _duck_rows(warehouse, f"select {FACT_COLUMNS} from raw.sec_facts order by all")
-        _materialize(instance)
+        _materialize(instance, settings)
     assert not router.calls
     assert _duck_rows(warehouse, f"select {FACT_COLUMNS} from raw.sec_facts order by all") == first
     assert len(first) == 79859
@@ -334,11 +316,11 @@ def test_bundled_assets_load_and_rerun_identically_on_duckdb(sec_env, tmp_path):
     assert not (tmp_path / "raw").exists()  # bundled mode keeps no raw responses
 
 
-def test_integrity_check_fails_on_a_duplicated_row(sec_env, tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    use_warehouse(warehouse)
+def test_integrity_check_fails_on_a_duplicated_row(sec_settings, tmp_path):
+    settings = sec_settings()
+    warehouse = settings.warehouse_path
     with DagsterInstance.ephemeral() as instance:
-        _materialize(instance)
+        _materialize(instance, settings)
         # a row of a CIK outside the run (its rows are not replaced) copied: the key repeats
         with duckdb.connect(str(warehouse)) as con:
             con.execute(
@@ -347,13 +329,13 @@ def test_integrity_check_fails_on_a_duplicated_row(sec_env, tmp_path):
                 "and period_start = date '2012-12-30' and period_end = date '2013-03-30'"
             )
             con.execute("insert into raw.sec_facts select * from raw.sec_facts where cik = '0000000001'")
-        result = _materialize(instance, raise_on_error=False)
+        result = _materialize(instance, settings, raise_on_error=False)
     evaluation = next(c for c in result.get_asset_check_evaluations() if c.check_name == INTEGRITY_CHECK)
     assert not evaluation.passed
     assert evaluation.metadata["duplicate_keys"].value == 1
 
 
-def _seed_companies(tickers: list[str]) -> None:
+def _seed_companies(settings, tickers: list[str]) -> None:
     """raw.companies with these real rows of the bundled constituents file."""
     frame = (
         pl.read_csv(BUNDLED_CONSTITUENTS_CSV)
@@ -361,20 +343,19 @@ def _seed_companies(tickers: list[str]) -> None:
         .select(ticker="Symbol", company_name="Name", sector="Sector")
     )
     assert frame.height == len(tickers)
-    table = table_name("raw", "companies")
-    with WarehouseResource().connect() as wh:
+    with resources_for(settings)["warehouse"].connect() as wh:
+        table = wh.table("raw", "companies")
         wh.ensure_schema("raw")
         wh.execute(f"create table if not exists {table} (ticker varchar, company_name varchar, sector varchar)")
         wh.replace_rows([Replacement(table, frame)])
 
 
-def test_sec_mode_fetches_the_universe_skips_404_and_reuses_raw(sec_env, tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    use_warehouse(warehouse)
+def test_sec_mode_fetches_the_universe_skips_404_and_reuses_raw(sec_settings, tmp_path):
     raw = tmp_path / "raw"
-    sec_env(FUNDAMENTALS_SOURCE="sec", SEC_USER_AGENT=AGENT, RAW_RESPONSES_DIR=str(raw))
+    settings = sec_settings(fundamentals_source="sec", sec_user_agent=AGENT, raw_responses_dir=raw)
+    warehouse = settings.warehouse_path
     # AAPL, NVDA, GOOGL+GOOG (one CIK), BRK.B (SEC: BRK-B; 404 here), FB (not in SEC's current map)
-    _seed_companies(["AAPL", "NVDA", "GOOGL", "GOOG", "BRK.B", "FB"])
+    _seed_companies(settings, ["AAPL", "NVDA", "GOOGL", "GOOG", "BRK.B", "FB"])
     tickers_body = gzip.decompress(BUNDLED_COMPANY_TICKERS.read_bytes())
     with DagsterInstance.ephemeral() as instance, respx.mock(assert_all_called=True) as router:
         map_route = router.get(COMPANY_TICKERS_URL).respond(200, content=tickers_body)
@@ -383,7 +364,7 @@ def test_sec_mode_fetches_the_universe_skips_404_and_reuses_raw(sec_env, tmp_pat
             for cik in (APPLE, NVIDIA, ALPHABET)
         }
         missing = router.get(COMPANYFACTS_URL.format(cik=BERKSHIRE)).respond(404, text="NoSuchKey")
-        result = _materialize(instance)
+        result = _materialize(instance, settings)
         assert [r.call_count for r in (map_route, *fact_routes.values(), missing)] == [1, 1, 1, 1, 1]
         assert {call.request.headers["User-Agent"] for call in router.calls} == {AGENT}
 
@@ -401,45 +382,45 @@ def test_sec_mode_fetches_the_universe_skips_404_and_reuses_raw(sec_env, tmp_pat
             f"CIK{cik}.json" for cik in (APPLE, NVIDIA, ALPHABET)
         ]
 
-        rerun = _materialize(instance)  # stored bodies are reused: only the 404 is asked again
+        rerun = _materialize(instance, settings)  # stored bodies are reused: only the 404 is asked again
         assert [r.call_count for r in (map_route, *fact_routes.values(), missing)] == [1, 1, 1, 1, 2]
         assert _metadata(rerun, "sec_facts")["ciks_from_raw_store"] == 3
         assert _duck_rows(warehouse, "select cik, count(*), min(source) from raw.sec_facts group by cik order by cik") == rows
 
-        _materialize(instance, refetch=True)
+        _materialize(instance, settings, refetch=True)
         assert [r.call_count for r in (map_route, *fact_routes.values(), missing)] == [2, 2, 2, 2, 3]
 
 
-def test_sec_mode_without_contact_fails_before_any_request(sec_env, tmp_path):
-    use_warehouse(tmp_path / "warehouse.duckdb")
-    sec_env(FUNDAMENTALS_SOURCE="sec", SEC_USER_AGENT="Stock Warehouse Tests", RAW_RESPONSES_DIR=str(tmp_path))
+def test_sec_mode_without_contact_fails_before_any_request(sec_settings, tmp_path):
+    settings = sec_settings(fundamentals_source="sec", sec_user_agent="Stock Warehouse Tests", raw_responses_dir=tmp_path)
     with DagsterInstance.ephemeral() as instance, respx.mock() as router:
-        result = _materialize(instance, raise_on_error=False)
+        result = _materialize(instance, settings, raise_on_error=False)
     assert not result.success and not router.calls
     failure = result.get_step_failure_events()[0].event_specific_data.error
     assert "SEC_USER_AGENT naming you and a contact e-mail" in (failure.cause or failure).message
 
 
 @pytest.fixture()
-def postgres_sec_db(postgres_server, sec_env, tmp_path):
+def postgres_sec_db(postgres_server, tmp_path):
     with scratch_database(postgres_server, "sec") as database:
-        use_warehouse(tmp_path / "unused.duckdb", url=database.url, schema_prefix="s_")
-        yield database
+        yield database, postgres_settings(database, tmp_path).with_values(schema_prefix="s_")
 
 
 def test_bundled_assets_on_postgres(postgres_sec_db):
+    database, settings = postgres_sec_db
+
     def rows() -> list[tuple]:
-        with psycopg.connect(postgres_sec_db.conninfo) as con:
+        with psycopg.connect(database.conninfo) as con:
             return con.execute(f"select {FACT_COLUMNS} from s_raw.sec_facts order by 1, 2, 3, 4, 5, 6, 12").fetchall()
 
     with DagsterInstance.ephemeral() as instance:
-        result = _materialize(instance)
+        result = _materialize(instance, settings)
         first = rows()
-        _materialize(instance)
+        _materialize(instance, settings)
     assert rows() == first
     assert len(first) == 79859
     assert _checks(result) == {INTEGRITY_CHECK: True, COVERAGE_CHECK: True}
-    with psycopg.connect(postgres_sec_db.conninfo) as con:
+    with psycopg.connect(database.conninfo) as con:
         per_cik = dict(con.execute("select cik, count(*) from s_raw.sec_facts group by cik").fetchall())
         eps = con.execute(
             "select accn, filed, fy, value from s_raw.sec_facts where cik = %s and concept = 'EarningsPerShareDiluted' "
@@ -506,12 +487,10 @@ def test_bundled_files_are_the_four_companies():
     assert sorted(bundled_companyfacts_files()) == sorted(REAL_COUNTS)
 
 
-def test_code_location_has_the_sec_assets_and_lineage():
+def test_code_location_has_the_sec_assets_and_lineage(definitions):
     from dagster import AssetKey
 
-    from pipelines.definitions import defs
-
-    graph = defs.resolve_asset_graph()
+    graph = definitions.resolve_asset_graph()
     for key in (["raw", "sec_company_tickers"], ["raw", "sec_facts"]):
         node = graph.get(AssetKey(key))
         assert node.group_name == "fundamentals" and node.owners == ["team:data-engineering"]
@@ -525,5 +504,5 @@ def test_code_location_has_the_sec_assets_and_lineage():
     assert AssetKey(["raw", "sec_facts"]) in staging.parent_keys
     tickers = graph.get(AssetKey(["staging", "stg_sec__company_tickers"]))
     assert AssetKey(["raw", "sec_company_tickers"]) in tickers.parent_keys
-    job_keys = defs.resolve_job_def("warehouse_build").asset_layer.selected_asset_keys
+    job_keys = definitions.resolve_job_def("warehouse_build").asset_layer.selected_asset_keys
     assert {AssetKey(["raw", "sec_facts"]), AssetKey(["staging", "stg_sec__facts"])} <= set(job_keys)

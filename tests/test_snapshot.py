@@ -3,11 +3,15 @@ new readers see the new one, and the writer's file never gets ``meta.build_info`
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timezone
 
 import duckdb
 
 from domain.warehouse.duckdb_backend import publish_snapshot
+
+pytestmark = pytest.mark.integration
 
 
 def _write(path, value: int) -> None:

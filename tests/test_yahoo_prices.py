@@ -20,8 +20,6 @@ must not be applied again (no false 4x gap), while the bundled Apple rows (adjus
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -35,13 +33,8 @@ import respx
 import talib
 
 from pipelines.sources.yahoo import chart_url, recorded_body
-from tests.conftest import (
-    FIXTURES,
-    materialize_prices,
-    saved_settings_env,
-    scratch_database,
-    use_warehouse,
-)
+from domain.settings import Settings
+from tests.conftest import FIXTURES, materialize_prices, postgres_settings, resources_for, scratch_database, test_settings
 
 YAHOO = FIXTURES / "yahoo"
 RECORDINGS = {
@@ -62,7 +55,7 @@ class YahooBuild:
 
     backend: str
     directory: Path
-    env: dict[str, object]
+    settings: Settings  # the warehouse it was loaded into (price source: the CSV)
     http_calls: dict[str, int]
     query: object  # Callable[[str], pd.DataFrame]
 
@@ -78,42 +71,30 @@ def _mock_yahoo(mock: respx.MockRouter) -> dict[str, respx.Route]:
     }
 
 
-def _load(directory: Path, env: dict[str, object], instance) -> dict[str, int]:
-    """Steps 1-3 and the corporate-actions asset, with the settings of ``env``; returns HTTP calls."""
+def _load(settings: Settings, instance) -> dict[str, int]:
+    """Steps 1-3 and the corporate-actions asset into the warehouse of ``settings``; returns HTTP calls."""
     from dagster import materialize
 
-    from domain.settings import load_settings
     from pipelines.defs.prices.corporate_actions import corporate_actions
-    from pipelines.lib.resources import build_resources
 
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
         routes = _mock_yahoo(mock)
-        use_warehouse(prices_csv=FIVE_TICKERS, **env)
-        materialize_prices(*CSV_WINDOW, instance)
-        use_warehouse(prices_csv=FIVE_TICKERS, price_source="yahoo", yahoo_tickers="AAPL", **env)
-        materialize_prices(*AAPL_WINDOW, instance)
-        use_warehouse(prices_csv=FIVE_TICKERS, price_source="yahoo", yahoo_tickers="MSFT,NVDA", **env)
-        materialize_prices(*NVDA_MSFT_WINDOW, instance)
-        assert materialize([corporate_actions], resources=build_resources(load_settings()), instance=instance).success
+        materialize_prices(*CSV_WINDOW, instance, settings)
+        materialize_prices(*AAPL_WINDOW, instance, settings.with_values(price_source="yahoo", yahoo_tickers=("AAPL",)))
+        yahoo = settings.with_values(price_source="yahoo", yahoo_tickers=("MSFT", "NVDA"))
+        materialize_prices(*NVDA_MSFT_WINDOW, instance, yahoo)
+        assert materialize([corporate_actions], resources=resources_for(settings), instance=instance).success
         return {ticker: route.call_count for ticker, route in routes.items()}
 
 
-def _dbt_build(directory: Path) -> None:
+def _dbt_build(directory: Path, settings: Settings) -> None:
     """``dbt build`` of fct_daily_indicators and everything upstream, with their tests (tests
     that also need an unselected model, e.g. dim_companies, are left out), into its own target
     folder so that a concurrent dbt run in the project is not disturbed."""
-    from domain.settings import load_settings
-    from pipelines.lib.resources import dbt_executable
-
-    settings = load_settings()
-    project = str(settings.dbt_project_dir)
-    command = [
-        dbt_executable(), "build", "--select", "+fct_daily_indicators", "--indirect-selection", "cautious",
-        "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target,
-        "--target-path", str(directory / "dbt_target"), "--log-path", str(directory / "dbt_logs"),
-    ]  # fmt: skip
-    result = subprocess.run(command, env=os.environ | settings.dbt_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:]
+    dbt = resources_for(settings)["dbt"]
+    args = ["build", "--select", "+fct_daily_indicators", "--indirect-selection", "cautious"]
+    invocation = dbt.cli(args, target_path=directory / "dbt_target", raise_on_error=False).wait()
+    assert invocation.is_successful(), invocation.get_error()
 
 
 @pytest.fixture(scope="module")
@@ -122,16 +103,16 @@ def duckdb_build(tmp_path_factory) -> Iterator[YahooBuild]:
     from dagster import DagsterInstance
 
     directory = tmp_path_factory.mktemp("yahoo_duckdb")
-    env = {"warehouse": directory / "warehouse.duckdb", "snapshot": directory / "snapshot.duckdb"}
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance:
-        calls = _load(directory, env, instance)
-        _dbt_build(directory)
+    settings = test_settings(directory, prices_csv=FIVE_TICKERS)
+    with DagsterInstance.ephemeral() as instance:
+        calls = _load(settings, instance)
+        _dbt_build(directory, settings)
 
     def query(sql: str) -> pd.DataFrame:
-        with duckdb.connect(str(env["warehouse"]), read_only=True) as con:  # not held: the rerun test writes
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:  # not held: the rerun test writes
             return con.sql(sql).df()
 
-    yield YahooBuild("duckdb", directory, env, calls, query)
+    yield YahooBuild("duckdb", directory, settings, calls, query)
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +121,11 @@ def postgres_build(postgres_server, tmp_path_factory) -> Iterator[YahooBuild]:
     from dagster import DagsterInstance
 
     directory = tmp_path_factory.mktemp("yahoo_postgres")
-    with scratch_database(postgres_server, "yahoo") as database, saved_settings_env():
-        env = {"warehouse": directory / "unused.duckdb", "url": database.url, "schema_prefix": database.schema_prefix}
+    with scratch_database(postgres_server, "yahoo") as database:
+        settings = postgres_settings(database, directory, prices_csv=FIVE_TICKERS)
         with DagsterInstance.ephemeral() as instance:
-            calls = _load(directory, env, instance)
-            _dbt_build(directory)
+            calls = _load(settings, instance)
+            _dbt_build(directory, settings)
         with psycopg.connect(database.conninfo, autocommit=True) as con:
 
             def query(sql: str) -> pd.DataFrame:
@@ -154,7 +135,7 @@ def postgres_build(postgres_server, tmp_path_factory) -> Iterator[YahooBuild]:
                     cursor.execute(sql)
                     return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
 
-            yield YahooBuild("postgres", directory, env, calls, query)
+            yield YahooBuild("postgres", directory, settings, calls, query)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
@@ -349,9 +330,7 @@ def test_backends_agree(duckdb_build, postgres_build):
 def test_rerun_uses_the_stored_responses_and_changes_nothing(duckdb_build):
     from dagster import DagsterInstance, materialize
 
-    from domain.settings import load_settings
     from pipelines.defs.prices.corporate_actions import corporate_actions
-    from pipelines.lib.resources import build_resources
 
     prices_sql = (
         "select ticker, trade_date, open, high, low, close, volume, adj_close, split_basis_date, source "
@@ -364,18 +343,17 @@ def test_rerun_uses_the_stored_responses_and_changes_nothing(duckdb_build):
     import duckdb
 
     def snapshot() -> tuple[list, list]:
-        with duckdb.connect(str(duckdb_build.env["warehouse"]), read_only=True) as con:
+        with duckdb.connect(str(duckdb_build.settings.warehouse_path), read_only=True) as con:
             return con.sql(prices_sql).fetchall(), con.sql(actions_sql).fetchall()
 
     before = snapshot()
-    env = duckdb_build.env
-    with saved_settings_env(), DagsterInstance.ephemeral() as instance, respx.mock(assert_all_called=False) as mock:
+    settings = duckdb_build.settings.with_values(price_source="yahoo", yahoo_tickers=("MSFT", "NVDA"))
+    with DagsterInstance.ephemeral() as instance, respx.mock(assert_all_called=False) as mock:
         routes = _mock_yahoo(mock)
         # (not the AAPL window again: MSFT's history now spans 2020, so its completeness check
         # would rightly fail for sessions where only AAPL was fetched)
-        use_warehouse(prices_csv=FIVE_TICKERS, price_source="yahoo", yahoo_tickers="MSFT,NVDA", **env)
-        result = materialize_prices(*NVDA_MSFT_WINDOW, instance)
-        assert materialize([corporate_actions], resources=build_resources(load_settings()), instance=instance).success
+        result = materialize_prices(*NVDA_MSFT_WINDOW, instance, settings)
+        assert materialize([corporate_actions], resources=resources_for(settings), instance=instance).success
     assert {ticker: route.call_count for ticker, route in routes.items()} == {"NVDA": 0, "MSFT": 0, "AAPL": 0}
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["yahoo_responses_reused"].value == 2 and metadata["yahoo_responses_fetched"].value == 0

@@ -272,20 +272,28 @@ _pools_lock = threading.Lock()
 _pools: dict[str, ConnectionPool] = {}
 
 
+_CONNECT_KWARGS = {
+    "autocommit": True,
+    "connect_timeout": PG_CONNECT_TIMEOUT_S,
+    "application_name": "stock-screener-app",
+    "options": PG_SESSION_OPTIONS,
+}
+
+
 def _pool(info: str) -> ConnectionPool:
+    """The pool of ``info``, made on first use. A server that cannot be reached (or refuses the
+    login) raises at once, from a direct first connection, instead of the pool retrying in the
+    background until its timeout; the pool is then not kept."""
     with _pools_lock:
         pool = _pools.get(info)
         if pool is None:
+            psycopg.connect(info, **_CONNECT_KWARGS).close()
             pool = ConnectionPool(
                 info,
                 min_size=0,
                 max_size=PG_POOL_MAX,
-                kwargs={
-                    "autocommit": True,
-                    "connect_timeout": PG_CONNECT_TIMEOUT_S,
-                    "application_name": "stock-screener-app",
-                    "options": PG_SESSION_OPTIONS,
-                },
+                timeout=PG_CONNECT_TIMEOUT_S,
+                kwargs=_CONNECT_KWARGS,
                 configure=_configure,
                 check=ConnectionPool.check_connection,
                 name="warehouse-readers",
