@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install build demo serve test lock benchmark clean
+.PHONY: install build demo serve test test-fast lock benchmark clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,14 @@ serve:
 	$(BIN)/streamlit run dashboards/app.py --server.headless true --server.port 8501 & \
 	wait
 
-## test: install, then the whole test suite (what CI runs)
+## test: install, then the whole test suite (what CI runs): both layers, on two processes
+## (pytest-xdist; each shared warehouse is built once per session, see tests/conftest.py)
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## test-fast: the unit layer only (no warehouse, no build, no Dagster run), one process
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration"
 
 benchmark: install
 	$(BIN)/python benchmarks/build_time.py

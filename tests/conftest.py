@@ -120,6 +120,19 @@ def unit_tests_touch_no_warehouse(request, monkeypatch) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def builds_start_at_once(request, hermetic_environment) -> None:
+    """Under ``pytest -n 2`` the two shared builds start together, one per worker, before any test:
+    worker ``gw0`` builds the DuckDB warehouse and ``gw1`` the PostgreSQL one, when a selected
+    test needs it (the other worker reuses each build; see :func:`_once_per_session`)."""
+    wanted = {"gw0": "built_warehouse", "gw1": "built_postgres_warehouse"}.get(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    if wanted and any(wanted in getattr(item, "fixturenames", ()) for item in request.session.items):
+        try:
+            request.getfixturevalue(wanted)
+        except pytest.skip.Exception:
+            pass  # no PostgreSQL here: the tests that need it skip with the reason
+
+
+@pytest.fixture(scope="session", autouse=True)
 def hermetic_environment() -> Iterator[None]:
     """Remove the product's environment variables for the session (restored afterwards), so a
     developer's shell cannot change what a test sees."""

@@ -32,6 +32,7 @@ from streamlit.testing.v1 import AppTest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 from dashboards.lib import formatting as fmt
+from domain import screens
 from domain.settings import Settings
 from domain.warehouse import readers
 from tests.app_harness import rerun, run_app
@@ -602,15 +603,16 @@ def test_stock_fundamentals(app_on, mart):
     assert at.selectbox(key="ticker").value == ticker
     row = mart.set_index("ticker").loc[ticker]
     metrics = {m.label: m.value for m in at.metric}
+    labels = screens.registry()  # one label per column, from the registry
+    assert metrics[labels["return_252d"].label] == fmt.pct(row["return_252d"], signed=True)
     assert metrics["Market cap"] == fmt.usd_compact(row["market_cap"])
     assert metrics["P/E"] == fmt.number(row["pe_ratio"])
     assert metrics["P/B"] == fmt.number(row["pb_ratio"])
     assert metrics["Dividend yield"] == fmt.pct(row["dividend_yield"])
     assert metrics["EPS"] == fmt.usd(row["eps"])
-    assert metrics["Return 1y"] == fmt.pct(row["return_252d"], signed=True)
     assert any(c.value.startswith(f"Sector: {row['sector']} · ") for c in at.caption)
-    assert metrics["52w high"] == fmt.usd(row["high_52w"])
-    assert metrics["52w low"] == fmt.usd(row["low_52w"])
+    assert metrics["52-week high"] == fmt.usd(row["high_52w"])
+    assert metrics["52-week low"] == fmt.usd(row["low_52w"])
     assert metrics["RSI 14"] == fmt.number(row["rsi_14"], 1)
     indicators = at.dataframe[0].value.set_index("Indicator")["Value"]
     assert indicators["SMA 200"] == fmt.usd(row["sma_200"])

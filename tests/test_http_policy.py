@@ -197,7 +197,8 @@ def test_a_real_read_timeout_against_a_silent_server():
         server.close()
     assert (caught.value.status, caught.value.attempts) == (None, 2)
     assert "ReadTimeout" in str(caught.value)
-    assert 0.6 <= elapsed < 3.0  # two 0.3 s read timeouts and a 0.1 s backoff
+    # two 0.3 s read timeouts and a 0.1 s backoff; the upper bound only says "it did not hang"
+    assert 0.6 <= elapsed < 60.0
     assert len(accepted) == 2
 
 
@@ -249,33 +250,37 @@ def test_rate_limit_spaces_requests():
     assert elapsed >= 0.95
     gaps = [later - earlier for earlier, later in zip(stamps, stamps[5:])]
     assert min(gaps) >= 0.95, gaps  # never more than 5 requests in any one-second window
-    assert stamps[4] - stamps[0] < 0.5  # the first five go at once (a window, not a fixed spacing)
+    # (only lower bounds on time: a loaded machine can make requests slower, never faster)
 
 
 def test_without_rate_limit_requests_are_not_spaced():
+    """No rate: no limiter at all (no thread that could space requests), whatever the clock says."""
+    before = _leakers()
     with respx.mock() as mock, VendorClient(_policy()) as client:
-        mock.get(URL).mock(return_value=_ok())
-        started = time.monotonic()
+        route = mock.get(URL).mock(return_value=_ok())
         for _ in range(10):
             client.get(URL)
-    assert time.monotonic() - started < 0.5
+        assert _leakers() == before
+    assert route.call_count == 10
+
+
+def _leakers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == LEAKER and t.is_alive()}
 
 
 def test_closing_the_client_stops_the_rate_limiter_thread():
-    def leakers() -> int:
-        return sum(t.name == LEAKER and t.is_alive() for t in threading.enumerate())
-
-    before = leakers()
+    """The limiter's thread ends once the client is closed (joined, not polled against a clock)."""
+    before = _leakers()
     with respx.mock() as mock:
         mock.get(URL).mock(return_value=_ok())
         client = VendorClient(_policy(rate_per_second=5))
         client.get(URL)
-        assert leakers() == before + 1
+        started = _leakers() - before
+        assert len(started) == 1
         client.close()
-    deadline = time.monotonic() + 5
-    while leakers() > before and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert leakers() == before
+    (thread,) = started
+    thread.join(timeout=120)  # generous: only a leaked thread gets anywhere near it
+    assert not thread.is_alive()
 
 
 @pytest.mark.parametrize(

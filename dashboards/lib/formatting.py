@@ -80,10 +80,11 @@ def text(value: Any) -> str:
     return MISSING if _missing(value) else str(value)
 
 
-def by_format(value: Any, display_format: str | None, unit: str = "ratio") -> str:
+def by_format(value: Any, display_format: str | None, unit: str = "ratio", signed: bool = False) -> str:
     """``value`` as text in a registry display format (:mod:`domain.screens.columns`):
-    ``dollar`` -> :func:`usd`, ``percent`` -> :func:`pct`, ``compact`` -> :func:`usd_compact`
-    (money) or :func:`shares`, ``%.Nf`` / ``%d`` -> :func:`number`; booleans as yes/no."""
+    ``dollar`` -> :func:`usd`, ``percent`` -> :func:`pct` (with a sign when ``signed``),
+    ``compact`` -> :func:`usd_compact` (money) or :func:`shares`, ``%.Nf`` / ``%d`` ->
+    :func:`number`; booleans as yes/no."""
     if _missing(value):
         return MISSING
     if unit == "flag":
@@ -95,7 +96,7 @@ def by_format(value: Any, display_format: str | None, unit: str = "ratio") -> st
     if display_format == "dollar":
         return usd(value)
     if display_format == "percent":
-        return pct(value)
+        return pct(value, signed=signed)
     if display_format == "compact":
         return usd_compact(value) if unit == "usd" else shares(value)
     if display_format == "%d":

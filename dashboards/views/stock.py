@@ -99,19 +99,20 @@ def _metrics(row: dict, registry: screens.Registry) -> None:
         fmt.usd(row.get("close")),
         delta=fmt.pct(row.get("return_1d"), signed=True) if not pd.isna(row.get("return_1d")) else None,
     )
-    for slot, name in zip(top[1:], TOP_METRICS[0], strict=True):
-        column = registry[name]
-        slot.metric(column.label, fmt.by_format(row.get(name), column.format, column.unit), help=column.description)
-    for slot, name in zip(st.columns(6), TOP_METRICS[1], strict=True):
-        column = registry[name]
-        slot.metric(column.label, fmt.by_format(row.get(name), column.format, column.unit), help=column.description)
+    for slot, name in [*zip(top[1:], TOP_METRICS[0], strict=True), *zip(st.columns(6), TOP_METRICS[1], strict=True)]:
+        slot.metric(registry[name].label, _value(registry[name], row), help=registry[name].description)
+
+
+def _value(column: screens.ScreenerColumn, row: dict) -> str:
+    """A registered column's value as text (returns with a sign)."""
+    return fmt.by_format(row.get(column.name), column.format, column.unit, signed=column.group == "returns")
 
 
 def _indicator_table(row: dict, registry: screens.Registry) -> pd.DataFrame:
     """Every registered technical and return column not shown as a metric: label and value."""
     shown = {name for names in TOP_METRICS for name in names}
     items = [
-        (column.label, fmt.by_format(row.get(column.name), column.format, column.unit))
+        (column.label, _value(column, row))
         for column in registry
         if column.group in ("technicals", "returns") and column.name not in shown and column.name in row
     ]
