@@ -134,6 +134,28 @@ def test_sma_crossings_equal_python_on_the_csv(con, wh, csv_bars, kind, ticker, 
         assert threshold == pytest.approx(by_day[day][1], abs=1e-9)
 
 
+@pytest.mark.parametrize(("kind", "ticker", "level"), [("indicator_above", "NVDA", 0.15), ("indicator_below", "GE", -0.1)])
+def test_indicator_rules_on_a_registry_column_equal_python(con, wh, csv_bars, kind, ticker, level):
+    """``indicator_above``/``indicator_below`` watch any column the registry marks ``alert``; here
+    the 21-session return, recomputed from the CSV closes: close / close 21 bars earlier - 1."""
+    since = date(2013, 2, 8)
+    evaluate_rules(wh, [rule(id="ind", type=kind, tickers=[ticker], column="return_21d", level=level, since=since)],
+                   FIRED_AT)  # fmt: skip
+    days = [d for d, _, _ in csv_bars[ticker]]
+    closes = [c for _, c, _ in csv_bars[ticker]]
+    returns = [None if i < 21 else closes[i] / closes[i - 21] - 1 for i in range(len(closes))]
+    holds = [None if r is None else (r > level if kind == "indicator_above" else r < level) for r in returns]
+    expected = crossings(days, holds, since)
+    stored = events(con, "ind")
+    assert [r[2] for r in stored] == expected and len(expected) >= 5
+    by_day = dict(zip(days, returns, strict=True))
+    assert all(observed == pytest.approx(by_day[day], abs=1e-12) and threshold == level
+               for _, _, day, observed, threshold in stored)  # fmt: skip
+    message = con.execute("select message from alerts.alert_events where rule_id = 'ind' limit 1").fetchone()[0]
+    side = "rose above" if kind == "indicator_above" else "fell below"
+    assert message.startswith(f"{ticker} Return 21d {side} {level:g} on ") and " %" in message
+
+
 def test_aapl_crosses_its_sma50_fires_falls_back_and_fires_again(con, wh):
     """AAPL closed above its 50-day SMA on 2017-10-16 (159.88 > 158.08), below it from
     2017-10-19 (155.98 < 158.01), and above again on 2017-10-27 (163.05 > 157.87)."""

@@ -81,6 +81,9 @@ def test_shipped_rules_are_valid_log_only_and_saved_in_canonical_form():
         ("{id: x, type: screen_exit, filters: {pe: {max: 15}}}", "field 'filters': unknown screen field 'pe'"),
         ("{id: x, type: screen_exit, filters: {vs_sma_50: sideways}}", "field 'filters': invalid screen filters: vs_sma_50 must be one of any, above, below, got 'sideways'"),
         ("not-a-mapping", "rule 2: a rule must be a mapping, got str"),
+        ("{id: x, type: indicator_above, tickers: [AAPL], level: 80}", "field 'column': required by indicator_above: one of"),
+        ("{id: x, type: indicator_below, tickers: [AAPL], level: 1, column: pe_ratio}", "field 'column': required by indicator_below: one of return_1d"),
+        ("{id: x, type: rsi_above, tickers: [AAPL], level: 70, column: rsi_14}", "field 'column': not used by rsi_above"),
     ],
 )  # fmt: skip
 def test_errors_name_the_file_the_rule_and_the_field(tmp_path, item, expected):
@@ -132,6 +135,17 @@ def test_filters_become_the_screen_spec_of_the_app():
     assert screen.screen_spec() == ScreenSpec(
         rsi_14=Range(min=70), vs_sma_200=Trend.ABOVE, sectors=("Information Technology",)
     )
+
+
+def test_indicator_rules_take_any_alertable_registry_column():
+    from domain.screens import registry
+
+    for column in registry().alert_columns:
+        parsed = parse_rule({"id": "x", "type": "indicator_above", "tickers": ["AAPL"], "column": column, "level": 1})
+        assert parsed.column == column
+    assert {"rsi_14", "macd_hist", "return_21d"} <= set(registry().alert_columns)
+    old = parse_rule({"id": "x", "type": "rsi_above", "tickers": ["AAPL"], "level": 70})
+    assert "column" not in old.to_yaml_dict()  # rules without a column keep their fingerprint
 
 
 def test_fingerprint_follows_the_condition_only():

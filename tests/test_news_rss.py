@@ -7,6 +7,7 @@ of the same stories are recognised as duplicates across sources."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import datetime
 
 import duckdb
@@ -76,10 +77,11 @@ def test_fetch_retries_429_and_keeps_the_raw_body(tmp_path):
     assert results.raw_keys[FEED_URL].startswith("news.test/")
 
 
-def test_failing_feeds_are_reported_not_raised():
+def test_failing_feeds_are_reported_not_raised(monkeypatch):
     broken = "https://news.test/broken.rss"
     html = "https://news.test/html.rss"
-    policy = rss.rss_policy()
+    policy = dataclasses.replace(rss.rss_policy(), backoff_factor=0.01)  # the real retries, without the waits
+    monkeypatch.setattr(rss, "rss_policy", lambda: policy)
     with respx.mock(assert_all_called=True) as mock:
         failing = mock.get(broken).mock(return_value=httpx.Response(500, headers={"Retry-After": "0"}))
         mock.get(html).mock(return_value=httpx.Response(200, content=b"<html>maintenance</html>"))
