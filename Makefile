@@ -9,8 +9,10 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Local copy of the third-party data (data/manifest.toml): ../shared/data when that folder exists.
+DATA_MIRROR ?= $(if $(wildcard ../shared/data/.),../shared/data,)
 
-.PHONY: install build demo serve test test-fast lock benchmark clean
+.PHONY: install data build demo serve test test-fast lock benchmark clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,12 +23,20 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 install: $(INSTALLED)
 
+## data: materialise data/sample/ (git-ignored) from data/manifest.toml: each file hard-linked or
+## copied from DATA_MIRROR, else downloaded or rebuilt from its public source; sha256-checked.
+## Cheap when nothing changed (a stamp file). `python -m domain.datasets --verify` rehashes all.
+# The venv's Python, after install: the materialiser is stdlib-only, but its download fallback
+# (a clean machine without a mirror) needs httpx, which only the venv has.
+data: install
+	$(BIN)/python -m domain.datasets --target data/sample $(if $(DATA_MIRROR),--mirror "$(DATA_MIRROR)")
+
 ## build: install, then load the bundled data and build every model (non-interactive)
-build: install
+build: install data
 	$(BIN)/python -m pipelines.build
 
 ## demo: build once if no snapshot exists, then serve the Dagster UI and the Streamlit app
-demo: install
+demo: install data
 	$(BIN)/python -m pipelines.build --if-missing
 	$(MAKE) --no-print-directory serve
 
@@ -38,11 +48,11 @@ serve:
 
 ## test: install, then the whole test suite (what CI runs): both layers, on two processes
 ## (pytest-xdist; each shared warehouse is built once per session, see tests/conftest.py)
-test: install
+test: install data
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## test-fast: the unit layer only (no warehouse, no build, no Dagster run), one process
-test-fast: install
+test-fast: install data
 	$(BIN)/python -m pytest -m "not integration"
 
 benchmark: install

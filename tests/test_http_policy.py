@@ -2,7 +2,7 @@
 errors, the client-side rate limit and the raw response store.
 
 Offline: respx replays the real Yahoo response recorded in
-``tests/fixtures/yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json`` (see PROVENANCE.md there);
+``data/sample/fixtures/yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json`` (see ``data/README.md``);
 error statuses (429, 500, 404), timeouts and a truncated body are injected around it. Waits
 between retries are recorded by replacing ``time`` in ``httpx_retries.retry`` (nothing sleeps).
 """
@@ -29,10 +29,10 @@ from pipelines.lib.http import (
     VendorResponseError,
 )
 from pipelines.lib.http.client import parse_json_body
-from tests.conftest import FIXTURES
+from tests.data_files import sample_fixture
 
 URL = "https://query2.finance.yahoo.com/v8/finance/chart/AAPL"
-RECORDING = json.loads((FIXTURES / "yahoo" / "chart-AAPL-2020-01-01-to-2020-01-03.json").read_text())
+RECORDING = json.loads(sample_fixture("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json").read_text())
 BODY = RECORDING["response"]["bodyJson"]
 BODY_BYTES = json.dumps(BODY).encode()
 LEAKER = "PyrateLimiter's Leaker"

@@ -1,5 +1,5 @@
-"""RSS/Atom feeds: parse real items (fixtures built from Yahoo search news rows, see
-``tests/fixtures/news/PROVENANCE.md``), fetch through the shared HTTP policy with respx (429
+"""RSS/Atom feeds: parse real items (feeds built at test time from Yahoo search news rows, see
+``tests/news_feeds.py``), fetch through the shared HTTP policy with respx (429
 retried, 500 and non-feed bodies reported), and the news asset on a feed: matcher tags,
 re-ingesting the same items with tracking parameters adds nothing, and the bundled Yahoo rows
 of the same stories are recognised as duplicates across sources."""
@@ -24,10 +24,11 @@ from pipelines.defs.news.bundled import YAHOO_SEARCH_CSV, read_bundled
 from pipelines.defs.news.feeds import fetch_feeds
 from pipelines.lib.http import RawResponseStore, VendorResponseError
 from pipelines.sources import rss
-from tests.conftest import FIXTURES, resources_for, test_settings
+from tests.conftest import resources_for, test_settings
+from tests.news_feeds import ATOM_FEED, RSS_FEED
 
-RSS_FIXTURE = FIXTURES / "news" / "yahoo_search_news_rss.xml"
-ATOM_FIXTURE = FIXTURES / "news" / "yahoo_search_news_atom.xml"
+RSS_FIXTURE = RSS_FEED  # built from the materialised CSV when read (read_bytes)
+ATOM_FIXTURE = ATOM_FEED
 FEED_URL = "https://news.test/yahoo-search.rss"
 
 

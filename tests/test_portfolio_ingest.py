@@ -51,8 +51,9 @@ from tests.conftest import (
     scratch_database,
     test_settings,
 )
+from tests.data_files import sample_file, sample_fixture
 
-FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
 GOOD = FIXTURES / "portfolios" / "five_tickers_2017.csv"
 BAD = FIXTURES / "portfolios" / "bad_2017.csv"
 EXAMPLE = REPO_ROOT / "data" / "portfolios" / "example_us_core.csv"
@@ -117,7 +118,7 @@ def test_good_file_is_valid_and_typed(history):
 
 
 def test_example_portfolio_is_valid_against_the_bundled_universe():
-    bundled = _history_of(REPO_ROOT / "data" / "sample" / "sp500_all_stocks_5yr.csv.gz")
+    bundled = _history_of(sample_file("sp500_all_stocks_5yr.csv.gz"))
     frame = read_transactions(EXAMPLE, EXAMPLE.name)
     assert validate_transactions(frame, EXAMPLE.name, bundled) == []
     typed = normalized_transactions(frame)

@@ -35,9 +35,10 @@ import polars as pl
 import pytest
 
 from tests.conftest import REPO_ROOT, resources_for, test_settings
+from tests.data_files import sample_file
 
-PRICES_CSV = REPO_ROOT / "data" / "sample" / "sp500_all_stocks_5yr.csv.gz"
-CONSTITUENTS_CSV = REPO_ROOT / "data" / "sample" / "constituents_2018-04-02.csv"
+PRICES_CSV = sample_file("sp500_all_stocks_5yr.csv.gz")
+CONSTITUENTS_CSV = sample_file("constituents_2018-04-02.csv")
 PORTFOLIOS_DIR = REPO_ROOT / "data" / "portfolios"
 EXAMPLE = "example_us_core"
 REL = 1e-9

@@ -15,7 +15,6 @@ from dagster import DagsterInstance, materialize
 from domain.settings import PostgresConnection, Settings
 from pipelines.defs.companies.assets import companies
 from tests.conftest import (
-    FIXTURES,
     REPO_ROOT,
     materialize_prices,
     postgres_settings,
@@ -23,8 +22,9 @@ from tests.conftest import (
     scratch_database,
     test_settings,
 )
+from tests.data_files import sample_fixture
 
-FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from dagster import DagsterInstance
 
 from pipelines.build import run_build
 from pipelines.lib.csv_files import MalformedFileError
-from tests.conftest import FIXTURES, materialize_prices, test_settings
+from tests.conftest import materialize_prices, test_settings
+from tests.data_files import sample_fixture
 
 pytestmark = pytest.mark.integration
 
-FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
-MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
+FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
+MISSING_OHLC = sample_fixture("sp500_rows_with_missing_ohlc.csv")
 ROW_COLUMNS = "ticker, trade_date, open, high, low, close, volume, source"
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from pipelines.defs.prices.reader import latest_trade_date, read_prices_csv
 from pipelines.lib.csv_files import MalformedFileError
-from tests.conftest import FIXTURES
+from tests.data_files import sample_fixture
 
-FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
-MISSING_OHLC = FIXTURES / "sp500_rows_with_missing_ohlc.csv"
+FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
+MISSING_OHLC = sample_fixture("sp500_rows_with_missing_ohlc.csv")
 
 
 def _corrupt(tmp_path: Path, line_no: int, field: str, value: str) -> Path:

@@ -11,7 +11,7 @@ One scratch warehouse per backend, loaded through the Dagster assets as in produ
 4. the ``raw/corporate_actions`` asset, then ``dbt build --select +fct_daily_indicators``
    (the adjustment and indicator models with their tests).
 
-respx replays the recorded bodies (``tests/fixtures/yahoo/``); every HTTP call is counted.
+respx replays the recorded bodies (``data/sample/fixtures/yahoo/``); every HTTP call is counted.
 Yahoo's quote prices are already split-adjusted as of the fetch (2025), so the NVDA split
 must not be applied again (no false 4x gap), while the bundled Apple rows (adjusted as of
 2018) must be divided by 4.
@@ -34,15 +34,16 @@ import talib
 
 from pipelines.sources.yahoo import chart_url, recorded_body
 from domain.settings import Settings
-from tests.conftest import FIXTURES, materialize_prices, postgres_settings, resources_for, scratch_database, test_settings
+from tests.conftest import materialize_prices, postgres_settings, resources_for, scratch_database, test_settings
+from tests.data_files import sample_fixture
 
-YAHOO = FIXTURES / "yahoo"
+YAHOO = sample_fixture("yahoo")
 RECORDINGS = {
     "NVDA": YAHOO / "historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json",
     "MSFT": YAHOO / "historical-via-chart-MSFT-dividends-2021-02-01-to-2022-01-31.csv.json",
     "AAPL": YAHOO / "chart-AAPL-2020-08-31-to-2020-11-07.json",
 }
-FIVE_TICKERS = FIXTURES / "sp500_5tickers_2017-01_2018-02.csv"
+FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
 CSV_WINDOW = ("2018-01-02", "2018-02-07")
 AAPL_WINDOW = ("2020-08-31", "2020-11-06")
 NVDA_MSFT_WINDOW = ("2021-02-01", "2022-01-28")

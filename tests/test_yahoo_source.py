@@ -1,6 +1,6 @@
 """The Yahoo chart client (``pipelines.sources.yahoo``) on real recorded responses.
 
-respx replays the bodies recorded in ``tests/fixtures/yahoo/`` (see PROVENANCE.md there):
+respx replays the bodies recorded in ``data/sample/fixtures/yahoo/`` (see ``data/README.md``):
 parsing to frames (trade dates in the exchange's time zone, events, split basis), the body
 checks, the raw store (a second run makes no HTTP call), and 404 handling.
 """
@@ -32,9 +32,9 @@ from pipelines.sources.yahoo import (
     yahoo_policy,
     yahoo_symbol,
 )
-from tests.conftest import FIXTURES
+from tests.data_files import sample_fixture
 
-YAHOO = FIXTURES / "yahoo"
+YAHOO = sample_fixture("yahoo")
 NVDA_FILE = YAHOO / "historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json"
 MSFT_FILE = YAHOO / "historical-via-chart-MSFT-dividends-2021-02-01-to-2022-01-31.csv.json"
 AAPL_FILE = YAHOO / "chart-AAPL-2020-08-31-to-2020-11-07.json"

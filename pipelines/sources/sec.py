@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from domain.datasets import bundled_path
 from domain.settings import SAMPLE_DIR
 from pipelines.lib.http import (
     HttpPolicy,
@@ -276,7 +277,14 @@ class SecClient(LazyVendorClient):
 
 
 def bundled_companyfacts_files(directory: Path = BUNDLED_SEC_DIR) -> dict[str, Path]:
-    """``{cik: path}`` of the bundled ``companyfacts_CIK##########.json.gz`` files, by CIK."""
+    """``{cik: path}`` of the bundled ``companyfacts_CIK##########.json.gz`` files, by CIK.
+
+    Raises:
+        MissingDataFileError: ``directory`` is the bundled folder and a file of the manifest is
+            missing (``make data``).
+    """
+    if Path(directory) == BUNDLED_SEC_DIR:
+        bundled_path("sec")
     files = {}
     for path in sorted(directory.glob("companyfacts_CIK*.json.gz")):
         files[format_cik(path.name.removeprefix("companyfacts_CIK").removesuffix(".json.gz"))] = path

@@ -1,7 +1,7 @@
 """Yahoo Finance v8 chart API: daily OHLCV, Yahoo's adjusted close, splits and dividends.
 
 Endpoint (unofficial, undocumented, no API key; shape as recorded in 2025, see
-``tests/fixtures/yahoo/PROVENANCE.md``)::
+``data/README.md``, recorded responses)::
 
     GET https://query2.finance.yahoo.com/v8/finance/chart/{symbol}
         ?period1=<unix s>&period2=<unix s>&interval=1d&events=div|split&includeAdjustedClose=true

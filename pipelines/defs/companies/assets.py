@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from domain.datasets import require_file
 from domain.warehouse import Replacement
 from pipelines.lib.csv_files import Column, read_typed_csv
 from pipelines.lib.resources import ReferenceDataResource, WarehouseResource
@@ -56,7 +57,7 @@ def _ddl(table: str, columns: dict[str, Column]) -> str:
 def _load_reference_table(
     warehouse: WarehouseResource, name: str, path: Path, columns: dict[str, Column]
 ) -> MaterializeResult:
-    frame = read_typed_csv(path, columns).drop("source_line")
+    frame = read_typed_csv(require_file(path), columns).drop("source_line")
     duplicated = frame.filter(pl.col("ticker").is_duplicated())["ticker"].unique().to_list()
     if duplicated:
         raise ValueError(f"{path}: duplicated ticker(s) {sorted(duplicated)}")

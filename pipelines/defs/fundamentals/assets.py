@@ -36,6 +36,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from domain.datasets import require_file
 from domain.warehouse import Replacement, Warehouse
 from pipelines.defs.fundamentals.tables import (
     ensure_sec_tables,
@@ -114,7 +115,7 @@ def sec_company_tickers(
         body, source = document.body, document.source
         origin = {"raw_response": MetadataValue.path(str(document.raw_path)), "fetched": document.fetched}
     else:
-        body = read_bundled_json(BUNDLED_COMPANY_TICKERS, check_company_tickers)
+        body = read_bundled_json(require_file(BUNDLED_COMPANY_TICKERS), check_company_tickers)
         source = f"bundled:{BUNDLED_COMPANY_TICKERS.name}"
         origin = {"source_file": MetadataValue.path(str(BUNDLED_COMPANY_TICKERS))}
     frame = company_tickers_to_frame(body, source).with_columns(source=pl.lit(source), loaded_at=pl.lit(_now()))

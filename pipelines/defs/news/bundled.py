@@ -1,5 +1,6 @@
 """Readers of the bundled real headline files in ``data/sample/news/`` (provenance:
-``data/sample/PROVENANCE.md``). Each returns a :class:`~pipelines.defs.news.records.SourceBatch`.
+``data/README.md``; ``make data`` materialises them from ``data/manifest.toml``). Each returns a
+:class:`~pipelines.defs.news.records.SourceBatch`.
 
 Timezones (``published_at`` is stored as UTC):
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from domain.datasets import require_file
 from domain.settings import REPO_ROOT, SAMPLE_DIR
 from pipelines.defs.news.records import (
     BrokenRecord,
@@ -187,4 +189,4 @@ BUNDLED_READERS: tuple[tuple[Path, Callable[[Path], SourceBatch]], ...] = (
 
 def read_bundled() -> list[SourceBatch]:
     """All bundled files, in :data:`BUNDLED_READERS` order."""
-    return [reader(path) for path, reader in BUNDLED_READERS]
+    return [reader(require_file(path)) for path, reader in BUNDLED_READERS]

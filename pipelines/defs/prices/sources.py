@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from domain.calendar import HISTORY_START
+from domain.datasets import require_file
 from domain.warehouse import Warehouse
 from pipelines.defs.prices.reader import read_prices_csv
 from pipelines.lib.csv_files import Column, read_typed_csv
@@ -74,7 +75,7 @@ def read_price_batch(
 
 
 def _csv_batch(path: Path) -> PriceBatch:
-    rows = read_prices_csv(path)
+    rows = read_prices_csv(require_file(path))
     basis = rows["trade_date"].max()
     rows = rows.with_columns(
         adj_close=pl.lit(None, dtype=pl.Float64),
