@@ -4,17 +4,24 @@ Usage::
 
     .venv/bin/python benchmarks/indicators_vs_talib.py [--warehouse PATH] [--repeats 5]
 
-The warehouse file (default: ``WAREHOUSE_PATH`` or ``data/warehouse.duckdb``; it
-needs the ``raw`` tables) is copied to a temporary directory first, so the
-original is neither locked nor modified, and dbt writes its artifacts to a
-temporary target path (``dbt_project/target`` is left alone).
+The warehouse file (default: the configured ``WAREHOUSE_PATH``, read once into
+:class:`~domain.settings.Settings`, i.e. ``data/warehouse.duckdb`` unless set; it needs the
+``raw`` tables) is copied to a temporary directory first, so the original is neither locked
+nor modified, and dbt writes its artifacts to a temporary target path
+(``dbt_project/target`` is left alone). dbt gets the copy through the profile and ``--vars``
+of the product's ``dbt`` resource (:class:`pipelines.lib.resources.DbtResource` of
+``Settings.from_values(warehouse_path=<copy>)``), not through the environment.
 
-Measured, each repeated ``--repeats`` times (medians reported):
+Measured, each repeated ``--repeats`` times (medians reported; ``--repeats 1`` is the
+smallest run):
 
 * dbt: ``dbt run --select +fct_daily_indicators`` in a subprocess (wall time,
   including dbt start-up and partial parsing), plus the SQL execution time of each
   indicator model from ``run_results.json`` (``execution_time``) and the run's
   ``elapsed_time`` (2 threads: the window and recursive models run side by side).
+  The dbt executable is started directly with the resource's rendered profile, not through
+  ``DbtResource.cli``, whose dagster-dbt wrapper adds its own work (``dbt --version``, an
+  in-process adapter, JSON logs) to every invocation's wall time.
 * TA-Lib "compute only": SMA 20/50/200, EMA 12/26, MACD, RSI, BBANDS, ATR,
   MAX/MIN 252, SMA(volume) and relative volume, returns, per ticker on numpy
   arrays already in memory.
@@ -28,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -42,8 +48,9 @@ import numpy as np
 import pandas as pd
 import talib
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from domain.settings import Settings
+from pipelines.lib.resources import DbtResource, build_resources, dbt_executable
+
 INDICATOR_MODELS = [
     "int_prices_daily_numbered",
     "int_daily_window_indicators",
@@ -53,23 +60,28 @@ INDICATOR_MODELS = [
 RETURN_HORIZONS = (1, 5, 21, 63, 126, 252)
 
 
-def dbt_executable() -> str:
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+def dbt_resource(warehouse: Path) -> DbtResource:
+    """The product's ``dbt`` resource for the DuckDB file ``warehouse`` (nothing from the environment)."""
+    return build_resources(Settings.from_values(warehouse_path=warehouse), environ={})["dbt"]
 
 
-def run_dbt(warehouse: Path, target_path: Path) -> dict:
+def run_dbt(dbt: DbtResource, target_path: Path) -> dict:
     """One ``dbt run`` of the indicator models and their parents; returns the timings."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    project_dir = Path(dbt.project_dir)
     command = [
         dbt_executable(),
+        "--no-send-anonymous-usage-stats",
         "run",
         "--select",
         "+fct_daily_indicators",
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(project_dir),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(dbt.profiles_dir()),
+        "--target",
+        dbt.target,
+        "--vars",
+        json.dumps(dbt.dbt_vars(), sort_keys=True),
         "--target-path",
         str(target_path),
         "--log-path",
@@ -77,7 +89,7 @@ def run_dbt(warehouse: Path, target_path: Path) -> dict:
         "--quiet",
     ]
     started = time.perf_counter()
-    completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    completed = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"dbt run failed:\n{completed.stdout}\n{completed.stderr}")
@@ -164,10 +176,13 @@ def median(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default_warehouse = os.environ.get("WAREHOUSE_PATH", str(REPO_ROOT / "data" / "warehouse.duckdb"))
-    parser.add_argument("--warehouse", default=default_warehouse, help="DuckDB file with the raw tables (copied first)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warehouse", help="DuckDB file with the raw tables (copied first; default: WAREHOUSE_PATH)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each variant (default 5)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    if args.warehouse is None:
+        args.warehouse = Settings().warehouse_path  # the environment, read once, as the product does
 
     source = Path(args.warehouse).resolve()
     if not source.exists():
@@ -187,8 +202,14 @@ def main() -> None:
         # one target path for all runs: the warm-up run parses the project fully,
         # the timed runs reuse dbt's partial parse like day-to-day runs do
         target = tmp_dir / "target"
-        run_dbt(warehouse, target)
-        dbt_runs = [run_dbt(warehouse, target) for _ in range(args.repeats)]
+        dbt = dbt_resource(warehouse)
+        try:
+            run_dbt(dbt, target)
+            dbt_runs = [run_dbt(dbt, target) for _ in range(args.repeats)]
+        finally:
+            # the resource renders its profile into a folder per configuration; this one (it
+            # names the temporary copy) is of no further use
+            shutil.rmtree(dbt.profiles_dir(), ignore_errors=True)
 
         compute_talib(prices)
         compute_only = []

@@ -292,10 +292,21 @@ class Settings(BaseSettings):
         return f"{self.schema_prefix}{layer}"
 
     def with_values(self, **values: Any) -> Settings:
-        """A copy with some fields replaced (validated again; reads no environment)."""
-        data = self.model_dump()
+        """A copy with some fields replaced (validated again; reads no environment). Derived
+        defaults follow the new values: ``snapshot_path`` the new ``warehouse_path`` and
+        ``dbt_target`` the new ``warehouse_url``, unless they were set explicitly."""
+        data = {name: getattr(self, name) for name in self.model_fields_set}
         data.update(values)
         return type(self).from_values(**data)
+
+    @classmethod
+    def environment_variables(cls) -> tuple[str, ...]:
+        """Every environment variable :class:`Settings` reads (upper case), sorted."""
+        names = set()
+        for name, field in cls.model_fields.items():
+            names.add(name.upper())
+            names.update(str(choice).upper() for choice in getattr(field.validation_alias, "choices", ()))
+        return tuple(sorted(names))
 
     @classmethod
     def from_values(cls, **values: Any) -> Settings:

@@ -47,18 +47,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _product_environment() -> tuple[str, ...]:
-    """Every environment variable :class:`Settings` reads."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(name.upper())
-        alias = field.validation_alias
-        for choice in getattr(alias, "choices", ()):
-            names.add(str(choice).upper())
-    return tuple(sorted(names))
-
-
-PRODUCT_ENVIRONMENT = _product_environment()
+PRODUCT_ENVIRONMENT = Settings.environment_variables()
 
 
 # --------------------------------------------------------------------------- layers and rules

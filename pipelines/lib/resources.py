@@ -24,6 +24,7 @@ resource key           what
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -176,12 +177,7 @@ class DbtResource(ConfigurableResource):
         return DbtProject(project_dir=self.project_dir, profiles_dir=self.profiles_dir(), target=self.target)
 
     def _cli_resource(self) -> DbtCliResource:
-        return DbtCliResource(
-            project_dir=self.project_dir,
-            profiles_dir=str(self.profiles_dir()),
-            target=self.target,
-            dbt_executable=dbt_executable(),
-        )
+        return _cli_resource(self.project_dir, str(self.profiles_dir()), self.target)
 
     def cli(self, args: Sequence[str], *, context: Any = None, **kwargs: Any) -> DbtCliInvocation:
         """Run ``dbt <args>`` with this configuration (``context``: the dbt assets' execution
@@ -194,6 +190,13 @@ class DbtResource(ConfigurableResource):
         so ``dbt build`` can reuse the parse (dbt re-parses everything when they change)."""
         project = self.project()
         self.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+@functools.cache
+def _cli_resource(project_dir: str, profiles_dir: str, target: str) -> DbtCliResource:
+    """One ``DbtCliResource`` per configuration and process: it asks ``dbt --version`` once (seconds)."""
+    return DbtCliResource(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
+                          dbt_executable=dbt_executable())  # fmt: skip
 
 
 class RawResponsesResource(ConfigurableResource):
