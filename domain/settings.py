@@ -147,6 +147,11 @@ class SmtpSettings:
     sender: str = ""
     recipients: tuple[str, ...] = ()
 
+    @classmethod
+    def configured(cls, host: str, **fields: Any) -> SmtpSettings | None:
+        """The channel's settings, or None when no ``host`` is set (no e-mail channel)."""
+        return cls(host=host, **{**fields, "recipients": tuple(fields.get("recipients", ()))}) if host else None
+
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
@@ -274,9 +279,7 @@ class Settings(BaseSettings):
     @property
     def smtp(self) -> SmtpSettings | None:
         """The e-mail channel's settings, or None when ``SMTP_HOST`` is unset."""
-        if not self.smtp_host:
-            return None
-        return SmtpSettings(
+        return SmtpSettings.configured(
             host=self.smtp_host,
             port=self.smtp_port,
             user=self.smtp_user,

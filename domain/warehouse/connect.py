@@ -17,6 +17,14 @@ from domain.warehouse.sql import TableNames
 
 
 @contextmanager
+def _postgres(postgres: PostgresConnection, names: TableNames) -> Iterator[Warehouse]:
+    from domain.warehouse.postgres_backend import PostgresWarehouse, connect_database
+
+    with connect_database(postgres) as con:
+        yield PostgresWarehouse(con, names)
+
+
+@contextmanager
 def connect(
     *,
     duckdb_path: Path,
@@ -33,13 +41,8 @@ def connect(
     """
     names = TableNames(schema_prefix)
     if postgres is not None:
-        from domain.warehouse.postgres_backend import (
-            PostgresWarehouse,
-            connect_database,
-        )
-
-        with connect_database(postgres) as con:
-            yield PostgresWarehouse(con, names)
+        with _postgres(postgres, names) as warehouse:
+            yield warehouse
         return
     from domain.warehouse.duckdb_backend import DuckDBWarehouse, connect_file
 
@@ -59,13 +62,8 @@ def read_published(
     database. Never opens the DuckDB writer's file, so it never blocks a build's write lock."""
     names = TableNames(schema_prefix)
     if postgres is not None:
-        from domain.warehouse.postgres_backend import (
-            PostgresWarehouse,
-            connect_database,
-        )
-
-        with connect_database(postgres) as con:
-            yield PostgresWarehouse(con, names)
+        with _postgres(postgres, names) as warehouse:
+            yield warehouse
         return
     from domain.warehouse.duckdb_backend import DuckDBWarehouse, attach_read_only
 

@@ -272,16 +272,14 @@ class AlertsResource(ConfigurableResource):
     @property
     def smtp(self) -> SmtpSettings | None:
         """The e-mail channel's settings, or None without ``SMTP_HOST``."""
-        if not self.smtp_host:
-            return None
-        return SmtpSettings(
+        return SmtpSettings.configured(
             host=self.smtp_host,
             port=self.smtp_port,
             user=self.smtp_user,
             password=self.smtp_password,
             starttls=self.smtp_starttls,
             sender=self.email_from,
-            recipients=tuple(self.email_to),
+            recipients=self.email_to,
         )
 
 
