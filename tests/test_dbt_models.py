@@ -56,9 +56,9 @@ def test_layers_land_in_their_schemas(con):
     )
     relations = {name for (name,) in relations}
     assert {
-        "staging.stg_raw__prices_daily",
-        "staging.stg_raw__companies",
-        "staging.stg_raw__company_financials",
+        "staging.stg_prices__daily",
+        "staging.stg_companies__constituents",
+        "staging.stg_companies__financials",
         "intermediate.int_prices_daily_numbered",
         "intermediate.int_daily_window_indicators",
         "intermediate.int_daily_recursive_indicators",
@@ -153,7 +153,7 @@ def test_52_week_low_high_are_unswapped(con):
         """
         select s.ticker, s.week_52_low, s.week_52_high,
                r.week_52_low_as_published, r.week_52_high_as_published
-        from staging.stg_raw__company_financials as s
+        from staging.stg_companies__financials as s
         inner join raw.company_financials as r using (ticker)
         """
     ).df().set_index("ticker")

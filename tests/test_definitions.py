@@ -20,7 +20,7 @@ def test_asset_graph_layers_groups_and_lineage(definitions):
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {
         "raw/prices_daily", "raw/companies", "raw/company_financials",
-        "staging/stg_raw__prices_daily", "marts/fct_daily_indicators",
+        "staging/stg_prices__daily", "marts/fct_daily_indicators",
         "marts/mart_screener_latest", "marts/dim_companies", "serving/warehouse_snapshot",
     } <= keys
     for key in graph.get_all_asset_keys():
@@ -30,7 +30,7 @@ def test_asset_graph_layers_groups_and_lineage(definitions):
             assert node.owners == ["team:analytics-engineering"]
             assert "dbt" in node.kinds
         assert node.description, key
-    staging_prices = graph.get(AssetKey(["staging", "stg_raw__prices_daily"]))
+    staging_prices = graph.get(AssetKey(["staging", "stg_prices__daily"]))
     assert AssetKey(["raw", "prices_daily"]) in staging_prices.parent_keys
     snapshot = graph.get(AssetKey(["serving", "warehouse_snapshot"]))
     assert AssetKey(["marts", "mart_screener_latest"]) in snapshot.parent_keys
@@ -39,7 +39,7 @@ def test_asset_graph_layers_groups_and_lineage(definitions):
     assert alerts.group_name == "alerts"
     assert {AssetKey(["marts", "fct_daily_indicators"]), AssetKey(["marts", "mart_screener_latest"])} <= alerts.parent_keys
     portfolio_models = {k.to_user_string() for k in graph.get(AssetKey(["raw", "portfolio_transactions"])).child_keys}
-    assert "staging/stg_raw__portfolio_transactions" in portfolio_models
+    assert "staging/stg_portfolios__transactions" in portfolio_models
 
 
 def test_checks_include_ge_suites_and_dbt_tests(definitions):

@@ -37,6 +37,8 @@ INDICATOR_COLUMNS = [
     "macd_signal",
     "macd_hist",
     "rsi_14",
+    "stoch_k",
+    "stoch_d",
     "bb_upper",
     "bb_middle",
     "bb_lower",
@@ -53,6 +55,9 @@ def _talib_indicators(high: np.ndarray, low: np.ndarray, close: np.ndarray, volu
     """All indicators of one ticker's ordered history, NaN during warm-up."""
     macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
     bb_upper, bb_middle, bb_lower = talib.BBANDS(close, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)
+    stoch_k, stoch_d = talib.STOCH(
+        high, low, close, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0
+    )
     avg_volume_20 = talib.SMA(volume, timeperiod=20)
     with np.errstate(divide="ignore", invalid="ignore"):
         relative_volume = np.where(avg_volume_20 == 0, np.nan, volume / avg_volume_20)
@@ -66,6 +71,8 @@ def _talib_indicators(high: np.ndarray, low: np.ndarray, close: np.ndarray, volu
         "macd_signal": macd_signal,
         "macd_hist": macd_hist,
         "rsi_14": talib.RSI(close, timeperiod=14),
+        "stoch_k": stoch_k,
+        "stoch_d": stoch_d,
         "bb_upper": bb_upper,
         "bb_middle": bb_middle,
         "bb_lower": bb_lower,
@@ -191,6 +198,8 @@ PINNED_AAPL_2018_02_07 = {
     "bar_number": 1258,
     "close": 159.54,
     "rsi_14": 33.68220515102495,
+    "stoch_k": 19.42948037572356,
+    "stoch_d": 13.439170257565701,
     "sma_200": 159.7646499999999,
     "ema_12": 165.74101225426446,
     "macd": -3.412745056302583,
@@ -231,9 +240,23 @@ def test_warmup_boundaries_aapl(con):
             min(case when rsi_14 is not null then bar_number end),
             min(case when atr_14 is not null then bar_number end),
             min(case when sma_200 is not null then bar_number end),
-            min(case when high_52w is not null then bar_number end)
+            min(case when high_52w is not null then bar_number end),
+            min(case when stoch_k is not null then bar_number end),
+            min(case when stoch_d is not null then bar_number end)
         from marts.fct_daily_indicators
         where ticker = 'AAPL'
         """
     )
-    assert first_bar == (19, 11, 25, 33, 33, 14, 14, 199, 251)
+    assert first_bar == (19, 11, 25, 33, 33, 14, 14, 199, 251, 17, 17)
+
+
+def test_talib_stoch_of_a_flat_window_is_zero():
+    """The oracle behind the dbt unit test stochastic_warm_up_and_flat_window: when the 14-bar
+    highest high equals the lowest low, TA-Lib's fast %K is 0 (not NaN), and both STOCH outputs
+    start on bar 17."""
+    flat = np.full(20, 50.0)
+    stoch_k, stoch_d = talib.STOCH(
+        flat, flat, flat, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0
+    )
+    assert np.isnan(stoch_k[:17]).all() and np.isnan(stoch_d[:17]).all()
+    assert (stoch_k[17:] == 0).all() and (stoch_d[17:] == 0).all()

@@ -33,12 +33,12 @@ def _context(instance, feeds: list[str], poll_minutes: int = 30):
 def test_news_assets_checks_and_lineage(definitions):
     graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw/news_articles", "raw/news_article_tickers", "raw/rejected_news", "staging/stg_raw__news_articles",
+    assert {"raw/news_articles", "raw/news_article_tickers", "raw/rejected_news", "staging/stg_news__articles",
             "marts/fct_news_articles", "marts/mart_news_daily"} <= keys  # fmt: skip
     checks = {c.name for c in graph.get_check_keys_for_assets({AssetKey(["raw", "news_articles"])})}
     assert checks == {"rows_pass_expectations", "articles_unique", "feeds_fetched"}
     assert AssetKey(["raw", "companies"]) in graph.get(AssetKey(["raw", "news_articles"])).parent_keys
-    assert AssetKey(["raw", "news_articles"]) in graph.get(AssetKey(["staging", "stg_raw__news_articles"])).parent_keys
+    assert AssetKey(["raw", "news_articles"]) in graph.get(AssetKey(["staging", "stg_news__articles"])).parent_keys
     screener = graph.get(AssetKey(["marts", "mart_screener_latest"]))
     assert AssetKey(["marts", "mart_news_daily"]) in screener.parent_keys
 

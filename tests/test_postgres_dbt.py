@@ -55,7 +55,7 @@ MART_KEYS = {
 
 LAYER_RELATIONS = {
     "raw": ["prices_daily", "companies", "company_financials"],
-    "staging": ["stg_raw__prices_daily", "stg_raw__companies", "stg_raw__company_financials"],
+    "staging": ["stg_prices__daily", "stg_companies__constituents", "stg_companies__financials"],
     "intermediate": [
         "int_prices_daily_numbered",
         "int_daily_window_indicators",
@@ -433,7 +433,7 @@ def test_bi_reader_cannot_change_the_marts(bi_reader, pg, statement):
     [
         ("raw", "prices_daily"),
         ("raw", "company_financials"),
-        ("staging", "stg_raw__prices_daily"),
+        ("staging", "stg_prices__daily"),
         ("intermediate", "int_prices_daily_numbered"),
         ("intermediate", "int_daily_recursive_indicators"),
     ],

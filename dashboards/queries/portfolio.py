@@ -98,14 +98,14 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
 def transactions(reader: Reader, portfolio: str) -> pd.DataFrame:
     """The portfolio's transactions, newest first, with the position after each
     (``intermediate.int_portfolio_ledger``) and the file line they come from
-    (``staging.stg_raw__portfolio_transactions``). Columns: :data:`TRANSACTION_COLUMNS`
+    (``staging.stg_portfolios__transactions``). Columns: :data:`TRANSACTION_COLUMNS`
     (``cash_amount`` signed from the investor's side: buys negative)."""
     ledger_columns = ", ".join(
         f"t.{c}" if c in ("source_file", "source_line") else f"l.{c}" for c in TRANSACTION_COLUMNS
     )
     return reader.query(
         f"SELECT {ledger_columns} FROM {reader.table('intermediate', 'int_portfolio_ledger')} l "
-        f"JOIN {reader.table('staging', 'stg_raw__portfolio_transactions')} t ON t.transaction_id = l.transaction_id "
+        f"JOIN {reader.table('staging', 'stg_portfolios__transactions')} t ON t.transaction_id = l.transaction_id "
         "WHERE l.portfolio = ? ORDER BY l.trade_date DESC, t.source_line DESC",
         [portfolio],
     )

@@ -1,6 +1,6 @@
 """How dbt nodes appear in Dagster: keys ``[layer, model]``, groups by dbt folder (layer).
 
-``models/staging/stg_prices__daily.sql`` becomes asset ``staging/stg_prices__daily`` in
+``models/staging/prices/stg_prices__daily.sql`` becomes asset ``staging/stg_prices__daily`` in
 group ``staging``; sources keep the key their ``meta.dagster.asset_key`` names, so
 ``raw/prices_daily`` (a Python asset) feeds the dbt models in one lineage graph.
 """

@@ -5,7 +5,7 @@ with
 
 transactions as (
 
-    select * from {{ ref('stg_raw__portfolio_transactions') }}
+    select * from {{ ref('stg_portfolios__transactions') }}
 
 ),
 

@@ -3,8 +3,8 @@
 dbt tests become asset checks of the models they test. The manifest the asset definitions are
 built from is ``dbt_project/target/manifest.json``: under ``dagster dev`` Dagster's
 ``DbtProject.prepare_if_dev`` re-parses the project when the code location loads; elsewhere
-``python -m pipelines.build`` parses before each build, and a missing manifest is parsed once
-here. Runs use the ``dbt`` resource (:class:`~pipelines.lib.resources.DbtResource`): its profile
+``python -m pipelines.build`` parses before each build, and a missing or stale manifest (a
+project file newer than it) is parsed here. Runs use the ``dbt`` resource (:class:`~pipelines.lib.resources.DbtResource`): its profile
 and ``--vars`` carry the warehouse, schema prefix and portfolio settings.
 
 Row counts: on DuckDB the dbt subprocess holds the single write lock while it runs, so the
@@ -13,6 +13,7 @@ counts are read once ``dbt build`` has finished and attached to each model's out
 """
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from dagster import AssetExecutionContext, Output
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -23,8 +24,21 @@ from pipelines.lib.resources import DbtResource, WarehouseResource, dbt_executab
 
 #: The project as checked in (``profiles.yml`` with its environment defaults): enough to parse.
 PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """No manifest yet, or a model, macro, seed, test or ``dbt_project.yml`` changed after it."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    folder = Path(project.project_dir)
+    sources = [folder / "dbt_project.yml", *(f for name in SOURCE_FOLDERS for f in (folder / name).rglob("*") if f.is_file())]
+    return any(path.stat().st_mtime > built for path in sources)
+
+
 PROJECT.prepare_if_dev()
-if not PROJECT.manifest_path.exists():
+if manifest_is_stale(PROJECT):
     DbtCliResource(
         project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
     ).cli(["parse", "--quiet"], target_path=PROJECT.target_path).wait()

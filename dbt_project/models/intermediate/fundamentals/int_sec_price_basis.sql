@@ -19,7 +19,7 @@ tickers as (
 prices as (
 
     select ticker, max(split_basis_date) as split_basis_date
-    from {{ ref('stg_raw__prices_daily') }}
+    from {{ ref('stg_prices__daily') }}
     group by ticker
 
 ),
@@ -28,7 +28,7 @@ vendor_splits as (
 
     -- adjusted prices also include vendor splits after the rows' own basis
     select ticker, max(ex_date) as last_split_date
-    from {{ ref('stg_raw__corporate_actions') }}
+    from {{ ref('stg_prices__corporate_actions') }}
     where action_type = 'split'
     group by ticker
 

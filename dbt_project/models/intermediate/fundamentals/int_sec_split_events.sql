@@ -143,7 +143,7 @@ vendor_splits as (
         actions.split_ratio,
         actions.ex_date
 
-    from {{ ref('stg_raw__corporate_actions') }} as actions
+    from {{ ref('stg_prices__corporate_actions') }} as actions
     inner join {{ ref('stg_sec__company_tickers') }} as tickers
         on actions.ticker = tickers.ticker
     where actions.action_type = 'split'

@@ -27,7 +27,7 @@ with recursive
 
 transactions as (
 
-    select * from {{ ref('stg_raw__portfolio_transactions') }}
+    select * from {{ ref('stg_portfolios__transactions') }}
 
 ),
 

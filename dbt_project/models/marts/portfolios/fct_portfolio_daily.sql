@@ -31,7 +31,7 @@ positions as (
 
 transactions as (
 
-    select * from {{ ref('stg_raw__portfolio_transactions') }}
+    select * from {{ ref('stg_portfolios__transactions') }}
 
 ),
 

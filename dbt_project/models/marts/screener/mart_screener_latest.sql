@@ -1,0 +1,193 @@
+{#- PostgreSQL: the screener's usual filters and sorts. -#}
+{{ config(
+    indexes=postgres_indexes([
+        {'columns': ['ticker'], 'unique': true},
+        {'columns': ['sector']},
+        {'columns': ['market_cap']},
+        {'columns': ['rsi_14']},
+    ])
+) }}
+
+with
+
+indicators as (
+
+    select * from {{ ref('fct_daily_indicators') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('dim_companies') }}
+
+),
+
+financials as (
+
+    select * from {{ ref('stg_companies__financials') }}
+
+),
+
+news_daily as (
+
+    select * from {{ ref('mart_news_daily') }}
+
+),
+
+valuation as (
+
+    select * from {{ ref('fct_daily_valuation') }}
+
+),
+
+last_bar as (
+
+    select
+        ticker,
+        max(bar_number) as bar_number
+
+    from indicators
+    group by ticker
+
+),
+
+recent_crosses as (
+
+    -- golden cross on any of the last 20 trading days (bars), today included
+    select
+        indicators.ticker,
+        max(
+            case when indicators.sma_50_crossed_above_sma_200 then 1 else 0 end
+        ) = 1 as golden_cross_20d
+
+    from indicators
+    inner join last_bar
+        on indicators.ticker = last_bar.ticker
+        and indicators.bar_number > last_bar.bar_number - 20
+    group by indicators.ticker
+
+),
+
+latest as (
+
+    select indicators.*
+    from indicators
+    inner join last_bar
+        on indicators.ticker = last_bar.ticker
+        and indicators.bar_number = last_bar.bar_number
+
+),
+
+news_7d as (
+
+    -- news of the 7 calendar days ending on the ticker's latest trade date, both ends
+    -- included (news_date is the UTC date of publication)
+    select
+        latest.ticker,
+        cast(sum(news_daily.article_count) as bigint) as news_count_7d,
+        sum(news_daily.avg_sentiment * news_daily.article_count)
+            / sum(news_daily.article_count) as news_sentiment_7d
+
+    from latest
+    inner join news_daily
+        on latest.ticker = news_daily.ticker
+        and news_daily.news_date between latest.trade_date - 6 and latest.trade_date
+    group by latest.ticker
+
+),
+
+final as (
+
+    select
+        latest.ticker,
+        companies.company_name,
+        companies.sector,
+        latest.trade_date,
+        latest.bar_number,
+        latest.open,
+        latest.high,
+        latest.low,
+        latest.close,
+        latest.volume,
+        latest.adjusted_open,
+        latest.adjusted_high,
+        latest.adjusted_low,
+        latest.adjusted_close,
+        latest.adjusted_volume,
+        latest.split_factor,
+        latest.dividend_factor,
+        latest.return_1d,
+        latest.return_5d,
+        latest.return_21d,
+        latest.return_63d,
+        latest.return_126d,
+        latest.return_252d,
+        latest.sma_20,
+        latest.sma_50,
+        latest.sma_200,
+        latest.ema_12,
+        latest.ema_26,
+        latest.macd,
+        latest.macd_signal,
+        latest.macd_hist,
+        latest.rsi_14,
+        latest.stoch_k,
+        latest.stoch_d,
+        latest.bb_upper,
+        latest.bb_middle,
+        latest.bb_lower,
+        latest.atr_14,
+        latest.high_52w,
+        latest.low_52w,
+        latest.avg_volume_20,
+        latest.relative_volume,
+        latest.sma_50_crossed_above_sma_200,
+        latest.adjusted_close > latest.sma_50 as above_sma_50,
+        latest.adjusted_close > latest.sma_200 as above_sma_200,
+        recent_crosses.golden_cross_20d,
+        latest.adjusted_close / latest.high_52w - 1 as pct_from_high_52w,
+        latest.adjusted_high = latest.high_52w as new_high_52w,
+        latest.rsi_14 > 70 as rsi_overbought,
+        latest.rsi_14 < 30 as rsi_oversold,
+        -- ratios computed from SEC filings (point in time, on this trade date) where the
+        -- company has filings, else the vendor snapshot of the financials file
+        case when valuation.ticker is not null then 'sec_filings'
+             when financials.ticker is not null then 'vendor_snapshot' end as valuation_source,
+        case when valuation.ticker is not null then valuation.market_cap
+             else financials.market_cap end as market_cap,
+        case when valuation.ticker is not null then valuation.pe_ratio
+             else financials.pe_ratio end as pe_ratio,
+        case when valuation.ticker is not null then valuation.pb_ratio
+             else financials.pb_ratio end as pb_ratio,
+        financials.dividend_yield,
+        case when valuation.ticker is not null then valuation.ttm_eps_diluted
+             else financials.eps end as eps,
+        case when valuation.ticker is not null then valuation.knowledge_date
+             else financials.as_of_date end as fundamentals_as_of_date,
+        valuation.roe,
+        valuation.debt_to_equity,
+        valuation.net_margin,
+        valuation.revenue_growth_yoy,
+        financials.market_cap as vendor_market_cap,
+        financials.pe_ratio as vendor_pe_ratio,
+        financials.pb_ratio as vendor_pb_ratio,
+        financials.eps as vendor_eps,
+        coalesce(news_7d.news_count_7d, 0) as news_count_7d,
+        news_7d.news_sentiment_7d
+
+    from latest
+    inner join companies
+        on latest.ticker = companies.ticker
+    inner join recent_crosses
+        on latest.ticker = recent_crosses.ticker
+    left join financials
+        on latest.ticker = financials.ticker
+    left join news_7d
+        on latest.ticker = news_7d.ticker
+    left join valuation
+        on latest.ticker = valuation.ticker
+        and latest.trade_date = valuation.trade_date
+
+)
+
+select * from final

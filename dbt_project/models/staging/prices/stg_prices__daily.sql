@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('prices', 'prices_daily') }}
+
+),
+
+renamed as (
+
+    select
+        cast(trim(ticker) as varchar(16)) as ticker,
+        cast(trade_date as date) as trade_date,
+        cast(open as {{ type_double() }}) as open,
+        cast(high as {{ type_double() }}) as high,
+        cast(low as {{ type_double() }}) as low,
+        cast(close as {{ type_double() }}) as close,
+        cast(volume as bigint) as volume,
+        cast(adj_close as {{ type_double() }}) as vendor_adjusted_close,
+        cast(split_basis_date as date) as split_basis_date,
+        source as source_name,
+        loaded_at
+
+    from source
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final
