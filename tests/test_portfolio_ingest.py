@@ -29,7 +29,6 @@ from dagster import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
-from domain.portfolios import transactions as tx
 from domain.portfolios.transactions import (
     PortfolioFileError,
     PriceHistory,
