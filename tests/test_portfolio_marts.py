@@ -629,7 +629,7 @@ def rebuilt_copy(built_warehouse, tmp_path_factory, prices) -> RebuiltCopy:
     result = _run_dbt(
         copy,
         "dbt_msft",
-        ["build", "--select", "stg_portfolios__transactions+", "fct_benchmark_daily+",
+        ["build", "--select", "stg_portfolios__transactions+ fct_benchmark_daily+",
          "--indirect-selection", "cautious"],
         {"portfolio_benchmark": "msft", "risk_free_rate": 0.02},
     )  # fmt: skip

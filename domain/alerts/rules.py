@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
@@ -203,9 +204,13 @@ class AlertRule(BaseModel):
             return value
         if value is None:
             raise ValueError(f"required by {kind}")
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value!r}")
         if kind in (RuleType.RSI_ABOVE, RuleType.RSI_BELOW) and not 0 < value < 100:
             raise ValueError(f"an RSI level must be between 0 and 100 (exclusive), got {value:g}")
-        if kind not in (RuleType.RSI_ABOVE, RuleType.RSI_BELOW) and not value > 0:
+        if kind in INDICATOR_TYPES:
+            return value  # in the column's unit: returns and MACD values may be negative
+        if not value > 0:
             raise ValueError(f"must be > 0, got {value:g}")
         return value
 
