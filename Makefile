@@ -49,7 +49,7 @@ serve:
 ## test: install, then the whole test suite (what CI runs): both layers, on two processes
 ## (pytest-xdist; each shared warehouse is built once per session, see tests/conftest.py)
 test: install data
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 ## test-fast: the unit layer only (no warehouse, no build, no Dagster run), one process
 test-fast: install data

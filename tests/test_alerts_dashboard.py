@@ -97,3 +97,24 @@ def test_create_pause_and_delete_a_rule(app_on, rules_file):
     at.button(key="alerts_delete").click()
     at = rerun(at)
     assert rule_ids(rules_file) == [rule["id"] for rule in yaml.safe_load(before)["rules"]]
+
+
+@pytest.mark.parametrize("source", ["duckdb"], indirect=True)
+def test_an_indicator_rule_on_a_registry_column(app_on, rules_file):
+    """The form offers every column the registry marks ``alert`` (the stochastic included) and
+    writes an ``indicator_above`` rule for it."""
+    at = open_alerts_page(app_on, rules_file)
+    assert {"Stochastic %K", "Stochastic %D", "RSI 14", "MACD histogram"} <= set(at.selectbox(key="alerts_new_column").options)
+    at.selectbox(key="alerts_new_type").set_value("indicator_above")
+    at.text_input(key="alerts_new_id").set_value("aapl-stoch-above-80")
+    at.multiselect(key="alerts_new_tickers").set_value(["AAPL"])
+    at.selectbox(key="alerts_new_column").set_value("stoch_k")
+    at.number_input(key="alerts_new_level").set_value(80.0)
+    create(at)
+    at = rerun(at)
+    saved = {rule["id"]: rule for rule in yaml.safe_load(rules_file.read_text())["rules"]}
+    assert {k: saved["aapl-stoch-above-80"][k] for k in ("type", "column", "level", "tickers")} == {
+        "type": "indicator_above", "column": "stoch_k", "level": 80.0, "tickers": ["AAPL"]
+    }  # fmt: skip
+    condition = frame(at, "id", "status", "condition").set_index("id")["condition"]
+    assert condition["aapl-stoch-above-80"] == "Stochastic %K above 80"

@@ -371,6 +371,10 @@ SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFram
         lambda m: {"scr_return_5d_max": 0.0, "scr_return_63d_min": -5.0, "scr_return_126d_min": 5.0},
         lambda m: (m["return_5d"] < 0) & (m["return_63d"] > -0.05) & (m["return_126d"] > 0.05),
     ),
+    "stochastic oversold with RSI": (  # the stochastic reached the screener through its registry entry only
+        lambda m: {"scr_stoch_k_max": 20.0, "scr_stoch_d_max": 30.0, "scr_rsi_14_max": 50.0},
+        lambda m: (m["stoch_k"] < 20) & (m["stoch_d"] < 30) & (m["rsi_14"] < 50),
+    ),
     "text search": (
         lambda m: {"scr_text": "bank"},
         lambda m: _contains(m["ticker"], "bank") | _contains(m["company_name"], "bank"),
@@ -617,6 +621,8 @@ def test_stock_fundamentals(app_on, mart):
     indicators = at.dataframe[0].value.set_index("Indicator")["Value"]
     assert indicators["SMA 200"] == fmt.usd(row["sma_200"])
     assert indicators["MACD"] == fmt.number(row["macd"], 3)
+    assert indicators["Stochastic %K"] == fmt.number(row["stoch_k"], 1)  # from the registry, no page code
+    assert indicators["Stochastic %D"] == fmt.number(row["stoch_d"], 1)
 
 
 def test_switching_ticker_keeps_working(app_on, mart):

@@ -122,3 +122,14 @@ def test_a_filter_key_is_used_once(tmp_path):
     meta = {"label": "Another RSI", "unit": "index", "group": "technicals", "filter": "range", "filter_key": "rsi_14"}
     with pytest.raises(RegistryError, match="filter key 'rsi_14' also used by 'rsi_14'"):
         load_registry(_with_column(tmp_path, "rsi_copy", meta))
+
+
+def test_every_registered_column_is_in_the_built_marts(warehouse_con):
+    """Integration: the registry names real columns of the built screener mart, and every
+    alertable one is a column of the daily indicators the alert rules read."""
+    def columns(table: str) -> set[str]:
+        return {row[0] for row in warehouse_con.execute(f"describe marts.{table}").fetchall()}
+
+    reg = registry()
+    assert set(reg.names) <= columns("mart_screener_latest")
+    assert set(reg.alert_columns) <= columns("fct_daily_indicators")
