@@ -26,29 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from pydantic import AliasChoices
-
 from domain.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def product_variables() -> frozenset[str]:
-    """Names of the environment variables :class:`Settings` reads (upper case)."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(name.upper())
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names.update(str(choice).upper() for choice in alias.choices)
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-    return frozenset(names)
-
-
-def cold_build_seconds() -> float:
+def cold_build_seconds(env_extra: dict[str, str] | None = None) -> float:
+    """Seconds of one ``python -m pipelines.build`` in a child process on a fresh DuckDB file and
+    Dagster instance in a temporary folder; ``env_extra`` adds settings (e.g. ``WAREHOUSE_URL``).
+    The child sees none of this shell's product settings."""
     with tempfile.TemporaryDirectory() as directory:
-        product = product_variables()
+        product = frozenset(Settings.environment_variables())
         env = {
             **{name: value for name, value in os.environ.items() if name.upper() not in product},
             "WAREHOUSE_PATH": f"{directory}/warehouse.duckdb",
@@ -57,6 +45,7 @@ def cold_build_seconds() -> float:
             "DAGSTER_HOME": directory,
             # the child's temporary files (the dbt profile it renders) go away with the directory
             "TMPDIR": directory,
+            **(env_extra or {}),
         }
         Path(directory, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         start = time.perf_counter()

@@ -22,36 +22,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
-from pydantic import AliasChoices
 
-from domain.settings import BUNDLED_PRICES_CSV, PostgresConnection, Settings
+from domain.settings import BUNDLED_PRICES_CSV, PostgresConnection
 from domain.warehouse.postgres_backend import conninfo, copy_frame
 from pipelines.defs.prices.reader import read_prices_csv
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def product_variables() -> frozenset[str]:
-    """Names of the environment variables :class:`Settings` reads (upper case)."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(name.upper())
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names.update(str(choice).upper() for choice in alias.choices)
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-    return frozenset(names)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_time import cold_build_seconds
 
 
 def _database(admin: PostgresConnection, create: bool, name: str) -> None:
@@ -60,23 +45,8 @@ def _database(admin: PostgresConnection, create: bool, name: str) -> None:
 
 
 def build_seconds(env_extra: dict[str, str]) -> float:
-    with tempfile.TemporaryDirectory() as directory:
-        Path(directory, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        product = product_variables()
-        env = {
-            **{name: value for name, value in os.environ.items() if name.upper() not in product},
-            "WAREHOUSE_PATH": f"{directory}/warehouse.duckdb",
-            "WAREHOUSE_SNAPSHOT_PATH": f"{directory}/warehouse.snapshot.duckdb",
-            "RAW_RESPONSES_DIR": f"{directory}/raw",
-            "DAGSTER_HOME": directory,
-            # the child's temporary files (the dbt profile it renders) go away with the directory
-            "TMPDIR": directory,
-            **env_extra,
-        }
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pipelines.build"], cwd=REPO_ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        return time.perf_counter() - start
+    """One cold build in a child process (see :func:`build_time.cold_build_seconds`)."""
+    return cold_build_seconds(env_extra)
 
 
 def postgres_build_seconds(admin: PostgresConnection) -> float:
