@@ -3,8 +3,8 @@ and finding them from product and test code.
 
 The repository commits no copy of third-party data. ``make data`` (``python -m domain.datasets``)
 puts each manifest file at ``data/sample/<path>`` (git-ignored): nothing to do when it is there
-with the right sha256; else hard-linked or copied from a local mirror (``--mirror``, else the
-``DATA_MIRROR`` environment variable, else ``../shared/data`` next to the repository when it
+with the right sha256; else hard-linked or copied from a local mirror (``--mirror``, which
+``make data`` sets from ``DATA_MIRROR``, else ``../shared/data`` next to the repository when it
 exists); else rebuilt from its public source (a download, or a recipe: see
 :mod:`domain.datasets_recipes`). Every file is checked against the manifest's sha256 and written
 atomically (a temporary file in the same folder, then ``os.replace``), so an interrupted run
@@ -14,7 +14,13 @@ sha256 per file) lets a rerun skip rehashing unchanged files; ``--verify`` rehas
 Standard library only, because it runs before anything else is set up; ``httpx`` is imported
 lazily, and only when a file has to be downloaded.
 
-Product code asks for a file with :func:`bundled_path`, which says how to get it when missing.
+Product code asks for a file with :func:`bundled_path` or :func:`require_file`, which say how to
+get it when missing.
+
+Longer than our usual ~300 lines on purpose: the manifest reader, the materialiser with its
+stamp, the product API and the command line share one error vocabulary (file, mirror path, URL
+or recipe), and splitting them would spread it; the recipes themselves are in
+:mod:`domain.datasets_recipes`.
 """
 
 from __future__ import annotations

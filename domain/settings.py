@@ -62,6 +62,8 @@ said otherwise):
 ``ALERT_RETRY_MINUTES``
     Base of the delivery retry backoff, minutes (default 5).
 
+Longer than ~300 lines only because every variable is documented here, once.
+
 Invalid values raise :class:`pydantic.ValidationError` naming the variable, e.g.
 ``RISK_FREE_RATE: must be a fraction in [0, 1) such as 0.02 (2 %)``.
 """

@@ -25,6 +25,9 @@ PostgreSQL: the live database
     sits idle in a transaction holding locks that would stall dbt's table swap. A query that
     fails because its connection broke, or because a table was replaced under a prepared
     statement, is retried once on another connection.
+
+Longer than ~300 lines because the two readers share the interface, the errors and the frame
+conventions the pages rely on; the DuckDB half is mostly the snapshot-swap bookkeeping.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ resource key           what
 ``portfolio_files``    :class:`PortfolioFilesResource`: the transaction files' folder
 ``alerts``             :class:`AlertsResource`: the rules file and the notification channels
 =====================  =============================================================================
+
+Longer than ~300 lines: every resource of the code location is declared here, once, with its
+fields' descriptions (what the UI shows), next to the one function that builds them all.
 """
 
 from __future__ import annotations
