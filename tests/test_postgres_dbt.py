@@ -456,7 +456,9 @@ def test_bi_reader_cannot_create_in_any_layer(bi_reader, pg, layer):
 
 
 def test_reapplying_the_bi_grants_changes_nothing(pg_conn, pg, bi_reader_conninfo, tmp_path):
-    """The on-run-end grants run again (twice, as after later builds): same privileges, role kept."""
+    """The on-run-end grants run again (twice, as after later builds): same privileges, role kept.
+    Run the way a DBA would, by hand with the checked-in ``profiles.yml`` and its variables (the
+    pipelines render their own profile), so that profile is tested too."""
     params = conninfo_to_dict(pg.conninfo)
     env = {
         **os.environ,
