@@ -176,7 +176,7 @@ def test_webhook_failure_stays_pending_then_is_delivered_once_after_the_retry_ti
     assert (first.attempted, first.delivered, first.failed) == (3, 0, 3)
     for row in deliveries(con):
         assert row["status"] == "pending" and row["attempts"] == 1
-        assert row["last_error"].startswith(f"ChannelError: webhook POST {webhook.url}: HTTP 500: upstream exploded")
+        assert row["last_error"] == f"ChannelError: webhook POST {webhook.url}: HTTP 500 Internal Server Error"
         assert row["last_attempt_at"] == clock.now and row["delivered_at"] is None
         assert row["next_attempt_at"] == clock.now + timedelta(minutes=5)
     assert len(webhook.received) == 3
@@ -209,6 +209,24 @@ def test_webhook_failure_stays_pending_then_is_delivered_once_after_the_retry_ti
     fire(wh, ["webhook"])  # the evaluation rerun fires nothing new
     assert deliver_due(wh, channels, retry_minutes=5, clock=clock).attempted == 0
     assert len(webhook.received) == 6  # 3 failed + 3 delivered, nothing sent twice
+
+
+def test_webhook_errors_keep_no_credentials_nor_the_receivers_body(con, warehouse_file, webhook):
+    """A URL with ``user:password@`` and ``?token=`` fails: the outbox keeps neither, nor what the
+    receiver answered (it may echo the request)."""
+    wh = DuckDBWarehouse(con, TableNames())
+    fire(wh, ["webhook"])
+    secret_url = webhook.url.replace("http://", "http://alerts:s3cret-pw@") + "?token=t0p-secret#frag"
+    webhook.status = 403
+    deliver_due(wh, {"webhook": WebhookChannel(secret_url)}, retry_minutes=5, clock=Clock(T0))
+    errors = {row["last_error"] for row in deliveries(con)}
+    assert errors == {f"ChannelError: webhook POST {webhook.url}: HTTP 403 Forbidden"}
+    unreachable = "http://alerts:s3cret-pw@127.0.0.1:1/hook?token=t0p-secret"
+    deliver_due(wh, {"webhook": WebhookChannel(unreachable)}, retry_minutes=5, clock=Clock(T0 + timedelta(hours=1)))
+    for row in deliveries(con):
+        assert "s3cret" not in row["last_error"] and "t0p-secret" not in row["last_error"], row["last_error"]
+        assert "upstream exploded" not in row["last_error"]
+    assert {row["last_error"].split(":")[1] for row in deliveries(con)} == {" webhook POST http"}
 
 
 def test_backoff_doubles_per_failure_up_to_six_hours(con, warehouse_file, webhook):

@@ -7,7 +7,8 @@ records the error and retries later. A channel that is not configured raises
 
 * ``log``: Python logging (logger ``pipelines.alerts``) and, inside a run, the Dagster log.
 * ``webhook``: ``POST ALERT_WEBHOOK_URL`` with the event as a JSON object (:func:`event_payload`),
-  timeout 10 s, no redirects followed; any 2xx status = delivered.
+  timeout 10 s, no redirects followed; any 2xx status = delivered. Errors name the URL without
+  credentials, query or fragment (:func:`redacted_url`) and never carry the receiver's body.
 * ``email``: one message per event through ``SMTP_HOST:SMTP_PORT`` (STARTTLS when
   ``SMTP_STARTTLS``, login when ``SMTP_USER`` is set), from ``ALERT_EMAIL_FROM`` to every address
   of ``ALERT_EMAIL_TO``; timeout 10 s. Subject ``[alert] <rule_id>: <ticker> <trade_date>``,
@@ -23,6 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -64,6 +66,16 @@ def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _iso(event[key]) for key in keys}
 
 
+def redacted_url(url: str) -> str:
+    """``url`` without what may be a secret: user and password, query string and fragment
+    (``https://user:pw@hooks.test/x?token=t`` -> ``https://hooks.test/x``). Error messages, the
+    outbox (``alerts.alert_deliveries.last_error``), the app and the Dagster log only ever see this."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class LogChannel:
     """Logs the message (INFO) to ``pipelines.alerts`` and to ``run_log`` when given."""
 
@@ -92,15 +104,17 @@ class WebhookChannel:
     def send(self, event: Mapping[str, Any]) -> None:
         if not self.url:
             raise ChannelNotConfigured("webhook channel: ALERT_WEBHOOK_URL is not set")
+        shown = redacted_url(self.url)
         try:
             with httpx.Client(transport=self.transport, timeout=self.timeout_s) as client:
                 response = client.post(self.url, json=event_payload(event),
                                        headers={"User-Agent": "stock-warehouse-alerts/1"})  # fmt: skip
         except httpx.HTTPError as error:
-            raise ChannelError(f"webhook POST {self.url}: {type(error).__name__}: {error}") from error
+            detail = str(error).replace(self.url, shown)
+            raise ChannelError(f"webhook POST {shown}: {type(error).__name__}: {detail}") from None
         if not response.is_success:
-            detail = response.text[:200].strip() or response.reason_phrase
-            raise ChannelError(f"webhook POST {self.url}: HTTP {response.status_code}: {detail}")
+            # the status only: a receiver's body may echo the request, credentials included
+            raise ChannelError(f"webhook POST {shown}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
 
 
 def email_message(event: Mapping[str, Any], sender: str, recipients: tuple[str, ...]) -> EmailMessage:
