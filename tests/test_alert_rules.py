@@ -81,6 +81,8 @@ def test_shipped_rules_are_valid_log_only_and_saved_in_canonical_form():
         ("{id: x, type: screen_exit, filters: {pe: {max: 15}}}", "field 'filters': unknown screen field 'pe'"),
         ("{id: x, type: screen_exit, filters: {vs_sma_50: sideways}}", "field 'filters': invalid screen filters: vs_sma_50 must be one of any, above, below, got 'sideways'"),
         ("not-a-mapping", "rule 2: a rule must be a mapping, got str"),
+        ("{id: x, type: price_above, tickers: [AAPL], level: .inf}", "field 'level': must be a finite number, got inf"),
+        ("{id: x, type: volume_spike, tickers: [AAPL], level: true}", "field 'level': must be a number, got True"),
         ("{id: x, type: indicator_above, tickers: [AAPL], level: 80}", "field 'column': required by indicator_above: one of"),
         ("{id: x, type: indicator_below, tickers: [AAPL], level: 1, column: pe_ratio}", "field 'column': required by indicator_below: one of return_1d"),
         ("{id: x, type: rsi_above, tickers: [AAPL], level: 70, column: rsi_14}", "field 'column': not used by rsi_above"),

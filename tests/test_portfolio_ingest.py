@@ -162,9 +162,15 @@ def test_row_error_sentence():
         (8, "five_tickers_2017,2017-09-01,MSFT,buy,twenty,73.94,1.00,USD",
          [(8, "quantity", "'twenty' is not a number")]),
         (8, "five_tickers_2017,2017-09-01,MSFT,buy,inf,73.94,1.00,USD",
-         [(8, "quantity", "'inf' is not a finite number")]),
+         [(8, "quantity", "'inf' is not a number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,1e400,73.94,1.00,USD",
+         [(8, "quantity", "'1e400' is not a finite number")]),
+        # what Python's float() takes but a person does not mean (quantity 10, read as 1_0 / ١٠)
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,1_0,73.94,1.00,USD", [(8, "quantity", "'1_0' is not a number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,\u0661\u0660,73.94,1.00,USD",
+         [(8, "quantity", "'\u0661\u0660' is not a number")]),
         (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,0,1.00,USD", [(8, "price", "0 must be > 0")]),
-        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,nan,1.00,USD", [(8, "price", "'nan' is not a finite number")]),
+        (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,nan,1.00,USD", [(8, "price", "'nan' is not a number")]),
         (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,73.94,-1,USD", [(8, "fees", "-1 must be >= 0")]),
         (8, "five_tickers_2017,2017-09-01,MSFT,buy,20,73.94,1.00,EUR",
          [(8, "currency", "'EUR' is not supported: prices are in USD, use USD")]),
@@ -604,3 +610,34 @@ def test_code_location_shape(definitions):
     assert graph.get(key).child_keys <= selected  # the dbt models reading the table (and what follows)
     sensor = defs.resolve_sensor_def("portfolio_files_sensor")
     assert sensor.minimum_interval_seconds == 30 and sensor.default_status.value == "RUNNING"
+
+
+def test_symbolic_links_in_the_folder_are_not_read(tmp_path):
+    """A link could bring any file of the machine into the rejected table: it is left out (and
+    the asset logs a warning naming it)."""
+    from domain.portfolios.store import ignored_links, transaction_files
+
+    folder = tmp_path / "portfolios"
+    folder.mkdir()
+    shutil.copy(GOOD, folder / GOOD.name)
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret,first,line\n")
+    (folder / "linked.csv").symlink_to(outside)
+    assert [p.name for p in transaction_files(folder)] == [GOOD.name]
+    assert [p.name for p in ignored_links(folder)] == ["linked.csv"]
+
+
+def test_files_the_app_writes_are_readable_by_other_users(tmp_path, history):
+    """Not the 0600 of a temporary file: a new file gets 0666 less the umask, an edited one keeps
+    its mode (the app and the Dagster daemon may run as different users)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        written = write_portfolio_file(tmp_path, "mine.csv", GOOD.read_bytes(), history)
+        assert written.stat().st_mode & 0o777 == 0o644
+        written.chmod(0o664)
+        write_portfolio_file(tmp_path, "mine.csv", GOOD.read_bytes(), history)
+        assert written.stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)

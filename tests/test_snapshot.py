@@ -3,11 +3,10 @@ new readers see the new one, and the writer's file never gets ``meta.build_info`
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import datetime, timezone
 
 import duckdb
+import pytest
 
 from domain.warehouse.duckdb_backend import publish_snapshot
 
@@ -53,3 +52,16 @@ def test_built_snapshot_has_marts_and_build_info(built_warehouse):
         assert con.execute("select count(*) from meta.build_info").fetchone() == (1,)
         assert con.execute("select count(*) from marts.fct_daily_indicators").fetchone() == (619_017,)
         assert con.execute("select count(*) from marts.mart_screener_latest").fetchone() == (505,)
+
+
+def test_a_copy_left_by_a_killed_publish_is_removed_by_the_next(tmp_path):
+    warehouse, snapshot = tmp_path / "w.duckdb", tmp_path / "w.snapshot.duckdb"
+    _write(warehouse, 1)
+    stale = tmp_path / ".w.snapshot.duckdb.4242.tmp"  # what kill -9 during a publish leaves
+    stale.write_bytes(b"\0" * 1024)
+    other = tmp_path / ".other.duckdb.4242.tmp"  # not this snapshot's: left alone
+    other.write_bytes(b"x")
+    with duckdb.connect(str(warehouse)) as con:
+        publish_snapshot(con, snapshot, "run-1", datetime(2026, 1, 2, tzinfo=timezone.utc))
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.duckdb.4242.tmp", "w.duckdb", "w.snapshot.duckdb"]

@@ -196,6 +196,13 @@ class AlertRule(BaseModel):
             raise ValueError(f"at least one ticker is required by {kind}")
         return tickers
 
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML `true` would otherwise read as 1.0
+            raise ValueError(f"must be a number, got {value!r}")
+        return value
+
     @field_validator("level")
     @classmethod
     def _level(cls, value: float | None, info: ValidationInfo) -> float | None:

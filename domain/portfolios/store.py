@@ -21,11 +21,20 @@ from domain.portfolios.transactions import (
 
 
 def transaction_files(directory: Path) -> list[Path]:
-    """The transaction files of ``directory``: ``*.csv`` not starting with ``.``, by name
-    (none when the folder does not exist)."""
+    """The transaction files of ``directory``: regular ``*.csv`` files not starting with ``.``,
+    by name (none when the folder does not exist). Symbolic links are not followed (a link could
+    bring in any file of the machine): see :func:`ignored_links`."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in directory.glob("*.csv")
+                  if not p.is_symlink() and p.is_file() and not p.name.startswith("."))  # fmt: skip
+
+
+def ignored_links(directory: Path) -> list[Path]:
+    """The ``*.csv`` symbolic links of ``directory``, which :func:`transaction_files` leaves out."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.csv") if p.is_symlink())
 
 
 def file_sha256(data: bytes) -> str:

@@ -261,11 +261,14 @@ def validate_transactions(
     return sorted(errors, key=lambda e: (e.line, -1 if e.field is None else order.get(e.field, len(order))))
 
 
+#: A number as a person writes it in a CSV file: ASCII digits, an optional sign, decimal point and
+#: exponent. Python's ``float`` also takes ``1_0``, ``inf``, ``nan`` and non-ASCII digits
+#: (``١٠`` is 10): none of them is meant as a quantity or a price, so they are rejected.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    return float(text) if _NUMBER.fullmatch(text) else None
 
 
 def _field_problems(

@@ -87,11 +87,13 @@ def publish_snapshot(
     target (so it holds only live data, not the free blocks a rebuilt DuckDB file keeps),
     gets ``<meta_schema>.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``; never
     written to the writer's file), is fsynced and then ``os.replace``-d over ``snapshot_path``.
-    Nothing else may write the warehouse meanwhile (the last step of the build job).
+    Temporary copies a killed earlier publish left beside the target are removed first. Nothing
+    else may write the warehouse meanwhile (the last step of the build job).
     """
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in snapshot_path.parent.glob(f".{snapshot_path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a publish that was killed (one writer at a time)
     partial = snapshot_path.with_name(f".{snapshot_path.name}.{os.getpid()}.tmp")
-    partial.unlink(missing_ok=True)
     source = warehouse.execute("select current_database()").fetchone()[0]
     try:
         warehouse.execute(f"attach {string_literal(str(partial))} as _snapshot_copy")

@@ -45,7 +45,7 @@ from dagster import (
 )
 
 from domain.calendar import sessions_between
-from domain.portfolios.store import file_sha256, transaction_files
+from domain.portfolios.store import file_sha256, ignored_links, transaction_files
 from domain.portfolios.transactions import (
     CURRENCY,
     PORTFOLIO_PATTERN,
@@ -296,6 +296,8 @@ def portfolio_transactions(
     paths = transaction_files(directory)
     if not directory.is_dir():
         context.log.warning(f"PORTFOLIOS_DIR {directory} does not exist: no portfolio is loaded")
+    for link in ignored_links(directory):
+        context.log.warning(f"{link} is a symbolic link: not read (copy the file into {directory})")
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with warehouse.connect() as wh:
         ensure_portfolio_tables(wh)
