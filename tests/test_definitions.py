@@ -76,3 +76,15 @@ def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
         scheduled_execution_time=datetime(2017, 7, 4, 18, 30, tzinfo=NEW_YORK), repository_def=repository
     )
     assert list(schedule.evaluate_tick(holiday).run_requests or []) == []
+
+
+def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
+    """``python -m pipelines.build`` exits non-zero and does not claim a publish it did not make."""
+    import pipelines.build as build
+
+    monkeypatch.setattr(build, "run_build", lambda settings, first, last: build.BuildResult(False, "run-x"))
+    assert build.main([]) == 1
+    assert capsys.readouterr().out.strip() == "build FAILED (run run-x); nothing new was published"
+    monkeypatch.setattr(build, "run_build", lambda settings, first, last: build.BuildResult(False, "run-y", "run-z"))
+    assert build.main([]) == 1
+    assert "alerts_evaluate FAILED (run run-z)" in capsys.readouterr().out

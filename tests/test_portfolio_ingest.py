@@ -394,6 +394,26 @@ def _metadata(result) -> dict:
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
+def test_an_empty_or_header_broken_file_fails_no_other_file(small_warehouse, portfolios_dir):
+    """``: > new.csv`` and a file with a misspelt header are rejected with their reason; the blocking
+    check balances (a header problem is no input record) and the good file loads."""
+    warehouse, instance, settings = small_warehouse
+    shutil.copy(GOOD, portfolios_dir)
+    (portfolios_dir / "new_portfolio.csv").write_bytes(b"")
+    typo = GOOD.read_text().replace("quantity", "quantitty", 1).replace("five_tickers_2017,", "typo_portfolio,")
+    (portfolios_dir / "typo.csv").write_text(typo)
+    result = _materialize(instance, settings)
+    assert result.success
+    assert _checks(result) == {"rows_pass_expectations": True, "no_rejected_files": False}
+    assert {r[1] for r in _table(warehouse, "portfolio_transactions")} == {GOOD.name}
+    per_file = _metadata(result)["per_file"]
+    assert per_file["new_portfolio.csv"]["status"] == "rejected" and per_file["new_portfolio.csv"]["input_rows"] == 0
+    assert per_file["new_portfolio.csv"]["file_problem_rows"] == 1
+    assert per_file["typo.csv"]["rejected_rows"] == 8 and per_file["typo.csv"]["file_problem_rows"] == 1
+    reasons = {r[0]: r[4] for r in _table(warehouse, "rejected_portfolio_transactions") if r[1] == 1}
+    assert "new_portfolio.csv" in reasons and "typo.csv" in reasons
+
+
 def test_asset_loads_good_file_and_rejects_every_row_of_bad_file(small_warehouse, portfolios_dir):
     warehouse, instance, settings = small_warehouse
     shutil.copy(GOOD, portfolios_dir)

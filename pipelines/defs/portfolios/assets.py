@@ -93,6 +93,11 @@ class FileOutcome:
     errors: list[RowError] = field(default_factory=list)
     written: bool = True  # False: stored rows were identical and kept
 
+    @property
+    def rejected_records(self) -> int:
+        """Rejected rows that are CSV records of the file (its ``input_rows`` when rejected)."""
+        return 0 if self.status == "loaded" else (self.input_rows or 0)
+
 
 def price_history(warehouse: Warehouse) -> PriceHistory:
     """Each ticker's first and last trade_date in ``raw.prices_daily``.
@@ -312,7 +317,10 @@ def portfolio_transactions(
             "status": o.status,
             "input_rows": o.input_rows,
             "loaded_rows": o.rows.height if o.status == "loaded" else 0,
-            "rejected_rows": 0 if o.status == "loaded" else o.rows.height,
+            "rejected_rows": o.rejected_records,
+            # rejected-table rows that are no record (the header, an empty file, an unreadable
+            # line): listed with their reason, not counted against the file's input records
+            "file_problem_rows": 0 if o.status == "loaded" else o.rows.height - o.rejected_records,
             "portfolios": o.portfolios,
             "written": o.written,
             "file_sha256": o.sha256,
