@@ -25,6 +25,7 @@ from domain.settings import Settings
 from pipelines.defs.prices.reader import latest_trade_date
 from pipelines.lib.partitions import trading_day_partitions
 from pipelines.lib.resources import build_resources
+from pipelines.lib.runs import process_tags
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -76,14 +77,16 @@ def run_build(
 
     defs = build_definitions(settings)
     default_first, default_last = history_range(settings)
-    tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last}
+    tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last, **process_tags()}
     instance = instance or DagsterInstance.get()
     result = defs.resolve_job_def("warehouse_build").execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
     )
     if not result.success:
         return BuildResult(False, result.run_id)
-    alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(instance=instance, raise_on_error=False)
+    alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(
+        instance=instance, tags=process_tags(), raise_on_error=False
+    )
     return BuildResult(alerts.success, result.run_id, alerts.run_id)
 
 
