@@ -88,3 +88,20 @@ def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
     monkeypatch.setattr(build, "run_build", lambda settings, first, last: build.BuildResult(False, "run-y", "run-z"))
     assert build.main([]) == 1
     assert "alerts_evaluate FAILED (run run-z)" in capsys.readouterr().out
+
+
+def test_dbt_target_folders_do_not_pile_up(tmp_path):
+    """A successful dbt invocation's folder goes; of the others (failed runs), the 5 newest stay."""
+    import os
+
+    from pipelines.defs.dbt.assets import prune_targets
+
+    folders = []
+    for number in range(8):
+        folder = tmp_path / f"dbt_models-run{number}-abc"
+        (folder / "run").mkdir(parents=True)
+        (folder / "dbt.log").write_text("log")
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+        folders.append(folder)
+    prune_targets(folders[7])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"dbt_models-run{n}-abc" for n in (2, 3, 4, 5, 6)]

@@ -12,6 +12,7 @@ counts are read once ``dbt build`` has finished and attached to each model's out
 ``dagster/row_count``.
 """
 
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -71,7 +72,23 @@ def with_row_counts(events: Iterable[object], manifest: dict, warehouse: Warehou
     name="dbt_models",
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource):
-    """Run ``dbt build`` for the selected models; attach row counts once it has finished."""
+    """Run ``dbt build`` for the selected models; attach row counts once it has finished; remove
+    the invocation's target folder (about 20 MB of artifacts and logs) once it succeeded."""
     invocation = dbt.cli(["build"], context=context)
     events = list(invocation.stream())  # dbt has finished: its manifest names this run's relations
     yield from with_row_counts(events, invocation.get_artifact("manifest.json"), warehouse)
+    prune_targets(Path(invocation.target_path))
+
+
+#: Target folders of failed invocations kept for their logs (the most recent ones).
+KEPT_FAILED_TARGETS = 5
+
+
+def prune_targets(succeeded: Path, keep_failed: int = KEPT_FAILED_TARGETS) -> None:
+    """Remove ``succeeded`` (the target folder of a successful invocation) and all but the
+    ``keep_failed`` most recent other ``dbt_models-*`` folders beside it (failed invocations,
+    kept a while for their ``dbt.log``)."""
+    shutil.rmtree(succeeded, ignore_errors=True)
+    others = sorted(succeeded.parent.glob("dbt_models-*"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in others[keep_failed:]:
+        shutil.rmtree(stale, ignore_errors=True)
