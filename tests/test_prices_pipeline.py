@@ -131,3 +131,25 @@ def test_completeness_failure_blocks_downstream_models(tmp_path):
     assert "dbt_models" not in started and "serving__warehouse_snapshot" not in started
     assert "blocking asset check failed" in failures[0].event_specific_data.error.message
     assert not settings.snapshot_path.exists()
+
+
+def test_missing_tokens_and_infinite_prices_are_quarantined_rows(small_warehouse, tmp_path):
+    """``null`` quarantines its row like an empty field; ``inf`` parses as a number but fails
+    ``open_finite``; input rows = loaded + rejected, and no other row is lost."""
+    settings, instance = small_warehouse
+    frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
+    frame = frame.with_columns(
+        open=pl.when((pl.col("Name") == "AAPL") & (pl.col("date") == "2017-06-01")).then(pl.lit("null"))
+        .when((pl.col("Name") == "MSFT") & (pl.col("date") == "2017-06-01")).then(pl.lit("inf"))
+        .otherwise(pl.col("open"))
+    )  # fmt: skip
+    changed = tmp_path / "tokens.csv"
+    frame.write_csv(changed)
+    result = _load("2017-06-01", "2017-06-01", instance, settings.with_values(prices_csv=changed), raise_on_error=False)
+    rejected = _rows(settings.warehouse_path, "raw.rejected_prices", "ticker, trade_date::varchar, reason")
+    assert rejected == [("AAPL", "2017-06-01", "open_not_null"), ("MSFT", "2017-06-01", "open_finite; open_le_high")]
+    loaded = [r for r in _rows(settings.warehouse_path) if str(r[1]) == "2017-06-01"]
+    assert sorted(r[0] for r in loaded) == ["AMZN", "JPM", "XOM"]
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rows_pass_expectations"].passed
+    assert checks["rows_pass_expectations"].metadata["batch_input_rows"].value == 5

@@ -6,6 +6,7 @@ import gzip
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipelines.defs.prices.reader import latest_trade_date, read_prices_csv
@@ -57,7 +58,9 @@ def test_gzip_file(tmp_path):
     ("line", "field", "value", "message"),
     [
         (40, "close", "12;5", "'12;5' is not a number"),
-        (7, "open", "n/a", "'n/a' is not a number"),
+        (7, "open", "n.a.", "'n.a.' is not a number"),
+        (57, "volume", "9223372036854775808", "'9223372036854775808' is not a whole number"),  # 2^63
+        (58, "volume", "9007199254740993.0", "'9007199254740993.0' is not a whole number"),  # > 2^53, as a float
         (100, "date", "2017-13-01", "'2017-13-01' is not a date"),
         (101, "date", "03/01/2017", "'03/01/2017' is not a date"),
         (55, "volume", "1200.5", "'1200.5' is not a whole number"),
@@ -72,6 +75,34 @@ def test_bad_value_names_file_line_and_field(tmp_path, line, field, value, messa
     assert (error.path, error.line, error.field) == (path, line, field)
     assert str(error).startswith(f"{path}, line {line}, field '{field}': ")
     assert message in str(error)
+
+
+@pytest.mark.parametrize("token", ["null", "NULL", "NaN", "NA", "n/a", "None", ""])
+def test_missing_value_tokens_are_nulls_for_validation_to_quarantine(tmp_path, token):
+    """A row with ``null`` in a price is an incomplete row (quarantined by ``open_not_null``),
+    exactly like an empty field, not a broken file."""
+    frame = read_prices_csv(_corrupt(tmp_path, 7, "open", token))
+    row = frame.filter(pl.col("source_line") == 7).row(0, named=True)
+    assert row["open"] is None and row["close"] is not None
+    assert frame.height == 1385
+
+
+def test_large_volumes_are_exact_and_every_bad_line_is_named(tmp_path):
+    path = _corrupt(tmp_path, 9, "volume", "9007199254740993")  # 2^53 + 1: exact as an integer
+    assert read_prices_csv(path).filter(pl.col("source_line") == 9)["volume"][0] == 2**53 + 1
+    lines = FIVE_TICKERS.read_text().splitlines()
+    for number in range(3, 40):  # 37 bad closes
+        fields = lines[number - 1].split(",")
+        fields[4] = "twelve"
+        lines[number - 1] = ",".join(fields)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MalformedFileError) as info:
+        read_prices_csv(bad)
+    text = str(info.value)
+    assert text.startswith(f"{bad}, line 3, field 'close': 'twelve' is not a number (also line 4, field 'close'")
+    assert "line 22, field 'close'" in text and "line 23, field" not in text
+    assert text.endswith("and 17 more bad values)")
 
 
 def test_missing_column(tmp_path):

@@ -1,10 +1,15 @@
 """Strict, typed reading of vendor CSV files (optionally gzip).
 
 :func:`read_typed_csv` reads every field as text, then casts each declared column.
-Empty fields become NULL (an incomplete row is data for validation to quarantine).
-A missing column or a present-but-unparsable value raises :class:`MalformedFileError`
-naming the file, the 1-based line (the header is line 1) and the field, so the caller
-can stop before writing anything.
+Empty fields, and in number and date columns the common missing-value tokens
+(:data:`MISSING_TOKENS`: ``null``, ``NaN``, ``NA``, ``N/A``, ``None``…), become NULL: an
+incomplete row is data for validation to quarantine, not a broken file. A missing column or a
+present-but-unparsable value raises :class:`MalformedFileError` naming the file, the 1-based
+line (the header is line 1) and the field, and every other bad line of the file up to
+:data:`MAX_REPORTED` (with the count of the rest), so the caller can stop before writing
+anything and the user can fix the file in one go. Whole numbers are read exactly up to 2^53
+(integers beyond that, or beyond 64 bits, are not whole numbers a float can hold exactly: a
+malformed value, never silently rounded).
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from typing import Literal
 import polars as pl
 
 FieldType = Literal["str", "date", "float", "int"]
+
+#: Spellings of "no value" in number and date columns (compared case-insensitively).
+MISSING_TOKENS = frozenset({"null", "nan", "na", "n/a", "none", "nil", "#n/a"})
+
+#: Bad lines named in one :class:`MalformedFileError` (the rest are counted).
+MAX_REPORTED = 20
+
+_EXACT_INT_LIMIT = 2**53  # larger floats are not whole numbers held exactly
 
 
 class MalformedFileError(ValueError):
@@ -49,9 +62,11 @@ def _cast(text: pl.Series, field_type: FieldType) -> pl.Series:
     if field_type == "float":
         return text.cast(pl.Float64, strict=False)
     if field_type == "int":
-        as_float = text.cast(pl.Float64, strict=False)
-        whole = as_float.is_finite() & (as_float == as_float.round(0))
-        return pl.select(pl.when(whole).then(as_float).otherwise(None).cast(pl.Int64)).to_series()
+        exact = text.cast(pl.Int64, strict=False)  # digits only: exact to 2^63
+        as_float = text.cast(pl.Float64, strict=False)  # "1.0", "1e3": exact to 2^53 only
+        whole = as_float.is_finite() & (as_float == as_float.round(0)) & (as_float.abs() < _EXACT_INT_LIMIT)
+        from_float = pl.select(pl.when(whole).then(as_float).otherwise(None).cast(pl.Int64)).to_series()
+        return exact.fill_null(from_float)
     return text
 
 
@@ -84,17 +99,28 @@ def read_typed_csv(path: Path | str, columns: Mapping[str, Column]) -> pl.DataFr
     out: dict[str, pl.Series] = {
         "source_line": pl.int_range(2, raw.height + 2, eager=True, dtype=pl.Int64)
     }
+    problems: list[tuple[int, str, str]] = []  # (line, field, message)
     for header, column in columns.items():
         text = raw[header].str.strip_chars().replace("", None)
-        if column.required and text.is_null().any():
-            line = int(text.is_null().arg_true()[0]) + 2
-            raise MalformedFileError(path, "value is empty", line, header)
+        if column.type != "str":
+            text = pl.select(pl.when(text.str.to_lowercase().is_in(list(MISSING_TOKENS))).then(None)
+                             .otherwise(text)).to_series().alias(header)  # fmt: skip
+        if column.required:
+            problems += [(int(i) + 2, header, "value is empty") for i in text.is_null().arg_true()]
         values = _cast(text, column.type)
         bad = text.is_not_null() & values.is_null()
-        if bad.any():
-            index = int(bad.arg_true()[0])
-            raise MalformedFileError(
-                path, f"{text[index]!r} is not {_EXPECTED[column.type]}", index + 2, header
-            )
+        problems += [(int(i) + 2, header, f"{text[int(i)]!r} is not {_EXPECTED[column.type]}") for i in bad.arg_true()]
         out[column.name] = values.alias(column.name)
+    if problems:
+        raise _malformed(path, sorted(problems))
     return pl.DataFrame(out)
+
+
+def _malformed(path: Path, problems: list[tuple[int, str, str]]) -> MalformedFileError:
+    """One error for every bad line (the first :data:`MAX_REPORTED` named), the first in front."""
+    line, field, message = problems[0]
+    if len(problems) > 1:
+        shown = "; ".join(f"line {n}, field '{f}': {m}" for n, f, m in problems[1:MAX_REPORTED])
+        rest = len(problems) - MAX_REPORTED
+        message += f" (also {shown}" + (f"; and {rest} more bad values" if rest > 0 else "") + ")"
+    return MalformedFileError(path, message, line, field)

@@ -44,6 +44,10 @@ class PriceSplit:
     input_outcome: SuiteOutcome
 
 
+#: Upper bound of a price (any currency): a sanity cap that rejects ``inf``.
+MAX_PRICE = 1e12
+
+
 def _row_suite(sessions: tuple[str, ...]):
     gx = expectations.gx()
     expectations.context()  # suites need an active context
@@ -72,6 +76,11 @@ def _row_suite(sessions: tuple[str, ...]):
         suite.add_expectation(
             expect.ExpectColumnValuesToBeBetween(
                 column=column, min_value=0, strict_min=True, meta={"rule": f"{column}_positive"}
+            )
+        )
+        suite.add_expectation(  # `inf` reads as a number but is no price
+            expect.ExpectColumnValuesToBeBetween(
+                column=column, max_value=MAX_PRICE, strict_max=True, meta={"rule": f"{column}_finite"}
             )
         )
     suite.add_expectation(
