@@ -65,12 +65,16 @@ def run_build(
     first_key: str | None = None,
     last_key: str | None = None,
     instance: DagsterInstance | None = None,
+    allow_shrink: bool = False,
 ) -> BuildResult:
     """Execute the build job in process over ``first_key..last_key`` (default: all), then, if it
     succeeded, the ``alerts_evaluate`` job, both with the resources of ``settings``.
 
     Parses the dbt project first (same profile and vars as the build), so the run uses the models
-    as they are on disk and ``dbt build`` parses partially.
+    as they are on disk and ``dbt build`` parses partially. ``allow_shrink`` lets the price load
+    replace the stored rows of its window by far fewer (see
+    :class:`pipelines.defs.prices.assets.PricesConfig`); without it an empty or truncated file
+    fails the build and nothing is published.
     """
     build_resources(settings, environ={})["dbt"].parse()
     from pipelines.definitions import build_definitions
@@ -79,8 +83,9 @@ def run_build(
     default_first, default_last = history_range(settings)
     tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last, **process_tags()}
     instance = instance or DagsterInstance.get()
+    run_config = {"ops": {"raw__prices_daily": {"config": {"allow_shrink": allow_shrink}}}}
     result = defs.resolve_job_def("warehouse_build").execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False
+        instance=instance, tags=tags, run_config=run_config, raise_on_error=False
     )
     if not result.success:
         return BuildResult(False, result.run_id)
@@ -106,13 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--if-missing", action="store_true", help="skip when a snapshot exists")
     parser.add_argument("--partition-range", help="FIRST...LAST session keys (YYYY-MM-DD...YYYY-MM-DD)")
+    parser.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a price file that leaves far fewer rows than are stored (an intended deletion)",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     if args.if_missing and already_built(settings):
         print("warehouse already built: skipping (make build rebuilds)")
         return 0
     first, last = args.partition_range.split("...") if args.partition_range else (None, None)
-    result = run_build(settings, first, last)
+    result = run_build(settings, first, last, allow_shrink=args.allow_shrink)
     if result.alerts_run_id is None and not result.success:
         print(f"build FAILED (run {result.build_run_id}); nothing new was published")
         return 1

@@ -82,10 +82,10 @@ def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
     """``python -m pipelines.build`` exits non-zero and does not claim a publish it did not make."""
     import pipelines.build as build
 
-    monkeypatch.setattr(build, "run_build", lambda settings, first, last: build.BuildResult(False, "run-x"))
+    monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(False, "run-x"))
     assert build.main([]) == 1
     assert capsys.readouterr().out.strip() == "build FAILED (run run-x); nothing new was published"
-    monkeypatch.setattr(build, "run_build", lambda settings, first, last: build.BuildResult(False, "run-y", "run-z"))
+    monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(False, "run-y", "run-z"))
     assert build.main([]) == 1
     assert "alerts_evaluate FAILED (run run-z)" in capsys.readouterr().out
 

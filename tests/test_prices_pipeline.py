@@ -153,3 +153,37 @@ def test_missing_tokens_and_infinite_prices_are_quarantined_rows(small_warehouse
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["rows_pass_expectations"].passed
     assert checks["rows_pass_expectations"].metadata["batch_input_rows"].value == 5
+
+
+def test_an_empty_file_does_not_wipe_the_warehouse(small_warehouse, tmp_path):
+    """A header-only file over a loaded window fails and changes nothing; the same load with
+    ``allow_shrink`` is an intended deletion."""
+    from dagster import materialize
+
+    from pipelines.defs.prices.assets import prices_daily
+    from tests.conftest import resources_for
+
+    settings, instance = small_warehouse
+    _load("2017-01-03", "2018-02-07", instance, settings)
+    before = _rows(settings.warehouse_path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(FIVE_TICKERS.read_text().splitlines()[0] + "\n")
+    result = _load("2017-01-03", "2018-02-07", instance, settings.with_values(prices_csv=empty), raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error
+    message = (failure.cause or failure).message
+    assert "refusing to replace the 1,385 stored rows of this window by 0 rows" in message
+    assert "--allow-shrink" in message and str(empty) in message
+    assert _rows(settings.warehouse_path) == before
+
+    allowed = materialize(
+        [prices_daily], resources=resources_for(settings.with_values(prices_csv=empty)), instance=instance,
+        tags={"dagster/asset_partition_range_start": "2017-06-01", "dagster/asset_partition_range_end": "2017-06-30"},
+        run_config={"ops": {"raw__prices_daily": {"config": {"allow_shrink": True}}}}, raise_on_error=False,
+    )  # fmt: skip
+    # the load ran and wrote the (empty) window; the blocking completeness check then fails it
+    assert allowed.get_asset_materialization_events()
+    checks = {e.check_name: e.passed for e in allowed.get_asset_check_evaluations()}
+    assert checks == {"rows_pass_expectations": True, "daily_completeness": False}
+    after = _rows(settings.warehouse_path)
+    assert len(after) == 1385 - 5 * 22 and not [r for r in after if "2017-06-01" <= str(r[1]) <= "2017-06-30"]

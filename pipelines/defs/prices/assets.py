@@ -15,6 +15,9 @@ as one run (``BackfillPolicy.single_run``). A run:
 3. splits it with the Great Expectations row suite: failing rows go to
    ``raw.rejected_prices`` with the failed rules, the others to ``raw.prices_daily``;
    both tables' rows of the window are replaced in one transaction (idempotent reruns);
+   Before that, a load that would leave far fewer rows in the window than are stored there (an
+   empty or truncated file) fails without writing anything, unless the run allows it
+   (:class:`PricesConfig` ``allow_shrink``, ``python -m pipelines.build --allow-shrink``);
 4. yields two blocking asset checks: the row suite re-run on the loaded rows, and
    per-session completeness >= 95 % of the active universe. A failure skips the
    downstream dbt models of the run.
@@ -29,10 +32,13 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
+    Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
+from pydantic import Field
 
 from domain.calendar import next_session_after, sessions_between
 from domain.warehouse import Replacement
@@ -59,6 +65,37 @@ from pipelines.lib.resources import (
 PRICES_KEY = ["raw", "prices_daily"]
 ROWS_CHECK = "rows_pass_expectations"
 COMPLETENESS_CHECK = "daily_completeness"
+
+
+#: A load may leave fewer rows in its window than are stored there by at most this share and
+#: this many rows, unless the run allows it (``allow_shrink``): an empty or truncated file must
+#: not wipe the warehouse.
+SHRINK_SHARE = 0.05
+SHRINK_ROWS = 100
+
+
+class PricesConfig(Config):
+    """Run configuration of ``raw/prices_daily``."""
+
+    allow_shrink: bool = Field(
+        default=False,
+        description="Accept a load that leaves far fewer rows in its window than are stored there "
+        f"(more than {SHRINK_SHARE:.0%} and {SHRINK_ROWS} rows fewer): an intended deletion, not an "
+        "empty or truncated file (python -m pipelines.build --allow-shrink).",
+    )
+
+
+def shrink_problem(stored: int, loading: int, allow_shrink: bool) -> str | None:
+    """Why replacing ``stored`` rows of a window by ``loading`` rows is refused (None: it is not)."""
+    removed = stored - loading
+    if allow_shrink or removed <= SHRINK_ROWS or removed <= stored * SHRINK_SHARE:
+        return None
+    return (
+        f"refusing to replace the {stored:,} stored rows of this window by {loading:,} rows "
+        f"({removed:,} fewer): the file looks empty or truncated. Nothing was changed; the warehouse "
+        "and the published snapshot keep the previous build. If the deletion is intended, rerun with "
+        "--allow-shrink (run config allow_shrink: true)."
+    )
 
 
 def batch_window(first_key: str, last_key: str) -> tuple[date, date]:
@@ -106,6 +143,7 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
 )
 def prices_daily(
     context: AssetExecutionContext,
+    config: PricesConfig,
     warehouse: WarehouseResource,
     price_source: PriceSourceResource,
     raw_responses: RawResponsesResource,
@@ -131,6 +169,11 @@ def prices_daily(
     window_filter = "trade_date >= ? and trade_date < ?"
     with warehouse.connect() as wh:
         ensure_price_tables(wh)
+        stored = wh.fetch_frame(f"select count(*) as n from {prices_table(wh)} where {window_filter}", [first, end])
+        problem = shrink_problem(int(stored["n"][0]), valid.height, config.allow_shrink)
+        if problem is not None:
+            raise Failure(description=f"{source.description}: {problem}",
+                          metadata={"stored_rows": int(stored["n"][0]), "loading_rows": valid.height})  # fmt: skip
         wh.replace_rows(
             [
                 Replacement(prices_table(wh), valid, window_filter, (first, end)),
