@@ -75,12 +75,14 @@ def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
     warehouse = settings.warehouse_path
     _load("2017-01-03", "2018-02-07", instance, settings)
     before = _rows(warehouse)
-    # the same real file without its 2017-06-01 AAPL row and with one row duplicated
+    # the same real file without its 2017-06-01 AAPL row and with a second, conflicting MSFT
+    # 2017-06-02 row (volume + 1)
     frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
     dropped = frame.filter(~((pl.col("Name") == "AAPL") & (pl.col("date") == "2017-06-01")))
-    duplicated = pl.concat([dropped, dropped.filter((pl.col("Name") == "MSFT") & (pl.col("date") == "2017-06-02"))])
+    msft = dropped.filter((pl.col("Name") == "MSFT") & (pl.col("date") == "2017-06-02"))
+    conflicting = msft.with_columns(volume=(pl.col("volume").cast(pl.Int64) + 1).cast(pl.Utf8))
     changed = tmp_path / "changed.csv"
-    duplicated.write_csv(changed)
+    pl.concat([dropped, conflicting]).write_csv(changed)
     result = _load("2017-06-01", "2017-06-02", instance, settings.with_values(prices_csv=changed), raise_on_error=False)
     after = _rows(warehouse)
     outside = [r for r in before if not ("2017-06-01" <= str(r[1]) <= "2017-06-02")]
@@ -88,15 +90,63 @@ def test_rerun_replaces_changed_partition_only(small_warehouse, tmp_path):
     inside = {(r[0], str(r[1])) for r in after if "2017-06-01" <= str(r[1]) <= "2017-06-02"}
     assert ("AAPL", "2017-06-01") not in inside and ("MSFT", "2017-06-02") not in inside
     assert len(inside) == 8
-    rejected = _rows(warehouse, "raw.rejected_prices", "ticker, trade_date::varchar, reason, source_line")
-    assert [r[:3] for r in rejected] == [("MSFT", "2017-06-02", "ticker_trade_date_unique")] * 2
+    rejected = _rows(warehouse, "raw.rejected_prices", "ticker, trade_date::varchar, reason, volume")
+    volume = int(msft["volume"][0])
+    assert rejected == [("MSFT", "2017-06-02", "ticker_trade_date_unique", volume),
+                        ("MSFT", "2017-06-02", "ticker_trade_date_unique", volume + 1)]  # fmt: skip
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["rows_pass_expectations"].passed
-    assert checks["rows_pass_expectations"].metadata["batch_input_rows"].value == 10
-    assert checks["rows_pass_expectations"].metadata["batch_rejected_rows"].value == 2
-    # 4 of 5 tickers = 80 % < 95 %: AAPL missing on 2017-06-01, MSFT quarantined on 2017-06-02
-    assert not checks["daily_completeness"].passed
-    assert checks["daily_completeness"].metadata["sessions_below_threshold"].value == 2
+    meta = {k: v.value for k, v in checks["rows_pass_expectations"].metadata.items()}
+    assert (meta["source_rows"], meta["loaded"], meta["rejected"]) == (1385, 8, 2)
+    assert meta["outside_requested_range"] == 1385 - 10
+    # one ticker missing per session (80 %) is under the 3-ticker floor: the gate passes, and the
+    # report names both gaps with their reasons
+    completeness = checks["daily_completeness"]
+    assert completeness.passed
+    assert completeness.metadata["sessions_below_threshold"].value == 0
+    assert completeness.metadata["missing_ticker_sessions"].value == 2
+    assert completeness.metadata["missing_by_reason"].value == {
+        "no row in the source": 1, "quarantined: ticker_trade_date_unique": 1,
+    }  # fmt: skip
+    preview = completeness.metadata["missing_preview"].value
+    assert "| AAPL | 2017-06-01 | no row in the source |" in preview
+    assert "| MSFT | 2017-06-02 | quarantined: ticker_trade_date_unique |" in preview
+
+
+def test_identical_duplicates_collapse_and_every_row_is_reconciled(small_warehouse, tmp_path):
+    """A real file with an identical copy of one row, one row dated before the first partition
+    and one dated 2030: the copy collapses (counted), the two others are rejected with their
+    reason, the 2030 row does not move split_basis_date, and the reconciliation table adds up
+    to the file's rows."""
+    settings, instance = small_warehouse
+    frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
+    row = frame.filter((pl.col("Name") == "JPM") & (pl.col("date") == "2017-06-02"))
+    early = row.with_columns(date=pl.lit("2012-12-03"))
+    future = row.with_columns(date=pl.lit("2030-01-08"))
+    cut = tmp_path / "cut.csv"
+    pl.concat([frame, row, early, future]).write_csv(cut)
+    result = _load("2017-01-03", "2018-02-07", instance, settings.with_values(prices_csv=cut), raise_on_error=False)
+    loaded = _rows(settings.warehouse_path, columns="ticker, trade_date, split_basis_date::varchar")
+    assert len(loaded) == 1385
+    assert {r[2] for r in loaded} == {"2018-02-07"}
+    rejected = _rows(settings.warehouse_path, "raw.rejected_prices", "ticker, trade_date::varchar, reason, source_line")
+    assert rejected == [("JPM", "2012-12-03", "trade_date_before_first_partition", 1388),
+                        ("JPM", "2030-01-08", "trade_date_after_last_partition", 1389)]  # fmt: skip
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rows_pass_expectations"].passed and checks["daily_completeness"].passed
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        counts = dict(con.execute(
+            "select category, row_count from raw.price_load_reconciliation where run_id = ?", [result.run_id]
+        ).fetchall())  # fmt: skip
+    assert counts == {
+        "loaded": 1385, "rejected": 0, "rejected_outside_partitions": 2,
+        "duplicate_collapsed": 1, "outside_requested_range": 0,
+    }  # fmt: skip
+    assert sum(counts.values()) == frame.height + 3
+
+    # the original file again: every run decides the rejections outside the partitions anew
+    _load("2017-06-01", "2017-06-01", instance, settings)
+    assert _rows(settings.warehouse_path, "raw.rejected_prices", "ticker") == []
 
 
 def test_malformed_file_writes_nothing(small_warehouse, tmp_path):
@@ -119,7 +169,8 @@ def test_malformed_file_writes_nothing(small_warehouse, tmp_path):
 def test_completeness_failure_blocks_downstream_models(tmp_path):
     frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
     cut = tmp_path / "cut.csv"
-    frame.filter(~((pl.col("date") == "2017-03-01") & pl.col("Name").is_in(["XOM", "JPM"]))).write_csv(cut)
+    # 3 of 5 tickers missing on the latest session: below the gate (< 95 % and >= 3 missing)
+    frame.filter(~((pl.col("date") == "2018-02-07") & pl.col("Name").is_in(["XOM", "JPM", "AMZN"]))).write_csv(cut)
     settings = test_settings(tmp_path, prices_csv=cut)
     with DagsterInstance.ephemeral() as instance:
         assert not run_build(settings, instance=instance)
@@ -152,7 +203,29 @@ def test_missing_tokens_and_infinite_prices_are_quarantined_rows(small_warehouse
     assert sorted(r[0] for r in loaded) == ["AMZN", "JPM", "XOM"]
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["rows_pass_expectations"].passed
-    assert checks["rows_pass_expectations"].metadata["batch_input_rows"].value == 5
+    assert checks["rows_pass_expectations"].metadata["loaded"].value == 3
+    assert checks["rows_pass_expectations"].metadata["rejected"].value == 2
+
+
+def test_a_backfill_reports_sessions_below_the_gate_without_blocking(small_warehouse, tmp_path):
+    """3 of 5 tickers missing on one session in the middle of a month: the completeness check
+    fails at WARN severity (Dagster does not skip downstream steps for it) and lists the
+    session; the same gap on the latest session fails at ERROR (blocking)."""
+    from dagster import AssetCheckSeverity
+
+    settings, instance = small_warehouse
+    frame = pl.read_csv(FIVE_TICKERS, infer_schema=False)
+    gap = tmp_path / "gap.csv"
+    frame.filter(~((pl.col("date") == "2017-06-14") & pl.col("Name").is_in(["XOM", "JPM", "AMZN"]))).write_csv(gap)
+    _load("2017-01-03", "2018-02-07", instance, settings)
+    result = _load("2017-06-01", "2017-06-30", instance, settings.with_values(prices_csv=gap))
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["daily_completeness"]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    assert check.metadata["sessions_below_threshold"].value == 1
+    assert "| 2017-06-14 | 2 | 5 | 3 | 0.4 |" in check.metadata["sessions_below"].value
+    latest = _load("2017-06-14", "2017-06-14", instance, settings.with_values(prices_csv=gap), raise_on_error=False)
+    check = {e.check_name: e for e in latest.get_asset_check_evaluations()}["daily_completeness"]
+    assert not check.passed and check.severity == AssetCheckSeverity.ERROR
 
 
 def test_an_empty_file_does_not_wipe_the_warehouse(small_warehouse, tmp_path):

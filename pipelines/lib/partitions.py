@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 import pandas as pd
 from dagster import TimeWindowPartitionsDefinition
 
-from domain.calendar import EXCHANGE_TIMEZONE, HISTORY_START, exchange_calendar
+from domain.calendar import EXCHANGE_TIMEZONE, HISTORY_START, exchange_calendar, next_session_after
 
 
 def _non_session_weekdays() -> list[datetime]:
@@ -34,3 +34,13 @@ def trading_day_partitions() -> TimeWindowPartitionsDefinition:
         end_offset=1,
         exclusions=_non_session_weekdays(),
     )
+
+
+def partition_span() -> tuple[date, date]:
+    """Calendar days ``[first, end)`` the partitions cover: the first partition's session to the
+    session after the last partition (today's, once it has started). A price dated outside
+    belongs to no partition (see :mod:`pipelines.defs.prices.reconciliation`)."""
+    partitions = trading_day_partitions()
+    first = date.fromisoformat(partitions.get_first_partition_key())
+    last = date.fromisoformat(partitions.get_last_partition_key())
+    return first, next_session_after(last)

@@ -9,18 +9,23 @@ as one run (``BackfillPolicy.single_run``). A run:
 1. reads the source: the whole file strictly (a malformed file stops here, nothing written),
    or the window from Yahoo (an HTTP or body error stops here, nothing written; a ticker
    Yahoo does not know (404) is skipped and listed in the metadata);
-2. takes the batch = rows with ``first_key <= trade_date < next session after last_key``
-   (a weekend- or holiday-dated row falls into the preceding session's batch, where the
-   calendar rule rejects it);
-3. splits it with the Great Expectations row suite: failing rows go to
+2. puts every source row in one category (:mod:`pipelines.defs.prices.reconciliation`): the
+   batch = rows with ``first_key <= trade_date < next session after last_key`` (a weekend- or
+   holiday-dated row falls into the preceding session's batch, where the calendar rule rejects
+   it; identical duplicates collapse to one row), rows no partition holds (rejected with a
+   reason), rows of other partitions (counted, left to their runs);
+3. splits the batch with the Great Expectations row suite: failing rows go to
    ``raw.rejected_prices`` with the failed rules, the others to ``raw.prices_daily``;
-   both tables' rows of the window are replaced in one transaction (idempotent reruns);
+   both tables' rows of the window, the rejections outside every partition and the run's
+   ``raw.price_load_reconciliation`` rows are replaced in one transaction (idempotent reruns).
    Before that, a load that would leave far fewer rows in the window than are stored there (an
    empty or truncated file) fails without writing anything, unless the run allows it
    (:class:`PricesConfig` ``allow_shrink``, ``python -m pipelines.build --allow-shrink``);
-4. yields two blocking asset checks: the row suite re-run on the loaded rows, and
-   per-session completeness >= 95 % of the active universe. A failure skips the
-   downstream dbt models of the run.
+4. yields two blocking asset checks: the row suite re-run on the loaded rows together with the
+   reconciliation read back from the warehouse (source rows = loaded + rejected + the other
+   categories, and the tables hold exactly those rows), and per-session completeness (see
+   :mod:`pipelines.defs.prices.completeness`). A failure skips the downstream dbt models of
+   the run.
 """
 
 from datetime import date, datetime, timezone
@@ -42,20 +47,21 @@ from pydantic import Field
 
 from domain.calendar import next_session_after, sessions_between
 from domain.warehouse import Replacement
-from pipelines.defs.prices.completeness import daily_completeness
+from pipelines.defs.prices.completeness import COMPLETENESS_MIN_MISSING, COMPLETENESS_THRESHOLD, session_completeness
+from pipelines.defs.prices.reconciliation import classify, reconciliation_frame
 from pipelines.defs.prices.sources import read_price_batch, yahoo_universe
 from pipelines.defs.prices.tables import (
     ensure_price_tables,
     prices_table,
+    reconciliation_table,
     rejected_table,
 )
 from pipelines.defs.prices.validation import (
-    COMPLETENESS_THRESHOLD,
     split_valid_rejected,
     validate_completeness,
     validate_rows,
 )
-from pipelines.lib.partitions import trading_day_partitions
+from pipelines.lib.partitions import partition_span, trading_day_partitions
 from pipelines.lib.resources import (
     PriceSourceResource,
     RawResponsesResource,
@@ -103,6 +109,21 @@ def batch_window(first_key: str, last_key: str) -> tuple[date, date]:
     return date.fromisoformat(first_key), next_session_after(date.fromisoformat(last_key))
 
 
+def _stored_counts(wh, window: tuple[date, date], span: tuple[date, date]) -> dict[str, int]:
+    """The rows the warehouse holds for this run after the write (read back, not assumed)."""
+    window_filter = "trade_date >= ? and trade_date < ?"
+    loaded = wh.fetch_frame(f"select count(*) as n from {prices_table(wh)} where {window_filter}", list(window))
+    rejected = wh.fetch_frame(f"select count(*) as n from {rejected_table(wh)} where {window_filter}", list(window))
+    outside = wh.fetch_frame(
+        f"select count(*) as n from {rejected_table(wh)} where trade_date < ? or trade_date >= ?", list(span)
+    )
+    return {
+        "window_loaded": int(loaded["n"][0]),
+        "window_rejected": int(rejected["n"][0]),
+        "rejected_outside_partitions": int(outside["n"][0]),
+    }
+
+
 def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
     head = frame.head(limit)
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
@@ -131,13 +152,19 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
             blocking=True,
             description="GE row suite (not-null keys and values, unique (ticker, trade_date), "
             "low <= open/close <= high, prices > 0, volume >= 0, trade_date is an XNYS session) "
-            "passes on the loaded rows; metadata has input/loaded/rejected counts per rule.",
+            "passes on the loaded rows, and the load reconciles: source rows = loaded + rejected + "
+            "rejected_outside_partitions + duplicate_collapsed + outside_requested_range, with the "
+            "warehouse holding exactly the loaded and rejected rows (read back); metadata has the "
+            "counts per category and per rule.",
         ),
         AssetCheckSpec(
             COMPLETENESS_CHECK,
             asset=PRICES_KEY,
             blocking=True,
-            description="Every session of the batch has rows for >= 95 % of the active universe.",
+            description="Every session of the batch has rows for >= 95 % of the active universe, or "
+            "fewer than 3 tickers missing. Fails at ERROR (blocks) when the run's latest session or "
+            "more than 5 % of its sessions are below; otherwise WARN (a backfill lists the sessions "
+            "and the rest builds). Metadata lists each missing (ticker, session) with its reason.",
         ),
     ],
 )
@@ -157,16 +184,27 @@ def prices_daily(
         with warehouse.connect() as wh:
             tickers = yahoo_universe(price_source, wh)
     source = read_price_batch(price_source, raw_responses, first, end, tickers)
-    in_window = pl.col("trade_date").is_between(first, end, closed="left")
-    batch = source.rows.filter(in_window)
+    span_first, span_end = partition_span()
+    classified = classify(source.rows, (first, end), (span_first, span_end))
+    batch = classified.batch
     split = split_valid_rejected(batch, sessions)
 
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     valid = split.valid.drop("source_line", "source_file").with_columns(loaded_at=pl.lit(loaded_at))
-    rejected = split.rejected.drop("adj_close", "split_basis_date", "source").with_columns(
-        loaded_at=pl.lit(loaded_at)
+    rejected = (
+        pl.concat([split.rejected, classified.outside_partitions], how="vertical_relaxed")
+        .drop("adj_close", "split_basis_date", "source")
+        .with_columns(loaded_at=pl.lit(loaded_at))
+    )
+    reconciliation = reconciliation_frame(
+        classified,
+        loaded=split.valid.height,
+        rejected=split.rejected.height,
+        run={"run_id": context.run.run_id, "source": source.description, "window_start": first, "window_end": end},
+        recorded_at=loaded_at,
     )
     window_filter = "trade_date >= ? and trade_date < ?"
+    outside_filter = "(trade_date < ? or trade_date >= ?)"
     with warehouse.connect() as wh:
         ensure_price_tables(wh)
         stored = wh.fetch_frame(f"select count(*) as n from {prices_table(wh)} where {window_filter}", [first, end])
@@ -177,22 +215,29 @@ def prices_daily(
         wh.replace_rows(
             [
                 Replacement(prices_table(wh), valid, window_filter, (first, end)),
-                Replacement(rejected_table(wh), rejected, window_filter, (first, end)),
+                Replacement(
+                    rejected_table(wh), rejected,
+                    f"({window_filter}) or {outside_filter}", (first, end, span_first, span_end),
+                ),
+                Replacement(reconciliation_table(wh), reconciliation, "run_id = ?", (context.run.run_id,)),
             ]
-        )
-        per_day = daily_completeness(wh, sessions)
+        )  # fmt: skip
+        stored_after = _stored_counts(wh, (first, end), (span_first, span_end))
+        completeness = session_completeness(wh, sessions)
         total_rows = wh.row_count(prices_table(wh))
         total_rejected = wh.row_count(rejected_table(wh))
 
     loaded_outcome = validate_rows(split.valid, sessions)
+    per_day = completeness.per_day
     completeness_outcome = validate_completeness(per_day) if per_day.height else None
-    counts = {
-        **source.metadata,
-        "source_rows_outside_window": source.rows.height - batch.height,
-        "batch_input_rows": batch.height,
-        "batch_loaded_rows": split.valid.height,
-        "batch_rejected_rows": split.rejected.height,
+    categories = dict(zip(reconciliation["category"], reconciliation["row_count"], strict=True))
+    counts = {**source.metadata, "source_rows": classified.source_rows, **categories}
+    expected_stored = {
+        "window_loaded": categories["loaded"],
+        "window_rejected": categories["rejected"],
+        "rejected_outside_partitions": categories["rejected_outside_partitions"],
     }
+    reconciled = stored_after == expected_stored and sum(categories.values()) == classified.source_rows
     context.log.info(f"{source.description}: {counts}")
     yield MaterializeResult(
         metadata={
@@ -208,25 +253,36 @@ def prices_daily(
     )
     yield AssetCheckResult(
         check_name=ROWS_CHECK,
-        passed=loaded_outcome.success and split.valid.height + split.rejected.height == batch.height,
+        passed=loaded_outcome.success and reconciled,
         severity=AssetCheckSeverity.ERROR,
         metadata={
             **counts,
+            "reconciled": reconciled,
+            "stored_after_write": MetadataValue.json(stored_after),
+            "expected_stored": MetadataValue.json(expected_stored),
             "input_rejected_by_rule": MetadataValue.json(split.input_outcome.failed_rows_by_rule),
             "loaded_failed_by_rule": MetadataValue.json(loaded_outcome.failed_rows_by_rule),
             "expectations_evaluated": loaded_outcome.evaluated_expectations,
         },
     )
-    incomplete = per_day.filter(pl.col("completeness") < COMPLETENESS_THRESHOLD)
+    below = completeness.below_gate()
+    missing = completeness.missing
     yield AssetCheckResult(
         check_name=COMPLETENESS_CHECK,
         passed=completeness_outcome is None or completeness_outcome.success,
-        severity=AssetCheckSeverity.ERROR,
+        severity=AssetCheckSeverity.ERROR if completeness.blocking() else AssetCheckSeverity.WARN,
         metadata={
             "sessions_checked": per_day.height,
-            "sessions_below_threshold": incomplete.height,
+            "sessions_below_threshold": below.height,
+            "sessions_below": MetadataValue.md(_markdown_table(below, 25)),
             "threshold": COMPLETENESS_THRESHOLD,
+            "min_missing_tickers": COMPLETENESS_MIN_MISSING,
             "min_completeness": float(per_day["completeness"].min()) if per_day.height else None,
-            "worst_sessions": MetadataValue.md(_markdown_table(per_day.sort("completeness"), 10)),
+            "worst_sessions": MetadataValue.md(_markdown_table(per_day.sort("completeness", "trade_date"), 10)),
+            "missing_ticker_sessions": missing.height,
+            "missing_by_reason": MetadataValue.json(
+                dict(missing.group_by("reason").len().sort("len", descending=True).head(20).iter_rows())
+            ),
+            "missing_preview": MetadataValue.md(_markdown_table(missing, 25)),
         },
     )

@@ -12,7 +12,9 @@ shares), ``adj_close`` (Float64, Yahoo's split- and dividend-adjusted close; NUL
 raw-store key of the Yahoo response).
 
 ``split_basis_date``: the CSV is split-adjusted as of its last trade date (the bundled file:
-2018-02-07), so every row of the file gets the file's maximum ``trade_date``; a Yahoo row gets
+2018-02-07), so every row of the file gets the file's maximum ``trade_date`` among the rows a
+partition can hold (a row dated after the last partition, e.g. a 2030 typo, is rejected by the
+load and does not move the basis, see :mod:`pipelines.defs.prices.reconciliation`); a Yahoo row gets
 its response's :attr:`~pipelines.sources.yahoo.YahooChart.split_basis_date`. dbt applies to a
 row only the splits with an ex-date after it (``int_prices_daily_adjusted``).
 """
@@ -26,11 +28,11 @@ from typing import Any
 
 import polars as pl
 
-from domain.calendar import HISTORY_START
 from domain.datasets import require_file
 from domain.warehouse import Warehouse
 from pipelines.defs.prices.reader import read_prices_csv
 from pipelines.lib.csv_files import Column, read_typed_csv
+from pipelines.lib.partitions import partition_span
 from pipelines.lib.resources import PriceSourceResource, RawResponsesResource
 from pipelines.sources.yahoo import SOURCE as YAHOO_SOURCE
 from pipelines.sources.yahoo import VENDOR as YAHOO_VENDOR
@@ -76,7 +78,8 @@ def read_price_batch(
 
 def _csv_batch(path: Path) -> PriceBatch:
     rows = read_prices_csv(require_file(path))
-    basis = rows["trade_date"].max()
+    _, span_end = partition_span()
+    basis = rows.filter(pl.col("trade_date") < span_end)["trade_date"].max()
     rows = rows.with_columns(
         adj_close=pl.lit(None, dtype=pl.Float64),
         split_basis_date=pl.lit(basis, dtype=pl.Date),
@@ -85,7 +88,8 @@ def _csv_batch(path: Path) -> PriceBatch:
     ).select(BATCH_COLUMNS)
     metadata = {
         "file_rows": rows.height,
-        "file_rows_before_first_partition": rows.filter(pl.col("trade_date") < HISTORY_START).height,
+        "file_first_trade_date": str(rows["trade_date"].min()),
+        "file_last_trade_date": str(rows["trade_date"].max()),
         "split_basis_date": str(basis),
     }
     return PriceBatch(rows, str(path), metadata)

@@ -16,6 +16,12 @@ timestamp of the load). Adjusted prices are derived in dbt (``int_prices_daily_a
 joined by ``"; "``, see :mod:`pipelines.defs.prices.validation`), ``source_file`` (the CSV
 path, or the raw-store key of the Yahoo response), ``loaded_at``.
 
+``<prefix>raw.price_load_reconciliation`` — one row per price run and category of source row
+(see :mod:`pipelines.defs.prices.reconciliation`): ``run_id`` (Dagster run), ``source`` (file
+path or Yahoo window), ``window_start``/``window_end`` (the run's ``[first, end)``, calendar
+days), ``category``, ``row_count``, ``reason`` (what happened to those rows),
+``recorded_at`` (UTC). The categories of a run add up to its source's rows.
+
 ``<prefix>raw.corporate_actions`` — one row per (ticker, ex_date, action_type) from the stored
 Yahoo chart responses (empty when none are stored, e.g. the bundled build): ``action_type``
 ``split`` (``split_numerator`` new shares for ``split_denominator`` old ones, e.g. 4 and 1) or
@@ -40,6 +46,11 @@ def prices_table(warehouse: Warehouse) -> str:
 def rejected_table(warehouse: Warehouse) -> str:
     """Qualified name of the quarantine table."""
     return warehouse.table("raw", "rejected_prices")
+
+
+def reconciliation_table(warehouse: Warehouse) -> str:
+    """Qualified name of the per-run row accounting table."""
+    return warehouse.table("raw", "price_load_reconciliation")
 
 
 def corporate_actions_table(warehouse: Warehouse) -> str:
@@ -81,6 +92,18 @@ def ensure_price_tables(warehouse: Warehouse) -> None:
             reason varchar not null,
             source_file varchar not null,
             loaded_at timestamp not null
+        )"""
+    )
+    warehouse.execute(
+        f"""create table if not exists {reconciliation_table(warehouse)} (
+            run_id varchar not null,
+            source varchar not null,
+            window_start date not null,
+            window_end date not null,
+            category varchar not null,
+            row_count bigint not null,
+            reason varchar not null,
+            recorded_at timestamp not null
         )"""
     )
 

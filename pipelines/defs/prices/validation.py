@@ -8,8 +8,9 @@ Two suites, both run on pandas frames (GE 1.x's SQL path does not work on DuckDB
   rows (reason = the failed rule names joined by ``"; "``); nothing is dropped, so
   ``input rows = valid + rejected``. Run again on the valid rows, the suite must pass.
 * ``prices_daily_completeness`` — one row per trade_date with
-  ``rows / universe >= 0.95`` where the universe of a day is the number of tickers
-  whose history spans it (see :func:`pipelines.defs.prices.completeness.daily_completeness`).
+  ``rows / universe >= 0.95`` wherever ``missing >= 3`` tickers (``row_condition``), where the
+  universe of a day is the tickers whose history spans it (see
+  :mod:`pipelines.defs.prices.completeness`).
 
 Rule names (the ``reason`` values in ``raw.rejected_prices``): ``<col>_not_null``,
 ``ticker_trade_date_unique``, ``low_le_open``, ``open_le_high``, ``low_le_close``,
@@ -26,10 +27,10 @@ from datetime import date
 import pandas as pd
 import polars as pl
 
+from pipelines.defs.prices.completeness import COMPLETENESS_MIN_MISSING, COMPLETENESS_THRESHOLD
 from pipelines.lib import expectations
 from pipelines.lib.expectations import SuiteOutcome
 
-COMPLETENESS_THRESHOLD = 0.95
 KEY_COLUMNS = ("ticker", "trade_date")
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -95,12 +96,17 @@ def _row_suite(sessions: tuple[str, ...]):
 
 
 def _completeness_suite():
+    from great_expectations.expectations.row_conditions import Column
+
     gx = expectations.gx()
     expectations.context()
     suite = gx.ExpectationSuite(name="prices_daily_completeness")
     suite.add_expectation(
         gx.expectations.ExpectColumnValuesToBeBetween(
-            column="completeness", min_value=COMPLETENESS_THRESHOLD, meta={"rule": "completeness_ge_95pct"}
+            column="completeness",
+            min_value=COMPLETENESS_THRESHOLD,
+            row_condition=Column("missing") >= COMPLETENESS_MIN_MISSING,
+            meta={"rule": "completeness_ge_95pct"},
         )
     )
     suite.add_expectation(
@@ -142,5 +148,6 @@ def validate_rows(frame: pl.DataFrame, sessions: Iterable[date]) -> SuiteOutcome
 
 
 def validate_completeness(per_day: pl.DataFrame) -> SuiteOutcome:
-    """Run the completeness suite on a frame with columns ``trade_date, rows, universe, completeness``."""
+    """Run the completeness suite on a frame with columns ``trade_date, rows, universe, missing,
+    completeness`` (:attr:`Completeness.per_day <pipelines.defs.prices.completeness.Completeness>`)."""
     return expectations.outcome(expectations.run_suite(_completeness_suite(), per_day.to_pandas()))
