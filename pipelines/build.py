@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from dagster import DagsterInstance
@@ -34,11 +34,13 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 @dataclass(frozen=True)
 class BuildResult:
     """Outcome of :func:`run_build`: whether the build job and the alerts job succeeded, and
-    their run ids (``alerts_run_id`` None when the build failed and alerts did not run)."""
+    their run ids (``alerts_run_id`` None when the build failed and alerts did not run);
+    ``errors``: the failed steps' messages (``<step>: <message>``), empty on success."""
 
     success: bool
     build_run_id: str
     alerts_run_id: str | None = None
+    errors: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.success
@@ -88,11 +90,37 @@ def run_build(
         instance=instance, tags=tags, run_config=run_config, raise_on_error=False
     )
     if not result.success:
-        return BuildResult(False, result.run_id)
+        return BuildResult(False, result.run_id, errors=_step_errors(result))
     alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(
         instance=instance, tags=process_tags(), raise_on_error=False
     )
-    return BuildResult(alerts.success, result.run_id, alerts.run_id)
+    return BuildResult(alerts.success, result.run_id, alerts.run_id, _step_errors(alerts))
+
+
+def _step_errors(result) -> tuple[str, ...]:
+    """``<step>: <message>`` of every failed step of an in-process run (the user's error, not
+    Dagster's wrapper; at most 12 lines each)."""
+    errors = []
+    for event in result.get_step_failure_events():
+        error = event.event_specific_data.error
+        message = (error.cause or error).message.strip() if error else "failed"
+        errors.append(f"{event.step_key}: " + "\n".join(message.splitlines()[:12]))
+    return tuple(errors)
+
+
+def published_build(settings: Settings) -> str:
+    """What analysts read now: the published snapshot file and when it was written, or on
+    PostgreSQL the build recorded in ``meta.build_info``; says so when nothing is published."""
+    if settings.postgres is None:
+        if not settings.snapshot_path.exists():
+            return "no build has been published yet"
+        written = datetime.fromtimestamp(settings.snapshot_path.stat().st_mtime, tz=timezone.utc)
+        return f"the previous snapshot {settings.snapshot_path} (published {written:%Y-%m-%d %H:%M:%S} UTC)"
+    if not already_built(settings):
+        return "no build has been published yet"
+    with build_resources(settings, environ={})["warehouse"].connect() as warehouse:
+        info = warehouse.fetch_frame(f"select built_at, run_id from {settings.schema('meta')}.build_info")
+    return f"the previous build (run {info['run_id'][0]}, built {info['built_at'][0]} UTC) in the PostgreSQL marts"
 
 
 def already_built(settings: Settings) -> bool:
@@ -125,9 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     result = run_build(settings, first, last, allow_shrink=args.allow_shrink)
     if result.alerts_run_id is None and not result.success:
         print(f"build FAILED (run {result.build_run_id}); nothing new was published")
+        for error in result.errors:
+            print(f"  {error}")
+        print(f"analysts and BI keep {published_build(settings)}")
         return 1
     if not result.success:
         print(f"build succeeded (run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")
+        for error in result.errors:
+            print(f"  {error}")
         return 1
     published = f"{settings.schema('meta')}.build_info on PostgreSQL" if settings.postgres else settings.snapshot_path
     print(f"build succeeded; published: {published}")

@@ -82,9 +82,15 @@ def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
     """``python -m pipelines.build`` exits non-zero and does not claim a publish it did not make."""
     import pipelines.build as build
 
-    monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(False, "run-x"))
+    monkeypatch.setattr(build, "published_build", lambda settings: "no build has been published yet")
+    monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(
+        False, "run-x", errors=("raw__prices_daily: refusing to replace",)))  # fmt: skip
     assert build.main([]) == 1
-    assert capsys.readouterr().out.strip() == "build FAILED (run run-x); nothing new was published"
+    assert capsys.readouterr().out.splitlines() == [
+        "build FAILED (run run-x); nothing new was published",
+        "  raw__prices_daily: refusing to replace",
+        "analysts and BI keep no build has been published yet",
+    ]
     monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(False, "run-y", "run-z"))
     assert build.main([]) == 1
     assert "alerts_evaluate FAILED (run run-z)" in capsys.readouterr().out

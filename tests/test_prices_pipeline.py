@@ -12,7 +12,7 @@ from dagster import DagsterInstance
 
 from pipelines.build import run_build
 from pipelines.lib.csv_files import MalformedFileError
-from tests.conftest import materialize_prices, test_settings
+from tests.conftest import copy_built_warehouse, materialize_prices, test_settings
 from tests.data_files import sample_fixture
 
 pytestmark = pytest.mark.integration
@@ -260,3 +260,30 @@ def test_an_empty_file_does_not_wipe_the_warehouse(small_warehouse, tmp_path):
     assert checks == {"rows_pass_expectations": True, "daily_completeness": False}
     after = _rows(settings.warehouse_path)
     assert len(after) == 1385 - 5 * 22 and not [r for r in after if "2017-06-01" <= str(r[1]) <= "2017-06-30"]
+
+
+def test_a_header_only_file_leaves_the_published_build_untouched(built_warehouse, tmp_path, monkeypatch, capsys):
+    """``python -m pipelines.build`` with a header-only PRICES_CSV over the full bundled build:
+    exit 1, the shrink guard's reason and what analysts keep on the console, and neither the
+    warehouse nor the published snapshot changed."""
+    import hashlib
+
+    import pipelines.build as build
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text(FIVE_TICKERS.read_text().splitlines()[0] + "\n")
+    settings = copy_built_warehouse(built_warehouse, tmp_path / "copy", prices_csv=empty)
+    snapshot = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
+    run_build = build.run_build
+    with DagsterInstance.ephemeral() as instance:
+        monkeypatch.setattr(build, "Settings", lambda: settings)
+        monkeypatch.setattr(build, "run_build", lambda s, f, l, **kw: run_build(s, f, l, instance=instance, **kw))
+        assert build.main([]) == 1
+    out = capsys.readouterr().out
+    assert "build FAILED" in out and "nothing new was published" in out
+    assert "refusing to replace the 619,017 stored rows of this window by 0 rows" in out
+    assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
+    assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from raw.prices_daily").fetchone()[0] == 619_017
+        assert con.execute("select count(*) from marts.mart_screener_latest").fetchone()[0] == 505
