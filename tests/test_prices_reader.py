@@ -109,7 +109,25 @@ def test_missing_column(tmp_path):
     path = tmp_path / "prices.csv"
     lines = FIVE_TICKERS.read_text().splitlines()
     path.write_text("\n".join(",".join(line.split(",")[:4] + line.split(",")[5:]) for line in lines))
-    with pytest.raises(MalformedFileError, match=r"line 1: missing column\(s\) \['close'\]"):
+    with pytest.raises(MalformedFileError, match=r"line 1: missing column\(s\) \['close'\]") as info:
+        read_prices_csv(path)
+    assert "header found: date,open,high,low,volume,Name; header expected: date,Name,open,high,low,close,volume" in str(
+        info.value
+    )
+
+
+def test_column_names_match_case_insensitively(tmp_path):
+    """``Date,Open,…,NAME`` (another vendor's capitalisation) reads as the bundled layout; two
+    columns that differ only in case are ambiguous, and the error says which."""
+    lines = FIVE_TICKERS.read_text().splitlines()
+    header = lines[0].split(",")
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join([",".join(f" {h.upper()}" for h in header), *lines[1:]]) + "\n")
+    assert read_prices_csv(path).equals(read_prices_csv(FIVE_TICKERS))
+    path.write_text("\n".join([lines[0] + ",Close", *(line + ",1" for line in lines[1:])]) + "\n")
+    assert read_prices_csv(path).equals(read_prices_csv(FIVE_TICKERS))  # the exact name wins
+    path.write_text("\n".join([lines[0].replace("close", "Close") + ",CLOSE", *(line + ",1" for line in lines[1:])]))
+    with pytest.raises(MalformedFileError, match=r"'close' matches \['Close', 'CLOSE'\]"):
         read_prices_csv(path)
 
 

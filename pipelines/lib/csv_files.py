@@ -3,7 +3,8 @@
 :func:`read_typed_csv` reads every field as text, then casts each declared column.
 Empty fields, and in number and date columns the common missing-value tokens
 (:data:`MISSING_TOKENS`: ``null``, ``NaN``, ``NA``, ``N/A``, ``None``…), become NULL: an
-incomplete row is data for validation to quarantine, not a broken file. A missing column or a
+incomplete row is data for validation to quarantine, not a broken file. Column names match
+case-insensitively (``Date`` reads as ``date``); other columns are ignored. A missing column or a
 present-but-unparsable value raises :class:`MalformedFileError` naming the file, the 1-based
 line (the header is line 1) and the field, and every other bad line of the file up to
 :data:`MAX_REPORTED` (with the count of the rest), so the caller can stop before writing
@@ -91,11 +92,7 @@ def read_typed_csv(path: Path | str, columns: Mapping[str, Column]) -> pl.DataFr
         raw = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise MalformedFileError(path, f"cannot be read as CSV ({exc})") from exc
-    missing = [name for name in columns if name not in raw.columns]
-    if missing:
-        raise MalformedFileError(
-            path, f"missing column(s) {missing}; expected columns {list(columns)}", line=1
-        )
+    raw = raw.rename(_header_mapping(path, raw.columns, list(columns)))
     out: dict[str, pl.Series] = {
         "source_line": pl.int_range(2, raw.height + 2, eager=True, dtype=pl.Int64)
     }
@@ -114,6 +111,40 @@ def read_typed_csv(path: Path | str, columns: Mapping[str, Column]) -> pl.DataFr
     if problems:
         raise _malformed(path, sorted(problems))
     return pl.DataFrame(out)
+
+
+def _header_mapping(path: Path, found: list[str], expected: list[str]) -> dict[str, str]:
+    """File column → expected name for the columns that match one of ``expected`` exactly or,
+    failing that, case-insensitively and ignoring surrounding spaces (``Date`` or `` date`` for
+    ``date``); other file columns are ignored.
+
+    Raises:
+        MalformedFileError: an expected column is missing or matched by more than one column;
+            the message names the header found and the header expected.
+    """
+    mapping: dict[str, str] = {}
+    missing, ambiguous = [], []
+    for name in expected:
+        if name in found:
+            mapping[name] = name
+            continue
+        candidates = [c for c in found if c.strip().casefold() == name.casefold()]
+        if len(candidates) == 1:
+            mapping[candidates[0]] = name
+        elif candidates:
+            ambiguous.append(f"{name!r} matches {candidates}")
+        else:
+            missing.append(name)
+    if missing or ambiguous:
+        problem = f"missing column(s) {missing}" if missing else ""
+        problem += ("; " if problem and ambiguous else "") + "; ".join(ambiguous)
+        raise MalformedFileError(
+            path,
+            f"{problem}; header found: {','.join(found)}; header expected: {','.join(expected)} "
+            "(column names match case-insensitively; other columns are ignored)",
+            line=1,
+        )
+    return mapping
 
 
 def _malformed(path: Path, problems: list[tuple[int, str, str]]) -> MalformedFileError:
