@@ -172,6 +172,15 @@ if result.empty:
     st.info("No stock matches these filters. Loosen a filter or choose another preset.")
     st.stop()
 
+if "fundamentals_known_on_trade_date" in result.columns:
+    ahead = int((result["fundamentals_known_on_trade_date"] == False).sum())  # noqa: E712 (NULL is not False)
+    if ahead:
+        st.caption(
+            f":material/warning: {ahead} of these rows show fundamentals dated after their price "
+            "(a vendor snapshot published later: look-ahead). Tick *Fundamentals known on price date* "
+            "under Fundamentals for a point-in-time screen."
+        )
+
 event = st.dataframe(
     result,
     key=KEY_TABLE,

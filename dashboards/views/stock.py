@@ -223,6 +223,11 @@ else:
             else f"vendor snapshot of {fmt.day(row.get('fundamentals_as_of_date'))}."
         )
     )
+    if row.get("fundamentals_known_on_trade_date") in (False,):  # numpy bool or None
+        st.warning(
+            f"The fundamentals are dated {fmt.day(row.get('fundamentals_as_of_date'))}, after this price "
+            f"({fmt.day(row.get('trade_date'))}): they were not known on that day (look-ahead)."
+        )
     st.dataframe(_indicator_table(row, registry), hide_index=True, width=480)
 
 fundamentals_panel.render(reader, ticker, start, end)

@@ -6,7 +6,7 @@ one or more portfolios' transactions, one row per transaction:
 ============  ==============================================================================
 portfolio     name, 1-64 of ``A-Z a-z 0-9 _ -`` and space; a portfolio lives in ONE file
 trade_date    ``YYYY-MM-DD``, an NYSE session within the ticker's price history
-ticker        a ticker of the price universe (any case in, upper case out)
+ticker        a ticker of the price universe (any case in; stored as domain.tickers spells it: BRK.B)
 side          ``buy`` | ``sell`` | ``dividend`` (any case in, lower case out)
 quantity      shares, > 0 and finite; for ``dividend`` the shares the dividend was paid on
 price         USD per share, > 0 and finite; for ``dividend`` the dividend per share
@@ -52,6 +52,7 @@ import pandas as pd
 import polars as pl
 
 from domain.calendar import exchange_calendar
+from domain.tickers import normalize_ticker
 
 COLUMNS = ("portfolio", "trade_date", "ticker", "side", "quantity", "price", "fees", "currency")
 REQUIRED = tuple(c for c in COLUMNS if c != "fees")
@@ -254,7 +255,7 @@ def validate_transactions(
         if holding is not None:
             holdings.append(holding)
         else:
-            unknown.add((values["portfolio"], values["ticker"].upper()))
+            unknown.add((values["portfolio"], normalize_ticker(values["ticker"])))
     problems = _holding_problems(holdings, unknown)
     errors += [RowError(source_file, line, field, message) for line, field, message in problems]
     order = {c: i for i, c in enumerate(COLUMNS)}
@@ -277,7 +278,7 @@ def _field_problems(
     """``(field, message)`` for each rule a row's trimmed ``values`` break."""
     problems = [(c, "empty; a value is required") for c in REQUIRED if not values[c]]
     empty = {c for c, _ in problems}
-    portfolio, ticker = values["portfolio"], values["ticker"].upper()
+    portfolio, ticker = values["portfolio"], normalize_ticker(values["ticker"])
     if "portfolio" not in empty:
         if not PORTFOLIO_PATTERN.fullmatch(portfolio):
             problems.append(("portfolio", f"name {portfolio!r} must be 1-64 letters, digits, spaces, '_' or '-'"))
@@ -350,7 +351,7 @@ def _holding(line: int, values: dict[str, str], bad_fields: set[str | None]) -> 
     day = _parse_date(values["trade_date"])
     if bad_fields & {None, "quantity", "side"} or day is None:
         return None
-    ticker, side = values["ticker"].upper(), values["side"].lower()
+    ticker, side = normalize_ticker(values["ticker"]), values["side"].lower()
     return _Holding(line, values["portfolio"], day, ticker, side, float(values["quantity"]))
 
 
@@ -402,7 +403,7 @@ def normalized_transactions(frame: pl.DataFrame) -> pl.DataFrame:
             SOURCE_LINE: frame[SOURCE_LINE].to_list(),
             "portfolio": text["portfolio"],
             "trade_date": [date.fromisoformat(v) for v in text["trade_date"]],
-            "ticker": [v.upper() for v in text["ticker"]],
+            "ticker": [normalize_ticker(v) for v in text["ticker"]],
             "side": [v.lower() for v in text["side"]],
             "quantity": [float(v) for v in text["quantity"]],
             "price": [float(v) for v in text["price"]],

@@ -9,6 +9,7 @@
   the source), ``market_cap`` and ``ebitda`` (USD), ``price_sales``, ``price_book``,
   ``sec_filings_url``.
 
+Tickers are stored in the warehouse spelling (upper case, ``BRK.B``; :mod:`domain.tickers`).
 Both carry ``source_file`` and ``loaded_at`` (UTC). Each run replaces the table in one
 transaction; a malformed file raises before anything is written.
 """
@@ -20,6 +21,7 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from domain.datasets import require_file
+from domain.tickers import normalized_ticker
 from domain.warehouse import Replacement
 from pipelines.lib.csv_files import Column, read_typed_csv
 from pipelines.lib.resources import ReferenceDataResource, WarehouseResource
@@ -57,7 +59,7 @@ def _ddl(table: str, columns: dict[str, Column]) -> str:
 def _load_reference_table(
     warehouse: WarehouseResource, name: str, path: Path, columns: dict[str, Column]
 ) -> MaterializeResult:
-    frame = read_typed_csv(require_file(path), columns).drop("source_line")
+    frame = read_typed_csv(require_file(path), columns).drop("source_line").with_columns(normalized_ticker("ticker"))
     duplicated = frame.filter(pl.col("ticker").is_duplicated())["ticker"].unique().to_list()
     if duplicated:
         raise ValueError(f"{path}: duplicated ticker(s) {sorted(duplicated)}")

@@ -4,7 +4,8 @@ Input: CSV, optionally gzip, header ``date,open,high,low,close,volume,Name``
 (extra columns are ignored).
 
 Output of :func:`read_prices_csv`: a polars frame, one row per data row in file order:
-``source_line`` (Int64, 1-based file line), ``ticker`` (Utf8, from ``Name``),
+``source_line`` (Int64, 1-based file line), ``ticker`` (Utf8, from ``Name``, in the warehouse
+spelling: upper case, ``BRK.B`` for ``brk-b``, see :mod:`domain.tickers`),
 ``trade_date`` (Date), ``open, high, low, close`` (Float64, the file's currency: USD for
 the bundle), ``volume`` (Int64, shares).
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from domain.tickers import normalized_ticker
 from pipelines.lib.csv_files import Column, read_typed_csv
 
 PRICE_FILE_COLUMNS = {
@@ -40,7 +42,7 @@ def read_prices_csv(path: Path | str) -> pl.DataFrame:
         FileNotFoundError: the file does not exist.
         MalformedFileError: missing column, empty date, or an unparsable value.
     """
-    frame = read_typed_csv(path, PRICE_FILE_COLUMNS)
+    frame = read_typed_csv(path, PRICE_FILE_COLUMNS).with_columns(normalized_ticker("ticker"))
     return frame.select("source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume")
 
 

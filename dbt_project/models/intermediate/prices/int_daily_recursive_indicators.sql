@@ -173,6 +173,7 @@ final as (
             when avg_gain + avg_loss = 0 then 0
             else 100 * (avg_gain / (avg_gain + avg_loss))
         end as rsi_14,
+        avg_gain + avg_loss = 0 as rsi_14_no_movement,
         atr as atr_14
 
     from recursion

@@ -35,11 +35,12 @@ joined as (
 
     select
         price_history.ticker,
-        coalesce(companies.company_name, financials.company_name) as company_name,
-        coalesce(companies.sector, financials.sector) as sector,
+        coalesce(companies.company_name, financials.company_name, 'Unknown') as company_name,
+        coalesce(companies.sector, financials.sector, 'Unknown') as sector,
         case
             when companies.ticker is not null then 'constituents'
             when financials.ticker is not null then 'financials_snapshot'
+            else 'unknown'
         end as company_attributes_source,
         companies.ticker is not null as in_constituents_list,
         price_history.first_trade_date,

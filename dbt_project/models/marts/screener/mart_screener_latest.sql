@@ -40,6 +40,7 @@ valuation as (
 
 ),
 
+
 last_bar as (
 
     select
@@ -75,6 +76,22 @@ latest as (
     inner join last_bar
         on indicators.ticker = last_bar.ticker
         and indicators.bar_number = last_bar.bar_number
+
+),
+
+prior_high as (
+
+    -- highest adjusted high of the 251 bars before the latest one (the rest of its
+    -- 252-bar window): a new 52-week high must exceed it
+    select
+        indicators.ticker,
+        max(indicators.adjusted_high) as prior_high_251
+
+    from indicators
+    inner join last_bar
+        on indicators.ticker = last_bar.ticker
+        and indicators.bar_number between last_bar.bar_number - 251 and last_bar.bar_number - 1
+    group by indicators.ticker
 
 ),
 
@@ -131,6 +148,7 @@ final as (
         latest.macd_signal,
         latest.macd_hist,
         latest.rsi_14,
+        latest.rsi_14_no_movement,
         latest.stoch_k,
         latest.stoch_d,
         latest.bb_upper,
@@ -146,9 +164,11 @@ final as (
         latest.adjusted_close > latest.sma_200 as above_sma_200,
         recent_crosses.golden_cross_20d,
         latest.adjusted_close / latest.high_52w - 1 as pct_from_high_52w,
-        latest.adjusted_high = latest.high_52w as new_high_52w,
+        case
+            when latest.high_52w is not null then latest.adjusted_high > prior_high.prior_high_251
+        end as new_high_52w,
         latest.rsi_14 > 70 as rsi_overbought,
-        latest.rsi_14 < 30 as rsi_oversold,
+        latest.rsi_14 < 30 and latest.rsi_14_no_movement is not true as rsi_oversold,
         -- ratios computed from SEC filings (point in time, on this trade date) where the
         -- company has filings, else the vendor snapshot of the financials file
         case when valuation.ticker is not null then 'sec_filings'
@@ -164,6 +184,8 @@ final as (
              else financials.eps end as eps,
         case when valuation.ticker is not null then valuation.knowledge_date
              else financials.as_of_date end as fundamentals_as_of_date,
+        case when valuation.ticker is not null then valuation.knowledge_date
+             else financials.as_of_date end <= latest.trade_date as fundamentals_known_on_trade_date,
         valuation.roe,
         valuation.debt_to_equity,
         valuation.net_margin,
@@ -187,6 +209,8 @@ final as (
     left join valuation
         on latest.ticker = valuation.ticker
         and latest.trade_date = valuation.trade_date
+    left join prior_high
+        on latest.ticker = prior_high.ticker
 
 )
 
