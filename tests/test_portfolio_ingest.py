@@ -33,6 +33,7 @@ from domain.portfolios.transactions import (
     PortfolioFileError,
     PriceHistory,
     RowError,
+    day_range_lookup,
     normalized_transactions,
     read_transactions,
     validate_transactions,
@@ -61,13 +62,20 @@ EXPECTED = "expected portfolio, trade_date, ticker, side, quantity, price, fees,
 
 
 def _history_of(prices_csv: Path) -> PriceHistory:
+    bars = pl.read_csv(prices_csv, columns=["date", "Name", "low", "high"], try_parse_dates=True)
     bounds = (
-        pl.read_csv(prices_csv, columns=["date", "Name"], try_parse_dates=True)
-        .group_by("Name")
+        bars.group_by("Name")
         .agg(first_trade_date=pl.col("date").min(), last_trade_date=pl.col("date").max())
         .rename({"Name": "ticker"})
     )
-    return PriceHistory.from_frame(bounds)
+    day_range = day_range_lookup(lambda t: bars.filter(pl.col("Name") == t).select("date", "low", "high").iter_rows())
+    return PriceHistory.from_frame(bounds, day_range)
+
+
+def _bar(ticker: str, day: str) -> dict:
+    """The real bar of ``ticker`` on ``day`` in the five-ticker file."""
+    frame = pl.read_csv(FIVE_TICKERS, try_parse_dates=True)
+    return frame.filter((pl.col("Name") == ticker) & (pl.col("date") == date.fromisoformat(day))).row(0, named=True)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +88,16 @@ def _errors(text: str, history: PriceHistory, name: str = "t.csv", others=None) 
     return [(e.line, e.field, e.message) for e in validate_transactions(frame, name, history, others)]
 
 
+def _fixed_bad() -> str:
+    """The bad fixture with its three errors fixed: 50 shares sold, a session date, and JPM
+    (bought at its real 2017-09-01 close) instead of the unknown NVDA."""
+    jpm_close = _bar("JPM", "2017-09-01")["close"]
+    return (
+        BAD.read_text().replace(",150,", ",50,").replace("2017-07-04", "2017-07-03")
+        .replace("NVDA,buy,10,170.46", f"JPM,buy,10,{jpm_close}")
+    )  # fmt: skip
+
+
 def _good_with(line: int, replacement: str) -> str:
     """The good fixture with file line ``line`` (header = 1) replaced."""
     lines = GOOD.read_text().splitlines()
@@ -88,6 +106,21 @@ def _good_with(line: int, replacement: str) -> str:
 
 
 # ----------------------------------------------------------------------------- rules
+
+
+def test_a_trade_price_outside_the_days_range_is_rejected(history):
+    """10.25 for AAPL (trading near 153 on 2017-06-01) is no price a person meant: rejected with
+    the day's real low and high; within 1 % of the range passes; dividends are not trade prices."""
+    bar = _bar("AAPL", "2017-06-01")
+    row = "five_tickers_2017,2017-06-01,AAPL,buy,10,{price},1.00,USD"
+    assert _errors(_good_with(7, row.format(price=10.25)), history) == [
+        (7, "price", f"price_in_day_range: 10.25 is outside AAPL's range on 2017-06-01 "
+                     f"(low {bar['low']:g}, high {bar['high']:g}, 1% tolerance)"),
+    ]  # fmt: skip
+    assert _errors(_good_with(7, row.format(price=round(bar["high"] * 1.009, 2))), history) == []
+    assert _errors(_good_with(7, row.format(price=round(bar["low"] * 0.98, 2))), history)[0][1] == "price"
+    without_ranges = PriceHistory(history.bounds)
+    assert _errors(_good_with(7, row.format(price=10.25)), without_ranges) == []
 
 
 def test_history_bounds_and_formats(history):
@@ -312,7 +345,7 @@ def test_write_good_frame_then_edit_atomically(tmp_path, history, monkeypatch):
 
     # an edit that fails half-way leaves the previous file whole and no temporary file
     before = path.read_bytes()
-    fixed = BAD.read_bytes().replace(b",150,", b",50,").replace(b"2017-07-04", b"2017-07-03").replace(b"NVDA", b"JPM")
+    fixed = _fixed_bad().encode()
 
     def broken_fsync(fd):
         raise OSError("disk full")
@@ -468,7 +501,7 @@ def test_rerun_keeps_identical_rows_and_removed_file_vanishes(small_warehouse, p
     assert _metadata(again)["files_rewritten"] == 0
 
     # fixing the bad file moves it from the rejected table to the loaded one
-    fixed = BAD.read_text().replace(",150,", ",50,").replace("2017-07-04", "2017-07-03").replace("NVDA", "JPM")
+    fixed = _fixed_bad()
     (portfolios_dir / BAD.name).write_text(fixed)
     result = _materialize(instance, settings)
     loaded = _table(warehouse, "portfolio_transactions")
@@ -483,6 +516,23 @@ def test_rerun_keeps_identical_rows_and_removed_file_vanishes(small_warehouse, p
     (portfolios_dir / BAD.name).unlink()
     _materialize(instance, settings)
     assert _table(warehouse, "portfolio_transactions") == []
+
+
+def test_ingest_rejects_a_price_outside_the_days_range(small_warehouse, portfolios_dir):
+    """The asset checks trade prices against raw.prices_daily: the real file with AAPL bought at
+    10.25 on 2017-06-01 (it traded near 153) is rejected with the rule and the day's range, and
+    the file's TWR never sees it; input rows = rejected rows."""
+    warehouse, instance, settings = small_warehouse
+    bar = _bar("AAPL", "2017-06-01")
+    (portfolios_dir / "typo.csv").write_text(_good_with(7, "five_tickers_2017,2017-06-01,AAPL,buy,10,10.25,1.00,USD"))
+    result = _materialize(instance, settings)
+    assert _table(warehouse, "portfolio_transactions") == []
+    rejected = {r[1]: r for r in _table(warehouse, "rejected_portfolio_transactions")}
+    assert len(rejected) == len(GOOD.read_text().splitlines()) - 1
+    assert rejected[7][3:5] == ("price", f"typo.csv line 7, field price: price_in_day_range: 10.25 is outside AAPL's "
+                                         f"range on 2017-06-01 (low {bar['low']:g}, high {bar['high']:g}, 1% tolerance)")  # fmt: skip
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["rows_pass_expectations"] and not checks["no_rejected_files"]
 
 
 def test_shared_portfolio_and_unreadable_file_are_rejected(small_warehouse, portfolios_dir):

@@ -26,7 +26,10 @@ KEY_EDITOR = "portfolio_editor"
 
 
 def _history(reader: Reader) -> transactions.PriceHistory:
-    return transactions.PriceHistory.from_frame(portfolio.price_history_bounds(reader))
+    return transactions.PriceHistory.from_frame(
+        portfolio.price_history_bounds(reader),
+        transactions.day_range_lookup(lambda ticker: portfolio.day_ranges(reader, ticker).itertuples(index=False)),
+    )
 
 
 def _save(reader: Reader, file_name: str, data: bytes) -> None:

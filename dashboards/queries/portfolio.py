@@ -121,6 +121,15 @@ def rejected_rows(reader: Reader) -> pd.DataFrame:
     )
 
 
+def day_ranges(reader: Reader, ticker: str) -> pd.DataFrame:
+    """``trade_date, low, high`` (USD, unadjusted as loaded) of every bar of ``ticker``
+    (``marts.fct_daily_indicators``): the upload form checks buy and sell prices against them."""
+    return reader.query(
+        f"SELECT trade_date, low, high FROM {reader.table('marts', 'fct_daily_indicators')} WHERE ticker = ?",
+        [ticker],
+    )
+
+
 def price_history_bounds(reader: Reader) -> pd.DataFrame:
     """``ticker, first_trade_date, last_trade_date`` of every ticker with prices
     (``marts.fct_daily_indicators``): the reference the upload form validates against."""

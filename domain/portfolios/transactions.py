@@ -27,7 +27,9 @@ header; required fields (all but ``fees``) are not empty; the rules of the table
 portfolio is in no other file; holdings never go negative: a portfolio's rows are replayed
 in ``(trade_date, line)`` order (a sell dated the same day as a buy comes after it only when
 its line is later), a ``sell`` may not exceed the shares held, and a ``dividend`` needs shares
-of the ticker held at that point. A dividend is checked against the holding on the date the
+of the ticker held at that point; a ``buy`` or ``sell`` price lies within the day's low..high
+(±1 %, :data:`PRICE_RANGE_TOLERANCE`; rule ``price_in_day_range``, checked when the price
+history carries day ranges, as the ingest asset's and the app's do). A dividend is checked against the holding on the date the
 row carries (the example uses payment dates); the holding on the record date is not known.
 
 The module is longer than ~300 lines because reading and the rules share the error types and
@@ -42,8 +44,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -93,21 +95,48 @@ class PortfolioFileError(ValueError):
         super().__init__(f"{name}: {len(self.errors)} problem(s):\n{shown}{more}")
 
 
+#: ``(ticker, session) -> (low, high)`` of that day's bar (USD, the price data's split basis), or
+#: None when the day has no bar.
+DayRange = Callable[[str, date], "tuple[float, float] | None"]
+
+#: A buy or sell price may lie this fraction below the day's low or above its high (rounding,
+#: a price taken from another feed); further out it is rejected (rule ``price_in_day_range``).
+PRICE_RANGE_TOLERANCE = 0.01
+
+
+def day_range_lookup(fetch: Callable[[str], Iterable[tuple[Any, Any, Any]]]) -> DayRange:
+    """A :data:`DayRange` that asks ``fetch(ticker)`` once per ticker for its
+    ``(trade_date, low, high)`` rows (dates as ``date``, ``datetime`` or ISO text) and caches them:
+    validation reads only the tickers a file names."""
+    cache: dict[str, dict[date, tuple[float, float]]] = {}
+
+    def day_range(ticker: str, day: date) -> tuple[float, float] | None:
+        if ticker not in cache:
+            cache[ticker] = {_as_date(d): (float(low), float(high)) for d, low, high in fetch(ticker)}
+        return cache[ticker].get(day)
+
+    return day_range
+
+
 @dataclass(frozen=True)
 class PriceHistory:
     """The price universe validation checks against: ``bounds[ticker] = (first, last)``, the
-    first and last trade_date with a price for that ticker (exchange session dates)."""
+    first and last trade_date with a price for that ticker (exchange session dates), and
+    ``day_range`` (optional, :func:`day_range_lookup`) for the rule that a buy or sell price
+    lies in the day's low..high (±:data:`PRICE_RANGE_TOLERANCE`); without it the rule is not
+    checked."""
 
     bounds: Mapping[str, tuple[date, date]]
+    day_range: DayRange | None = field(default=None, compare=False)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[Any, Any, Any]]) -> PriceHistory:
+    def from_rows(cls, rows: Iterable[tuple[Any, Any, Any]], day_range: DayRange | None = None) -> PriceHistory:
         """From ``(ticker, first_trade_date, last_trade_date)`` rows (dates as ``date``,
         ``datetime`` or ISO text); tickers are upper-cased."""
-        return cls({str(t).strip().upper(): (_as_date(first), _as_date(last)) for t, first, last in rows})
+        return cls({str(t).strip().upper(): (_as_date(first), _as_date(last)) for t, first, last in rows}, day_range)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame | pd.DataFrame) -> PriceHistory:
+    def from_frame(cls, frame: pl.DataFrame | pd.DataFrame, day_range: DayRange | None = None) -> PriceHistory:
         """From a polars or pandas frame with columns ``ticker, first_trade_date,
         last_trade_date`` (e.g. ``select ticker, min(trade_date) as first_trade_date,
         max(trade_date) as last_trade_date from … group by ticker``).
@@ -120,7 +149,7 @@ class PriceHistory:
         missing = [c for c in ("ticker", "first_trade_date", "last_trade_date") if c not in frame.columns]
         if missing:
             raise ValueError(f"price history frame lacks column(s) {missing}")
-        return cls.from_rows(frame.select("ticker", "first_trade_date", "last_trade_date").iter_rows())
+        return cls.from_rows(frame.select("ticker", "first_trade_date", "last_trade_date").iter_rows(), day_range)
 
     @property
     def tickers(self) -> frozenset[str]:
@@ -302,7 +331,27 @@ def _field_problems(
                 problems.append((column, message))
     if "currency" not in empty and values["currency"].upper() != CURRENCY:
         problems.append(("currency", f"{values['currency']!r} is not supported: prices are in USD, use USD"))
+    bad = {c for c, _ in problems}
+    if side in ("buy", "sell") and not bad & {"ticker", "trade_date", "price"} and history.day_range is not None:
+        message = _price_range_problem(ticker, _parse_date(values["trade_date"]), _number(values["price"]), history)
+        if message:
+            problems.append(("price", message))
     return problems
+
+
+def _price_range_problem(ticker: str, day: date, price: float, history: PriceHistory) -> str | None:
+    """Rule ``price_in_day_range``: a buy or sell price within the day's low..high, widened by
+    :data:`PRICE_RANGE_TOLERANCE`. A session without a bar for the ticker is not checked."""
+    bar = history.day_range(ticker, day)
+    if bar is None:
+        return None
+    low, high = bar
+    if low * (1 - PRICE_RANGE_TOLERANCE) <= price <= high * (1 + PRICE_RANGE_TOLERANCE):
+        return None
+    return (
+        f"price_in_day_range: {price:g} is outside {ticker}'s range on {day} "
+        f"(low {low:g}, high {high:g}, {PRICE_RANGE_TOLERANCE:.0%} tolerance)"
+    )
 
 
 def _date_problem(text: str, ticker: str, history: PriceHistory) -> str | None:

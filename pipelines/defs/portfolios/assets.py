@@ -53,6 +53,7 @@ from domain.portfolios.transactions import (
     PortfolioFileError,
     PriceHistory,
     RowError,
+    day_range_lookup,
     normalized_transactions,
     portfolios_in,
     read_transactions,
@@ -100,7 +101,8 @@ class FileOutcome:
 
 
 def price_history(warehouse: Warehouse) -> PriceHistory:
-    """Each ticker's first and last trade_date in ``raw.prices_daily``.
+    """Each ticker's first and last trade_date in ``raw.prices_daily``, and each day's low and
+    high (read per ticker a file names, while ``warehouse`` is open).
 
     Raises:
         RuntimeError: the prices table does not exist yet (load prices first).
@@ -114,11 +116,18 @@ def price_history(warehouse: Warehouse) -> PriceHistory:
             f"{prices_table(warehouse)} does not exist: portfolio rows are validated against the "
             "price history, so load the prices first (make build)"
         )
+    def bars(ticker: str):
+        frame = warehouse.fetch_frame(
+            f"select trade_date, low, high from {prices_table(warehouse)} where ticker = ?", [ticker]
+        )
+        return frame.iter_rows()
+
     return PriceHistory.from_frame(
         warehouse.fetch_frame(
             f"""select ticker, min(trade_date) as first_trade_date, max(trade_date) as last_trade_date
             from {prices_table(warehouse)} group by ticker"""
-        )
+        ),
+        day_range_lookup(bars),
     )
 
 
