@@ -12,10 +12,16 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Local copy of the third-party data (data/manifest.toml): ../shared/data when that folder exists.
 DATA_MIRROR ?= $(if $(wildcard ../shared/data/.),../shared/data,)
 
-.PHONY: install data build demo serve test test-fast lock benchmark clean
+.PHONY: install venv data build demo serve test test-fast lock benchmark clean
+
+## venv: create .venv, or recreate it when an interrupted install left it without a working pip
+venv:
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { \
+	  if [ -e $(VENV) ]; then echo "$(VENV) has no working pip (an interrupted install?): recreating it"; fi; \
+	  $(PYTHON) -m venv --clear $(VENV); }
 
 $(INSTALLED): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(MAKE) --no-print-directory venv VENV=$(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .

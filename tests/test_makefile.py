@@ -1,0 +1,30 @@
+"""``make install`` recovers from an interrupted install (a venv left without pip)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_the_venv_step_recreates_a_venv_without_pip(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # as if ensurepip was cut off
+    broken = subprocess.run([venv / "bin" / "python", "-m", "pip", "--version"], capture_output=True)
+    assert broken.returncode != 0
+    made = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO_ROOT), "venv", f"VENV={venv}", f"PYTHON={sys.executable}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "has no working pip (an interrupted install?): recreating it" in made.stdout
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "--version"], check=True, capture_output=True)
+    again = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO_ROOT), "venv", f"VENV={venv}"], capture_output=True, text=True
+    )
+    assert again.returncode == 0 and again.stdout == ""  # a working venv is left alone
