@@ -61,6 +61,9 @@ said otherwise):
     Sender and comma-separated recipients of alert e-mails.
 ``ALERT_RETRY_MINUTES``
     Base of the delivery retry backoff, minutes (default 5).
+``BI_READER_PASSWORD``
+    PostgreSQL: password of the read-only role ``bi_reader`` (default: none, for trust
+    authentication). The build sends only its SCRAM-SHA-256 verifier to the server.
 
 Longer than ~300 lines only because every variable is documented here, once.
 
@@ -200,6 +203,7 @@ class Settings(BaseSettings):
     smtp_port: PositiveInt = 587
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
+    bi_reader_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
     alert_email_from: str = ""
     alert_email_to: CommaList = ()

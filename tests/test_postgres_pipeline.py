@@ -103,3 +103,67 @@ def test_dagster_storage_on_postgres(postgres_server, tmp_path, monkeypatch):
             stored = con.execute("select count(*) from runs").fetchone()[0]
             events = con.execute("select count(*) from event_logs where run_id = %s", [result.run_id]).fetchone()[0]
         assert stored == 1 and events > 5
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """Whether a PostgreSQL ``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`` verifier
+    was made from ``password`` (RFC 5802: StoredKey = H(HMAC(PBKDF2(password, salt, i), "Client Key")))."""
+    import base64
+    import hashlib
+    import hmac
+
+    scheme, iterations_salt, keys = verifier.split("$")
+    iterations, salt = iterations_salt.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return scheme == "SCRAM-SHA-256" and base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
+
+
+def test_a_role_password_reaches_the_server_only_as_a_scram_verifier(postgres_db, tmp_path):
+    """libpq's trace of every byte the client sent holds the verifier, never the password; the
+    stored verifier is the password's."""
+    from uuid import uuid4
+
+    from psycopg import sql
+
+    from domain.warehouse.postgres_backend import set_role_password
+
+    role, secret = f"test_reader_{uuid4().hex[:8]}", f"s3cret-{uuid4().hex}"
+    trace = tmp_path / "libpq.trace"
+    with psycopg.connect(postgres_db.conninfo, autocommit=True) as con:
+        con.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        try:
+            with trace.open("w") as out:
+                con.pgconn.trace(out.fileno())
+                set_role_password(con, role, secret)
+                con.pgconn.untrace()
+            stored = con.execute("select rolpassword from pg_authid where rolname = %s", [role]).fetchone()[0]
+        finally:
+            con.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+    sent = trace.read_text()
+    assert "alter role" in sent and stored in sent and secret not in sent
+    assert _scram_matches(stored, secret) and not _scram_matches(stored, secret + "x")
+
+
+def test_the_build_gives_bi_reader_the_password_of_the_settings(postgres_db):
+    """The publishing asset sets BI_READER_PASSWORD on the bi_reader role (created by dbt's
+    on-run-end hook; created here when this server has none yet)."""
+    from uuid import uuid4
+
+    from pipelines.defs.serving.assets import warehouse_snapshot
+
+    secret = f"s3cret-{uuid4().hex}"
+    with psycopg.connect(postgres_db.conninfo, autocommit=True) as con:
+        con.execute(
+            "do $$ begin create role bi_reader login; exception when duplicate_object or unique_violation then null; end $$"
+        )
+    settings = postgres_db.settings.with_values(bi_reader_password=secret)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([warehouse_snapshot], resources=resources_for(settings), instance=instance)
+    assert result.asset_materializations_for_node("serving__warehouse_snapshot")[0].metadata[
+        "bi_reader_password"
+    ].value == "set (SCRAM-SHA-256 verifier)"
+    with psycopg.connect(postgres_db.conninfo) as con:
+        stored = con.execute("select rolpassword from pg_authid where rolname = 'bi_reader'").fetchone()[0]
+    assert _scram_matches(stored, secret)

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import psycopg
+import psycopg.sql
 
 from domain.settings import PostgresConnection
 from domain.warehouse.base import Replacement, Warehouse
@@ -68,6 +69,10 @@ class PostgresWarehouse(Warehouse):
                 if item.frame.height:
                     copy_frame(cursor, item.table, item.frame)
 
+    def set_role_password(self, role: str, password: str) -> None:
+        """See :func:`set_role_password`."""
+        set_role_password(self.con, role, password)
+
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
         info = self.table("meta", "build_info")
         with self.con.transaction():
@@ -76,6 +81,23 @@ class PostgresWarehouse(Warehouse):
             self.execute(f"delete from {info}")
             self.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
         return {"build_info_table": info}
+
+
+def set_role_password(con: psycopg.Connection, role: str, password: str) -> None:
+    """Give the existing ``role`` the password ``password`` without the secret reaching the server:
+    its SCRAM-SHA-256 verifier is computed here (libpq's ``PQencryptPasswordConn``, as psql's
+    ``\\password`` does) and only the verifier is sent, so no statement text, server log or
+    ``pg_stat_activity`` row holds the password.
+
+    Raises:
+        psycopg.errors.UndefinedObject: the role does not exist.
+    """
+    verifier = con.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+    statement = psycopg.sql.SQL("alter role {} with password {}").format(
+        psycopg.sql.Identifier(role), psycopg.sql.Literal(verifier)
+    )
+    with con.transaction():
+        con.execute(statement)
 
 
 def copy_frame(cursor: psycopg.Cursor, table: str, frame: pl.DataFrame) -> None:

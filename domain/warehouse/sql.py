@@ -17,6 +17,10 @@ from typing import Literal
 #: SQL dialects of the two warehouses.
 Dialect = Literal["duckdb", "postgres"]
 
+#: PostgreSQL: the read-only BI role (dbt var ``bi_reader_role``, created by the on-run-end hook
+#: ``grant_bi_reader``; its password is set by the build, see ``set_role_password``).
+BI_READER_ROLE = "bi_reader"
+
 _PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 

@@ -63,6 +63,9 @@ class WarehouseResource(ConfigurableResource):
         default=None, description="postgresql://user:password@host:port/dbname (WAREHOUSE_URL); unset: DuckDB."
     )
     schema_prefix: str = Field(default="", description="Prefix of every schema (WAREHOUSE_SCHEMA_PREFIX).")
+    bi_reader_password: str = Field(
+        default="", description="BI_READER_PASSWORD: password of the read-only bi_reader role (PostgreSQL)."
+    )
 
     @property
     def postgres(self) -> PostgresConnection | None:
@@ -308,6 +311,8 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             snapshot_path=str(settings.snapshot_path),
             postgres_url=postgres_url,
             schema_prefix=settings.schema_prefix,
+            bi_reader_password=_secret(settings.bi_reader_password.get_secret_value(), "BI_READER_PASSWORD", environ)
+            or "",
         ),
         "dbt": DbtResource(
             project_dir=str(settings.dbt_project_dir),
