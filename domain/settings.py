@@ -23,6 +23,10 @@ said otherwise):
 ``WAREHOUSE_URL``
     ``postgresql://user:password@host:port/dbname``: switches the whole product (pipelines, dbt,
     app) to that PostgreSQL database. Unset: the DuckDB file.
+``APP_WAREHOUSE_URL``
+    PostgreSQL: the app's own read-only connection, as the role ``app_reader``
+    (``postgresql://app_reader:<APP_READER_PASSWORD>@host:port/dbname``). Unset: the app uses
+    ``WAREHOUSE_URL``.
 ``WAREHOUSE_SCHEMA_PREFIX`` (field ``schema_prefix``)
     Prefix of every warehouse schema, e.g. ``dev_`` gives ``dev_marts`` (default: none).
 ``DBT_TARGET``
@@ -61,9 +65,10 @@ said otherwise):
     Sender and comma-separated recipients of alert e-mails.
 ``ALERT_RETRY_MINUTES``
     Base of the delivery retry backoff, minutes (default 5).
-``BI_READER_PASSWORD``
-    PostgreSQL: password of the read-only role ``bi_reader`` (default: none, for trust
-    authentication). The build sends only its SCRAM-SHA-256 verifier to the server.
+``BI_READER_PASSWORD``, ``APP_READER_PASSWORD``
+    PostgreSQL: passwords of the read-only roles ``bi_reader`` (BI tools: market data) and
+    ``app_reader`` (the app: also portfolios and alerts) (default: none, for trust
+    authentication). The build sends only their SCRAM-SHA-256 verifiers to the server.
 
 Longer than ~300 lines only because every variable is documented here, once.
 
@@ -98,7 +103,7 @@ BUNDLED_CONSTITUENTS_CSV = SAMPLE_DIR / "constituents_2018-04-02.csv"
 BUNDLED_FINANCIALS_CSV = SAMPLE_DIR / "constituents-financials_2018-02-08.csv"
 
 #: Schemas of the warehouse layers (each gets ``schema_prefix`` in front).
-LAYERS = ("raw", "staging", "intermediate", "marts", "meta", "alerts")
+LAYERS = ("raw", "staging", "intermediate", "marts", "portfolios", "meta", "alerts")
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,8 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
     bi_reader_password: SecretStr = SecretStr("")
+    app_reader_password: SecretStr = SecretStr("")
+    app_warehouse_url: SecretStr | None = None
     smtp_starttls: bool = True
     alert_email_from: str = ""
     alert_email_to: CommaList = ()
@@ -243,7 +250,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a fraction in [0, 1) such as 0.02 (2 %); got {value!r}")
         return value
 
-    @field_validator("warehouse_url")
+    @field_validator("warehouse_url", "app_warehouse_url")
     @classmethod
     def _url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
@@ -271,6 +278,14 @@ class Settings(BaseSettings):
         if self.warehouse_url is None:
             return None
         return PostgresConnection.from_url(self.warehouse_url.get_secret_value())
+
+    @property
+    def app_postgres(self) -> PostgresConnection | None:
+        """The app's PostgreSQL connection: ``APP_WAREHOUSE_URL`` (role ``app_reader``), else
+        ``WAREHOUSE_URL``; None for the DuckDB snapshot."""
+        if self.warehouse_url is None:
+            return None
+        return PostgresConnection.from_url((self.app_warehouse_url or self.warehouse_url).get_secret_value())
 
     @property
     def backend(self) -> Literal["duckdb", "postgres"]:

@@ -9,6 +9,8 @@ cached readers closed after the test) are in ``conftest.py``.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import duckdb
@@ -38,7 +40,11 @@ class Source:
 
     def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
         if self.backend == "duckdb":
-            with duckdb.connect(str(self.snapshot), read_only=True) as con:
+            # the snapshot holds only what readers get (marts, portfolios, alerts, meta): an oracle
+            # query of the raw, staging or intermediate layers reads the writer's file beside it
+            unpublished = re.search(r"\b(raw|staging|intermediate)\.", sql)
+            path = _writer_file(self.snapshot) if unpublished else self.snapshot
+            with duckdb.connect(str(path), read_only=True) as con:
                 return con.execute(sql, params).fetch_df()
         with psycopg.connect(self.conninfo) as con:
             con.adapters.register_loader("numeric", FloatLoader)
@@ -48,6 +54,11 @@ class Source:
     def with_settings(self, **values) -> Source:
         """The same source with some settings replaced (e.g. ``alert_rules_file``)."""
         return Source(self.backend, self.settings.with_values(**values), self.prefix, self.snapshot, self.conninfo)
+
+
+def _writer_file(snapshot: Path) -> Path:
+    """The writer's file a test build published ``snapshot`` from (``x.snapshot.duckdb`` -> ``x.duckdb``)."""
+    return snapshot.with_name(snapshot.name.replace(".snapshot", ""))
 
 
 def duckdb_source(snapshot: Path, **values) -> Source:

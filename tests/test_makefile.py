@@ -28,3 +28,21 @@ def test_the_venv_step_recreates_a_venv_without_pip(tmp_path):
         ["make", "--no-print-directory", "-C", str(REPO_ROOT), "venv", f"VENV={venv}"], capture_output=True, text=True
     )
     assert again.returncode == 0 and again.stdout == ""  # a working venv is left alone
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_install_runs_the_venv_step_before_pip(tmp_path):
+    """``make install`` goes through the venv step (which checks pip) before it uses pip; a dry
+    run (``-n``, passed on to the sub-make) changes nothing."""
+    venv = tmp_path / "venv"
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-C", str(REPO_ROOT), "install", f"VENV={venv}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    check = next(i for i, line in enumerate(lines) if f"{venv}/bin/python -m pip --version" in line)
+    recreate = next(i for i, line in enumerate(lines) if f"-m venv --clear {venv}" in line)
+    first_pip_install = next(i for i, line in enumerate(lines) if "-m pip install" in line)
+    assert check < recreate < first_pip_install
+    assert not venv.exists()

@@ -29,7 +29,7 @@ def metric(at, label_start: str) -> str:
 
 def test_figures_and_tables_match_the_marts(app_on):
     source = app_on
-    risk = source.read(f"select * from {source.t('marts', 'mart_portfolio_risk')} where portfolio = ?", [EXAMPLE])
+    risk = source.read(f"select * from {source.t('portfolios', 'mart_portfolio_risk')} where portfolio = ?", [EXAMPLE])
     assert len(risk) == 1
     row = risk.iloc[0]
     at = open_portfolio_page(source.settings)
@@ -45,9 +45,9 @@ def test_figures_and_tables_match_the_marts(app_on):
 
     holdings = frame(at, "ticker", "company_name", "unrealised_pnl")
     positions = source.read(
-        f"select ticker, quantity, market_value from {source.t('marts', 'fct_portfolio_positions_daily')} "
+        f"select ticker, quantity, market_value from {source.t('portfolios', 'fct_portfolio_positions_daily')} "
         f"where portfolio = ? and trade_date = (select max(trade_date) from "
-        f"{source.t('marts', 'fct_portfolio_positions_daily')} where portfolio = ?)",
+        f"{source.t('portfolios', 'fct_portfolio_positions_daily')} where portfolio = ?)",
         [EXAMPLE, EXAMPLE],
     )
     assert sorted(holdings["ticker"]) == sorted(positions["ticker"])

@@ -123,6 +123,45 @@ def test_a_trade_price_outside_the_days_range_is_rejected(history):
     assert _errors(_good_with(7, row.format(price=10.25)), without_ranges) == []
 
 
+def _bhf_july_2017() -> pl.DataFrame:
+    """BHF's real bars of 2017-07 (its first weeks), cut from the bundled price file at test time:
+    its 2017-07-26 row has a close but no open, high or low, so the price load quarantines it and
+    ``raw.prices_daily`` has no BHF bar that day (a session inside BHF's first..last dates)."""
+    bars = pl.read_csv(sample_file("sp500_all_stocks_5yr.csv.gz"), try_parse_dates=True)
+    return bars.filter((pl.col("Name") == "BHF") & (pl.col("date") <= date(2017, 7, 31)))
+
+
+def test_a_session_without_a_bar_is_not_range_checked():
+    """No bar for the ticker that day (BHF 2017-07-26, quarantined): the price is not checked,
+    so the row loads as before the rule; the day before, with a bar, is checked. A row without
+    low/high (None from polars, NaN from pandas) counts as no bar."""
+    bars = _bhf_july_2017()
+    assert bars.filter(pl.col("date") == date(2017, 7, 26)).select("low", "high").row(0) == (None, None)
+    before = bars.filter(pl.col("date") == date(2017, 7, 25)).row(0, named=True)
+    bounds = [("BHF", bars["date"].min(), bars["date"].max())]
+    lookups = {
+        "polars": day_range_lookup(lambda t: bars.filter(pl.col("Name") == t).select("date", "low", "high").iter_rows()),
+        "pandas": day_range_lookup(lambda t: bars.select("date", "low", "high").to_pandas().itertuples(index=False)),
+    }
+    row = HEADER + "\nbhf,{day},BHF,buy,10,10.25,1.00,USD\n"
+    for name, lookup in lookups.items():
+        history = PriceHistory.from_rows(bounds, lookup)
+        assert lookup("BHF", date(2017, 7, 26)) is None, name
+        assert _errors(row.format(day="2017-07-26"), history) == [], name
+        assert _errors(row.format(day="2017-07-25"), history) == [
+            (2, "price", f"price_in_day_range: 10.25 is outside BHF's range on 2017-07-25 "
+                         f"(low {before['low']:g}, high {before['high']:g}, 1% tolerance)"),
+        ], name  # fmt: skip
+
+
+def test_trade_prices_are_strict_ascii_numbers(history):
+    """Python's float() reads ``7_3.94`` as 73.94 and ``٧٣.٩٤`` (Arabic-Indic) too: as prices
+    they are rejected as not numbers, before the day-range rule looks at them."""
+    for price in ("7_3.94", "\u0667\u0663.\u0669\u0664", "inf"):
+        row = f"five_tickers_2017,2017-09-01,MSFT,buy,20,{price},1.00,USD"
+        assert _errors(_good_with(8, row), history) == [(8, "price", f"{price!r} is not a number")]
+
+
 def test_history_bounds_and_formats(history):
     assert history.tickers == {"AAPL", "AMZN", "JPM", "MSFT", "XOM"}
     assert history.bounds["AAPL"] == (date(2017, 1, 3), date(2018, 2, 7))
@@ -535,6 +574,48 @@ def test_ingest_rejects_a_price_outside_the_days_range(small_warehouse, portfoli
     assert checks["rows_pass_expectations"] and not checks["no_rejected_files"]
 
 
+@pytest.mark.integration
+def test_ingest_does_not_range_check_a_session_without_a_bar(tmp_path, portfolios_dir):
+    """A price file cut at test time from the bundled one (the five tickers and BHF, 2017-07-17
+    .. 2017-07-31): BHF's 2017-07-26 row lacks its low and high, so the price load quarantines
+    it; a buy on that day at 10.25 is not checked and loads (the rule needs the day's bar), the
+    same buy on 2017-07-25 is rejected naming that day's range; loaded + rejected = input."""
+    bhf = _bhf_july_2017().filter(pl.col("date") >= date(2017, 7, 17))
+    five = pl.read_csv(FIVE_TICKERS, try_parse_dates=True).filter(
+        (pl.col("date") >= date(2017, 7, 17)) & (pl.col("date") <= date(2017, 7, 31))
+    )
+    prices_csv = tmp_path / "prices_july_2017.csv"
+    pl.concat([five.select(bhf.columns), bhf]).write_csv(prices_csv)
+    settings = test_settings(tmp_path, prices_csv=prices_csv, portfolios_dir=portfolios_dir)
+    before = bhf.filter(pl.col("date") == date(2017, 7, 25)).row(0, named=True)
+    (portfolios_dir / "no_bar.csv").write_text(f"{HEADER}\nbhf_a,2017-07-26,BHF,buy,10,10.25,1.00,USD\n")
+    (portfolios_dir / "typo.csv").write_text(
+        f"{HEADER}\nbhf_b,2017-07-24,BHF,buy,10,69.10,1.00,USD\nbhf_b,2017-07-25,BHF,buy,10,10.25,1.00,USD\n"
+    )
+    with DagsterInstance.ephemeral() as instance:
+        materialize_prices("2017-07-17", "2017-07-31", instance, settings)
+        result = _materialize(instance, settings)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from raw.prices_daily where ticker = 'BHF' and trade_date = '2017-07-26'"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "select count(*) from raw.rejected_prices where ticker = 'BHF' and trade_date = '2017-07-26'"
+        ).fetchone() == (1,)
+    loaded = _table(settings.warehouse_path, "portfolio_transactions")
+    assert [(r[0], r[1], r[2], r[3], r[7]) for r in loaded] == [("bhf_a", "no_bar.csv", 2, date(2017, 7, 26), 10.25)]
+    rejected = _table(settings.warehouse_path, "rejected_portfolio_transactions")
+    assert [(r[0], r[1]) for r in rejected] == [("typo.csv", 2), ("typo.csv", 3)]
+    assert rejected[1][3:5] == ("price", f"typo.csv line 3, field price: price_in_day_range: 10.25 is outside BHF's "
+                                         f"range on 2017-07-25 (low {before['low']:g}, high {before['high']:g}, 1% "
+                                         "tolerance)")  # fmt: skip
+    per_file = _metadata(result)["per_file"]
+    assert {f: (v["status"], v["input_rows"], v["loaded_rows"], v["rejected_rows"]) for f, v in per_file.items()} == {
+        "no_bar.csv": ("loaded", 1, 1, 0), "typo.csv": ("rejected", 2, 0, 2),
+    }  # fmt: skip
+    assert _checks(result)["rows_pass_expectations"] and not _checks(result)["no_rejected_files"]
+
+
 def test_shared_portfolio_and_unreadable_file_are_rejected(small_warehouse, portfolios_dir):
     warehouse, instance, settings = small_warehouse
     shutil.copy(GOOD, portfolios_dir / "a.csv")
@@ -677,7 +758,9 @@ def test_code_location_shape(definitions):
     job = defs.resolve_job_def("portfolio_refresh")
     selected = job.asset_layer.selected_asset_keys
     assert key in selected and AssetKey(["raw", "prices_daily"]) not in selected
-    assert graph.get(key).child_keys <= selected  # the dbt models reading the table (and what follows)
+    rejected = AssetKey(["raw", "rejected_portfolio_transactions"])  # written by the same asset
+    assert graph.get(key).child_keys - {rejected} <= selected  # the dbt models reading the table (and what follows)
+    assert rejected not in selected and graph.get(rejected).child_keys <= selected
     sensor = defs.resolve_sensor_def("portfolio_files_sensor")
     assert sensor.minimum_interval_seconds == 30 and sensor.default_status.value == "RUNNING"
 

@@ -329,19 +329,19 @@ def con(warehouse_con):
 
 @pytest.fixture(scope="module")
 def daily(con) -> pl.DataFrame:
-    return con.sql("select * from marts.fct_portfolio_daily order by portfolio, trade_date").pl()
+    return con.sql("select * from portfolios.fct_portfolio_daily order by portfolio, trade_date").pl()
 
 
 @pytest.fixture(scope="module")
 def risk(con) -> dict[str, dict]:
-    return {row["portfolio"]: row for row in _rows(con, "select * from marts.mart_portfolio_risk")}
+    return {row["portfolio"]: row for row in _rows(con, "select * from portfolios.mart_portfolio_risk")}
 
 
 # --------------------------------------------------------------------------- the whole history against the oracle
 
 
 def test_every_portfolio_file_is_in_the_marts(con, oracle):
-    portfolios = {p for (p,) in con.sql("select distinct portfolio from marts.fct_portfolio_daily").fetchall()}
+    portfolios = {p for (p,) in con.sql("select distinct portfolio from portfolios.fct_portfolio_daily").fetchall()}
     assert portfolios == set(oracle) and EXAMPLE in portfolios
 
 
@@ -353,7 +353,7 @@ def test_ledger_matches_the_oracle(con, oracle):
 
 def test_positions_match_the_oracle(con, oracle):
     actual = _rows(
-        con, "select * from marts.fct_portfolio_positions_daily order by portfolio, trade_date, ticker"
+        con, "select * from portfolios.fct_portfolio_positions_daily order by portfolio, trade_date, ticker"
     )
     expected = sorted(
         (row for o in oracle.values() for row in o.positions),
@@ -384,7 +384,7 @@ def test_sector_allocation_matches_the_oracle(con, oracle):
         for (p, d, s), g in sorted(groups.items())
     ]
     actual = _rows(
-        con, "select * from marts.mart_portfolio_sector_allocation order by portfolio, trade_date, sector"
+        con, "select * from portfolios.mart_portfolio_sector_allocation order by portfolio, trade_date, sector"
     )
     assert_rows_match(actual, expected, ["portfolio", "trade_date", "sector"], "mart_portfolio_sector_allocation")
 
@@ -452,7 +452,7 @@ def test_realised_pnl_and_final_position_by_hand(con, risk):
     assert final["total_pnl"] == pytest.approx(17323.80 - 10729.80, rel=REL)
     assert final["holding_count"] == 5
     it_weight = con.sql(
-        f"""select weight from marts.mart_portfolio_sector_allocation
+        f"""select weight from portfolios.mart_portfolio_sector_allocation
         where portfolio = '{EXAMPLE}' and trade_date = '2018-02-07' and sector = 'Information Technology'"""
     ).fetchall()
     assert it_weight[0][0] == pytest.approx((4786.20 + 1792.20 + 2288.00) / 17323.80, rel=REL)
@@ -463,7 +463,7 @@ def test_realised_pnl_and_final_position_by_hand(con, risk):
 
 def test_equal_weight_benchmark_matches_polars_over_the_whole_series(con, equal_weight):
     actual = con.sql(
-        """select trade_date, daily_return, constituent_count, index_level from marts.fct_benchmark_daily
+        """select trade_date, daily_return, constituent_count, index_level from portfolios.fct_benchmark_daily
         where benchmark_id = 'EQUAL_WEIGHT' and daily_return is not null order by trade_date"""
     ).pl()
     assert actual["trade_date"].to_list() == equal_weight["trade_date"].to_list()
@@ -482,7 +482,7 @@ def test_equal_weight_benchmark_on_single_sessions(con, prices, session):
     before = dict(prices.filter(pl.col("trade_date") == previous).select("ticker", "close").iter_rows())
     ratios = [today[t] / before[t] - 1 for t in today if t in before]
     (daily_return, count), = con.sql(
-        f"""select daily_return, constituent_count from marts.fct_benchmark_daily
+        f"""select daily_return, constituent_count from portfolios.fct_benchmark_daily
         where benchmark_id = 'EQUAL_WEIGHT' and trade_date = '{session}'"""
     ).fetchall()
     assert count == len(ratios)
@@ -658,7 +658,7 @@ def msft_oracle(prices, msft_returns, rebuilt_copy) -> dict[str, Oracle]:
 def test_ticker_benchmark_is_the_tickers_return(rebuilt_copy, msft_returns):
     actual = _read(
         rebuilt_copy.warehouse,
-        "select * from marts.fct_benchmark_daily where benchmark_id = 'MSFT' order by trade_date",
+        "select * from portfolios.fct_benchmark_daily where benchmark_id = 'MSFT' order by trade_date",
     )
     assert actual["trade_date"].to_list() == msft_returns["trade_date"].to_list()
     assert actual["daily_return"][0] is None and actual["constituent_count"][0] == 0
@@ -668,7 +668,7 @@ def test_ticker_benchmark_is_the_tickers_return(rebuilt_copy, msft_returns):
     assert set(actual["is_portfolio_benchmark"]) == {True}
     equal_weight = _read(
         rebuilt_copy.warehouse,
-        "select distinct is_portfolio_benchmark from marts.fct_benchmark_daily where benchmark_id = 'EQUAL_WEIGHT'",
+        "select distinct is_portfolio_benchmark from portfolios.fct_benchmark_daily where benchmark_id = 'EQUAL_WEIGHT'",
     )
     assert equal_weight["is_portfolio_benchmark"].to_list() == [False]
 
@@ -686,7 +686,7 @@ def test_rebuilt_copy_matches_the_oracle(rebuilt_copy, msft_oracle):
     )  # fmt: skip
     positions = _read(
         rebuilt_copy.warehouse,
-        "select * from marts.fct_portfolio_positions_daily order by portfolio, trade_date, ticker",
+        "select * from portfolios.fct_portfolio_positions_daily order by portfolio, trade_date, ticker",
     )
     assert_rows_match(
         positions.to_dicts(),
@@ -696,7 +696,7 @@ def test_rebuilt_copy_matches_the_oracle(rebuilt_copy, msft_oracle):
         ),
         ["portfolio", "trade_date", "ticker"], "fct_portfolio_positions_daily (copy)",
     )  # fmt: skip
-    daily = _read(rebuilt_copy.warehouse, "select * from marts.fct_portfolio_daily order by portfolio, trade_date")
+    daily = _read(rebuilt_copy.warehouse, "select * from portfolios.fct_portfolio_daily order by portfolio, trade_date")
     assert set(daily["benchmark_id"]) == {"MSFT"}
     assert_rows_match(
         daily.to_dicts(), [row for name in sorted(msft_oracle) for row in msft_oracle[name].days],
@@ -719,7 +719,7 @@ def test_round_trip_edge_cases(rebuilt_copy):
     assert (ko[3]["quantity_after"], ko[3]["cost_basis_after"], ko[3]["average_cost_after"]) == (0, 0, None)
     days = _read(
         rebuilt_copy.warehouse,
-        "select * from marts.fct_portfolio_daily where portfolio = 'round_trip' order by trade_date",
+        "select * from portfolios.fct_portfolio_daily where portfolio = 'round_trip' order by trade_date",
     )
     empty = days.filter((pl.col("trade_date") > date(2016, 9, 1)) & (pl.col("trade_date") < date(2016, 11, 1)))
     assert empty.height > 30
@@ -728,14 +728,14 @@ def test_round_trip_edge_cases(rebuilt_copy):
     assert empty["market_value"].to_list() == [0.0] * empty.height
     wrk = _read(
         rebuilt_copy.warehouse,
-        """select trade_date, price_date, close_price from marts.fct_portfolio_positions_daily
+        """select trade_date, price_date, close_price from portfolios.fct_portfolio_positions_daily
         where portfolio = 'round_trip' and ticker = 'WRK' and trade_date = '2016-05-13'""",
     ).to_dicts()
     assert wrk[0]["price_date"] == date(2016, 5, 12)  # the quarantined bar's session carries the previous close
 
 
 def test_risk_with_a_ticker_benchmark_and_a_risk_free_rate(rebuilt_copy, msft_oracle):
-    rows = _read(rebuilt_copy.warehouse, "select * from marts.mart_portfolio_risk").to_dicts()
+    rows = _read(rebuilt_copy.warehouse, "select * from portfolios.mart_portfolio_risk").to_dicts()
     risk = {row["portfolio"]: row for row in rows}
     assert set(risk) == set(msft_oracle)
     for name, o in msft_oracle.items():
@@ -745,7 +745,7 @@ def test_risk_with_a_ticker_benchmark_and_a_risk_free_rate(rebuilt_copy, msft_or
 
 
 def test_unknown_benchmark_ticker_fails_with_a_clear_error(rebuilt_copy):
-    counts = "select benchmark_id, count(*) as n from marts.fct_benchmark_daily group by 1 order by 1"
+    counts = "select benchmark_id, count(*) as n from portfolios.fct_benchmark_daily group by 1 order by 1"
     before = _read(rebuilt_copy.warehouse, counts)
     result = _run_dbt(
         rebuilt_copy.warehouse, "dbt_unknown", ["run", "--select", "fct_benchmark_daily+"],
@@ -778,8 +778,8 @@ def test_postgres_marts_equal_duckdb(built_postgres_warehouse, con, mart):
     def by_keys(rows: list[dict]) -> list[dict]:  # Python order: PostgreSQL collates text by locale
         return sorted(rows, key=lambda row: tuple(row[k] for k in keys))
 
-    duck = by_keys(_rows(con, f"select * from marts.{mart}"))
-    schema = f"{built_postgres_warehouse.schema_prefix}marts"
+    duck = by_keys(_rows(con, f"select * from portfolios.{mart}"))
+    schema = f"{built_postgres_warehouse.schema_prefix}portfolios"
     with psycopg.connect(built_postgres_warehouse.conninfo) as pg:
         cursor = pg.execute(f'select * from "{schema}"."{mart}"')
         columns = [column.name for column in cursor.description]

@@ -40,6 +40,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 TOLERANCE = 1e-9
 MAX_REPORTED = 5
 BI_ROLE = "bi_reader"
+APP_ROLE = "app_reader"
 
 # mart -> its grain (the join keys between the two builds)
 MART_KEYS = {
@@ -53,6 +54,19 @@ MART_KEYS = {
     "mart_portfolio_sector_allocation": ["portfolio", "trade_date", "sector"],
 }
 
+#: Marts of private user data: schema <prefix>portfolios, not the BI contract's marts.
+PORTFOLIO_MARTS = {
+    "fct_portfolio_positions_daily", "fct_portfolio_daily", "fct_benchmark_daily", "mart_portfolio_risk",
+    "mart_portfolio_sector_allocation",
+}  # fmt: skip
+MARKET_MARTS = [mart for mart in MART_KEYS if mart not in PORTFOLIO_MARTS]
+
+
+def _layer(mart: str) -> str:
+    """The layer schema a mart lands in."""
+    return "portfolios" if mart in PORTFOLIO_MARTS else "marts"
+
+
 LAYER_RELATIONS = {
     "raw": ["prices_daily", "companies", "company_financials"],
     "staging": ["stg_prices__daily", "stg_companies__constituents", "stg_companies__financials"],
@@ -61,7 +75,8 @@ LAYER_RELATIONS = {
         "int_daily_window_indicators",
         "int_daily_recursive_indicators",
     ],
-    "marts": list(MART_KEYS),
+    "marts": MARKET_MARTS,
+    "portfolios": sorted(PORTFOLIO_MARTS),
 }
 
 # DuckDB type of a mart column -> the PostgreSQL types it may have
@@ -228,8 +243,8 @@ def duck(built_warehouse):
 
 @pytest.fixture(scope="module")
 def duck_marts(built_warehouse) -> str:
-    """The DuckDB build's marts schema (it may use a schema prefix too)."""
-    return _schema(getattr(built_warehouse, "schema_prefix", "") or "", "marts")
+    """The DuckDB build's schema prefix (``<prefix>marts``, ``<prefix>portfolios``)."""
+    return getattr(built_warehouse, "schema_prefix", "") or ""
 
 
 @pytest.fixture(scope="module")
@@ -262,9 +277,9 @@ def bi_reader(bi_reader_conninfo):
 def test_mart_equals_the_duckdb_build_row_for_row(duck, duck_marts, pg, mart):
     keys = MART_KEYS[mart]
     duck_frame = duck.sql(
-        f'select * from "{duck_marts}"."{mart}" order by {", ".join(keys)}'
+        f'select * from "{_schema(duck_marts, _layer(mart))}"."{mart}" order by {", ".join(keys)}'
     ).df()
-    pg_frame = _pg_frame(pg.conninfo, _select_all(_schema(pg.schema_prefix, "marts"), mart, keys))
+    pg_frame = _pg_frame(pg.conninfo, _select_all(_schema(pg.schema_prefix, _layer(mart)), mart, keys))
 
     assert list(pg_frame.columns) == list(duck_frame.columns)
     assert len(pg_frame) == len(duck_frame) > 0
@@ -278,14 +293,14 @@ def test_mart_column_types_match_duckdb(duck, duck_marts, pg_conn, pg, mart):
         duck.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = ? and table_name = ?",
-            [duck_marts, mart],
+            [_schema(duck_marts, _layer(mart)), mart],
         ).fetchall()
     )
     pg_types = dict(
         pg_conn.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = %s and table_name = %s",
-            [_schema(pg.schema_prefix, "marts"), mart],
+            [_schema(pg.schema_prefix, _layer(mart)), mart],
         ).fetchall()
     )
     assert set(pg_types) == set(duck_types)
@@ -321,7 +336,7 @@ def test_layers_land_in_prefixed_schemas(pg_conn, pg):
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_marts_carry_the_yaml_descriptions_as_comments(pg_conn, pg, mart):
     docs = _yaml_docs(mart)
-    oid = _relation_oid(pg_conn, _schema(pg.schema_prefix, "marts"), mart)
+    oid = _relation_oid(pg_conn, _schema(pg.schema_prefix, _layer(mart)), mart)
     (table_comment,) = pg_conn.execute("select obj_description(%s, 'pg_class')", [oid]).fetchone()
     column_comments = dict(
         pg_conn.execute(
@@ -400,7 +415,7 @@ def test_bi_reader_is_a_plain_login_role(pg_conn):
     assert row == (True, False, False, False, False, False)
 
 
-@pytest.mark.parametrize("mart", list(MART_KEYS))
+@pytest.mark.parametrize("mart", MARKET_MARTS)
 def test_bi_reader_selects_the_marts(bi_reader, pg, mart):
     query = sql.SQL("select count(*) from {}.{}").format(
         sql.Identifier(_schema(pg.schema_prefix, "marts")), sql.Identifier(mart)
@@ -436,6 +451,10 @@ def test_bi_reader_cannot_change_the_marts(bi_reader, pg, statement):
         ("staging", "stg_prices__daily"),
         ("intermediate", "int_prices_daily_numbered"),
         ("intermediate", "int_daily_recursive_indicators"),
+        ("portfolios", "fct_portfolio_daily"),  # private user data
+        ("portfolios", "fct_portfolio_transactions"),
+        ("alerts", "alert_events"),
+        ("alerts", "alert_deliveries"),
     ],
 )
 def test_bi_reader_cannot_read_other_layers(bi_reader, pg, layer, relation):
@@ -444,6 +463,54 @@ def test_bi_reader_cannot_read_other_layers(bi_reader, pg, layer, relation):
     )
     with pytest.raises(errors.InsufficientPrivilege):
         bi_reader.execute(query)
+
+
+def test_bi_reader_reads_the_build_stamp(bi_reader, pg):
+    query = sql.SQL("select run_id from {}.build_info").format(sql.Identifier(_schema(pg.schema_prefix, "meta")))
+    assert bi_reader.execute(query).fetchone()[0]
+
+
+@pytest.fixture
+def app_reader(pg):
+    """The build's database as the app's role app_reader (trust authentication here)."""
+    params = conninfo_to_dict(pg.conninfo)
+    params.pop("password", None)
+    params["user"] = APP_ROLE
+    with psycopg.connect(make_conninfo(**params), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.mark.parametrize(
+    ("layer", "relation"),
+    [
+        ("marts", "mart_screener_latest"),
+        ("portfolios", "fct_portfolio_daily"),
+        ("portfolios", "fct_portfolio_transactions"),
+        ("portfolios", "fct_portfolio_rejected_rows"),
+        ("alerts", "alert_events"),
+        ("meta", "build_info"),
+    ],
+)
+def test_app_reader_reads_what_the_app_shows(app_reader, pg, layer, relation):
+    query = sql.SQL("select count(*) from {}.{}").format(
+        sql.Identifier(_schema(pg.schema_prefix, layer)), sql.Identifier(relation)
+    )
+    assert app_reader.execute(query).fetchone()[0] >= (0 if relation == "fct_portfolio_rejected_rows" else 1)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "select * from {raw}.prices_daily limit 1",
+        "select * from {raw}.rejected_portfolio_transactions limit 1",
+        "delete from {portfolios}.fct_portfolio_daily",
+        "create table {portfolios}.scratch (id integer)",
+    ],
+)
+def test_app_reader_reads_only(app_reader, pg, statement):
+    schemas = {layer: sql.Identifier(_schema(pg.schema_prefix, layer)) for layer in ("raw", "portfolios")}
+    with pytest.raises(errors.InsufficientPrivilege):
+        app_reader.execute(sql.SQL(statement).format(**schemas))
 
 
 @pytest.mark.parametrize("layer", ["raw", "staging", "intermediate", "marts"])

@@ -2,13 +2,16 @@
 
 Tables (built by dbt from the transaction files of ``PORTFOLIOS_DIR``; see README "Portfolios"):
 
-* ``marts.fct_portfolio_daily`` — one row per (portfolio, trade_date): market value and cash
+* ``portfolios.fct_portfolio_daily`` — one row per (portfolio, trade_date): market value and cash
   flows in USD, time-weighted daily and cumulative returns, drawdown, and the benchmark's.
-* ``marts.fct_portfolio_positions_daily`` — one row per (portfolio, ticker, trade_date).
-* ``marts.mart_portfolio_risk`` — one row per portfolio: annualised risk figures (252 trading days).
-* ``marts.mart_portfolio_sector_allocation`` — (portfolio, trade_date, sector) weights.
-* ``intermediate.int_portfolio_ledger`` — the transactions with the position after each one.
-* ``raw.rejected_portfolio_transactions`` — rows of files that were not loaded, with reasons.
+* ``portfolios.fct_portfolio_positions_daily`` — one row per (portfolio, ticker, trade_date).
+* ``portfolios.mart_portfolio_risk`` — one row per portfolio: annualised risk figures (252 trading days).
+* ``portfolios.mart_portfolio_sector_allocation`` — (portfolio, trade_date, sector) weights.
+* ``portfolios.fct_portfolio_transactions`` — the transactions with the position after each one.
+* ``portfolios.fct_portfolio_rejected_rows`` — rows of files that were not loaded, with reasons.
+
+All of them are in the private schema ``<prefix>portfolios`` (role ``app_reader`` on PostgreSQL;
+BI's ``bi_reader`` sees only ``marts``); the app reads no raw, staging or intermediate table.
 
 Money is USD; returns, weights and drawdowns are fractions. Every function returns a pandas
 frame (or dict) with ``trade_date`` columns as pandas datetimes.
@@ -24,22 +27,22 @@ from domain.warehouse.readers import Reader
 
 
 def portfolio_names(reader: Reader) -> list[str]:
-    """Names of the portfolios in ``marts.mart_portfolio_risk``, sorted by code point."""
+    """Names of the portfolios in ``portfolios.mart_portfolio_risk``, sorted by code point."""
     frame = reader.query(
-        f"SELECT portfolio FROM {reader.table('marts', 'mart_portfolio_risk')} ORDER BY {reader.text_order('portfolio')}"
+        f"SELECT portfolio FROM {reader.table('portfolios', 'mart_portfolio_risk')} ORDER BY {reader.text_order('portfolio')}"
     )
     return [str(name) for name in frame["portfolio"]]
 
 
 def risk(reader: Reader, portfolio: str) -> dict[str, Any] | None:
-    """The portfolio's row of ``marts.mart_portfolio_risk`` as a dict, or None."""
+    """The portfolio's row of ``portfolios.mart_portfolio_risk`` as a dict, or None."""
     frame = reader.query(
-        f"SELECT * FROM {reader.table('marts', 'mart_portfolio_risk')} WHERE portfolio = ?", [portfolio]
+        f"SELECT * FROM {reader.table('portfolios', 'mart_portfolio_risk')} WHERE portfolio = ?", [portfolio]
     )
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
-#: Columns of :func:`daily` (``marts.fct_portfolio_daily``).
+#: Columns of :func:`daily` (``portfolios.fct_portfolio_daily``).
 DAILY_COLUMNS: tuple[str, ...] = (
     "trade_date", "market_value", "net_cash_flow", "buy_amount", "sell_amount", "dividend_amount", "fees",
     "total_pnl", "daily_return", "cumulative_return", "drawdown",
@@ -50,13 +53,13 @@ DAILY_COLUMNS: tuple[str, ...] = (
 def daily(reader: Reader, portfolio: str) -> pd.DataFrame:
     """The portfolio's daily rows, oldest first. Columns: :data:`DAILY_COLUMNS`."""
     return reader.query(
-        f"SELECT {', '.join(DAILY_COLUMNS)} FROM {reader.table('marts', 'fct_portfolio_daily')} "
+        f"SELECT {', '.join(DAILY_COLUMNS)} FROM {reader.table('portfolios', 'fct_portfolio_daily')} "
         "WHERE portfolio = ? ORDER BY trade_date",
         [portfolio],
     )
 
 
-#: Columns of :func:`holdings` (``marts.fct_portfolio_positions_daily`` on the latest date).
+#: Columns of :func:`holdings` (``portfolios.fct_portfolio_positions_daily`` on the latest date).
 HOLDING_COLUMNS: tuple[str, ...] = (
     "ticker", "company_name", "sector", "quantity", "average_cost", "close_price", "price_date",
     "market_value", "cost_basis", "unrealised_pnl", "realised_pnl", "dividend_income", "total_pnl", "weight",
@@ -67,7 +70,7 @@ def holdings(reader: Reader, portfolio: str) -> pd.DataFrame:
     """Positions on the portfolio's latest trade_date, largest market value first: open
     positions and closed ones (quantity 0) that still carry realised P&L or dividends.
     Columns: :data:`HOLDING_COLUMNS`."""
-    positions = reader.table("marts", "fct_portfolio_positions_daily")
+    positions = reader.table("portfolios", "fct_portfolio_positions_daily")
     return reader.query(
         f"SELECT {', '.join(HOLDING_COLUMNS)} FROM {positions} "
         f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {positions} WHERE portfolio = ?) "
@@ -79,7 +82,7 @@ def holdings(reader: Reader, portfolio: str) -> pd.DataFrame:
 def sector_allocation(reader: Reader, portfolio: str) -> pd.DataFrame:
     """``sector, market_value, weight, holding_count`` on the portfolio's latest trade_date,
     largest weight first."""
-    allocation = reader.table("marts", "mart_portfolio_sector_allocation")
+    allocation = reader.table("portfolios", "mart_portfolio_sector_allocation")
     return reader.query(
         f"SELECT sector, market_value, weight, holding_count FROM {allocation} "
         f"WHERE portfolio = ? AND trade_date = (SELECT max(trade_date) FROM {allocation} WHERE portfolio = ?) "
@@ -88,7 +91,7 @@ def sector_allocation(reader: Reader, portfolio: str) -> pd.DataFrame:
     )
 
 
-#: Columns of :func:`transactions` (``intermediate.int_portfolio_ledger``).
+#: Columns of :func:`transactions` (``portfolios.fct_portfolio_transactions``).
 TRANSACTION_COLUMNS: tuple[str, ...] = (
     "trade_date", "ticker", "side", "quantity", "price", "fees", "cash_amount", "realised_pnl",
     "quantity_after", "average_cost_after", "source_file", "source_line",
@@ -96,17 +99,12 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
 
 
 def transactions(reader: Reader, portfolio: str) -> pd.DataFrame:
-    """The portfolio's transactions, newest first, with the position after each
-    (``intermediate.int_portfolio_ledger``) and the file line they come from
-    (``staging.stg_portfolios__transactions``). Columns: :data:`TRANSACTION_COLUMNS`
-    (``cash_amount`` signed from the investor's side: buys negative)."""
-    ledger_columns = ", ".join(
-        f"t.{c}" if c in ("source_file", "source_line") else f"l.{c}" for c in TRANSACTION_COLUMNS
-    )
+    """The portfolio's transactions, newest first, with the position after each and the file
+    line they come from (``portfolios.fct_portfolio_transactions``). Columns:
+    :data:`TRANSACTION_COLUMNS` (``cash_amount`` signed from the investor's side: buys negative)."""
     return reader.query(
-        f"SELECT {ledger_columns} FROM {reader.table('intermediate', 'int_portfolio_ledger')} l "
-        f"JOIN {reader.table('staging', 'stg_portfolios__transactions')} t ON t.transaction_id = l.transaction_id "
-        "WHERE l.portfolio = ? ORDER BY l.trade_date DESC, t.source_line DESC",
+        f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM {reader.table('portfolios', 'fct_portfolio_transactions')} "
+        "WHERE portfolio = ? ORDER BY trade_date DESC, source_line DESC",
         [portfolio],
     )
 
@@ -116,7 +114,7 @@ def rejected_rows(reader: Reader) -> pd.DataFrame:
     field, reason``), by file and line; empty when every file loaded."""
     return reader.query(
         "SELECT source_file, source_line, portfolio, field, reason "
-        f"FROM {reader.table('raw', 'rejected_portfolio_transactions')} "
+        f"FROM {reader.table('portfolios', 'fct_portfolio_rejected_rows')} "
         f"ORDER BY {reader.text_order('source_file')}, source_line"
     )
 

@@ -29,8 +29,10 @@ in ``(trade_date, line)`` order (a sell dated the same day as a buy comes after 
 its line is later), a ``sell`` may not exceed the shares held, and a ``dividend`` needs shares
 of the ticker held at that point; a ``buy`` or ``sell`` price lies within the day's low..high
 (±1 %, :data:`PRICE_RANGE_TOLERANCE`; rule ``price_in_day_range``, checked when the price
-history carries day ranges, as the ingest asset's and the app's do). A dividend is checked against the holding on the date the
-row carries (the example uses payment dates); the holding on the record date is not known.
+history carries day ranges, as the ingest asset's and the app's do; a session without a bar
+for the ticker, e.g. a price row the price checks quarantined, is not checked). A dividend is
+checked against the holding on the date the row carries (the example uses payment dates); the
+holding on the record date is not known.
 
 The module is longer than ~300 lines because reading and the rules share the error types and
 the column contract; the rules alone are half of it. The folder of files (listing, fingerprints,
@@ -101,18 +103,25 @@ DayRange = Callable[[str, date], "tuple[float, float] | None"]
 
 #: A buy or sell price may lie this fraction below the day's low or above its high (rounding,
 #: a price taken from another feed); further out it is rejected (rule ``price_in_day_range``).
+#: The low and high are ``raw.prices_daily``'s as stored, i.e. split-adjusted as of the row's
+#: ``split_basis_date``: transaction prices are on the price data's split basis (README, Portfolios).
 PRICE_RANGE_TOLERANCE = 0.01
 
 
 def day_range_lookup(fetch: Callable[[str], Iterable[tuple[Any, Any, Any]]]) -> DayRange:
     """A :data:`DayRange` that asks ``fetch(ticker)`` once per ticker for its
     ``(trade_date, low, high)`` rows (dates as ``date``, ``datetime`` or ISO text) and caches them:
-    validation reads only the tickers a file names."""
+    validation reads only the tickers a file names. A row without its low or high (None/NaN)
+    counts as no bar: the day is not checked, as a session missing from the prices is not."""
     cache: dict[str, dict[date, tuple[float, float]]] = {}
 
     def day_range(ticker: str, day: date) -> tuple[float, float] | None:
         if ticker not in cache:
-            cache[ticker] = {_as_date(d): (float(low), float(high)) for d, low, high in fetch(ticker)}
+            cache[ticker] = {
+                _as_date(d): (float(low), float(high))
+                for d, low, high in fetch(ticker)
+                if _is_number(low) and _is_number(high)
+            }
         return cache[ticker].get(day)
 
     return day_range
@@ -155,6 +164,11 @@ class PriceHistory:
     def tickers(self) -> frozenset[str]:
         """Known tickers (upper case)."""
         return frozenset(self.bounds)
+
+
+def _is_number(value: Any) -> bool:
+    """A low or high that is there: not None and not NaN (pandas reads a NULL as NaN)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _as_date(value: Any) -> date:

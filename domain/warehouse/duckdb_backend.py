@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from domain.warehouse.base import Replacement, Warehouse
-from domain.warehouse.sql import TableNames, string_literal
+from domain.warehouse.sql import PUBLISHED_LAYERS, TableNames, quote_identifier, string_literal
 
 
 def connect_file(path: Path) -> duckdb.DuckDBPyConnection:
@@ -70,7 +70,10 @@ class DuckDBWarehouse(Warehouse):
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
         if self.snapshot_path is None:
             raise RuntimeError("this DuckDB connection has no snapshot path to publish to")
-        publish_snapshot(self.con, self.snapshot_path, run_id, built_at, meta_schema=self.schema("meta"))
+        publish_snapshot(
+            self.con, self.snapshot_path, run_id, built_at, meta_schema=self.schema("meta"),
+            schemas=[self.schema(layer) for layer in PUBLISHED_LAYERS],
+        )  # fmt: skip
         return {"snapshot_path": str(self.snapshot_path), "size_mb": round(self.snapshot_path.stat().st_size / 1e6, 1)}
 
 
@@ -80,11 +83,15 @@ def publish_snapshot(
     run_id: str,
     built_at: datetime,
     meta_schema: str = "meta",
+    schemas: Sequence[str] | None = None,
 ) -> None:
     """Publish a copy of the connected warehouse at ``snapshot_path`` atomically.
 
-    The copy is made with DuckDB's ``COPY FROM DATABASE`` into a temporary file beside the
-    target (so it holds only live data, not the free blocks a rebuilt DuckDB file keeps),
+    ``schemas``: the schemas readers get (every table of each, as a table; None: the whole
+    database with DuckDB's ``COPY FROM DATABASE``). The product publishes what analysts, BI and
+    the app read, :data:`~domain.warehouse.sql.PUBLISHED_LAYERS` (marts, portfolios, alerts):
+    not the raw, staging and intermediate layers. The copy goes into a temporary file beside
+    the target (so it holds only live data, not the free blocks a rebuilt DuckDB file keeps),
     gets ``<meta_schema>.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``; never
     written to the writer's file), is fsynced and then ``os.replace``-d over ``snapshot_path``.
     Temporary copies a killed earlier publish left beside the target are removed first. Nothing
@@ -98,7 +105,10 @@ def publish_snapshot(
     try:
         warehouse.execute(f"attach {string_literal(str(partial))} as _snapshot_copy")
         try:
-            warehouse.execute(f'copy from database "{source}" to _snapshot_copy')
+            if schemas is None:
+                warehouse.execute(f"copy from database {quote_identifier(source)} to _snapshot_copy")
+            else:
+                _copy_schemas(warehouse, source, schemas)
             info = f"_snapshot_copy.{meta_schema}.build_info"
             warehouse.execute(f"create schema if not exists _snapshot_copy.{meta_schema}")
             warehouse.execute(f"create or replace table {info} (built_at timestamptz, run_id varchar)")
@@ -110,6 +120,20 @@ def publish_snapshot(
         os.replace(partial, snapshot_path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _copy_schemas(warehouse: duckdb.DuckDBPyConnection, source: str, schemas: Sequence[str]) -> None:
+    """Every table of ``schemas`` in catalog ``source`` into ``_snapshot_copy`` (same names)."""
+    tables = warehouse.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ? and schema_name in "
+        f"({', '.join('?' for _ in schemas)}) order by all",
+        [source, *schemas],
+    ).fetchall()
+    for schema in schemas:
+        warehouse.execute(f"create schema if not exists _snapshot_copy.{quote_identifier(schema)}")
+    for schema, table in tables:
+        name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        warehouse.execute(f"create table _snapshot_copy.{name} as select * from {quote_identifier(source)}.{name}")
 
 
 def attach_read_only(path: Path, catalog: str = "snapshot") -> duckdb.DuckDBPyConnection:

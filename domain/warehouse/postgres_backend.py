@@ -18,7 +18,14 @@ import psycopg.sql
 
 from domain.settings import PostgresConnection
 from domain.warehouse.base import Replacement, Warehouse
-from domain.warehouse.sql import TableNames, quote_identifier, to_pyformat
+from domain.warehouse.sql import (
+    APP_READER_ROLE,
+    BI_READER_ROLE,
+    PUBLISHED_LAYERS,
+    TableNames,
+    quote_identifier,
+    to_pyformat,
+)
 
 
 def conninfo(connection: PostgresConnection) -> str:
@@ -80,7 +87,38 @@ class PostgresWarehouse(Warehouse):
             self.execute(f"create table if not exists {info} (built_at timestamptz, run_id text)")
             self.execute(f"delete from {info}")
             self.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
-        return {"build_info_table": info}
+            granted = grant_reader_schemas(self.con, self.names, ("alerts", "meta"))
+        return {"build_info_table": info, "reader_grants": granted}
+
+
+#: What each read-only role may read (layers; dbt's on-run-end hook ``grant_bi_reader`` applies
+#: the same to the dbt schemas, :func:`grant_reader_schemas` to the ones the pipelines create).
+READ_GRANTS = {BI_READER_ROLE: ("marts", "meta"), APP_READER_ROLE: (*PUBLISHED_LAYERS, "meta")}
+
+
+def grant_reader_schemas(con: psycopg.Connection, names: TableNames, layers: Sequence[str]) -> list[str]:
+    """USAGE and SELECT (now and on future tables) on the schemas of ``layers`` to each existing
+    read-only role that :data:`READ_GRANTS` lets read them; returns ``role: schema`` granted.
+    For the schemas the pipelines create after dbt's hook ran (``alerts``, ``meta`` on a first
+    build)."""
+    granted = []
+    for role, readable in READ_GRANTS.items():
+        if not con.execute("select 1 from pg_catalog.pg_roles where rolname = %s", [role]).fetchone():
+            continue
+        for layer in layers:
+            schema = names.schema(layer)
+            exists = con.execute("select 1 from pg_catalog.pg_namespace where nspname = %s", [schema]).fetchone()
+            if layer not in readable or not exists:
+                continue
+            ident = {"schema": psycopg.sql.Identifier(schema), "role": psycopg.sql.Identifier(role)}
+            for statement in (
+                "grant usage on schema {schema} to {role}",
+                "grant select on all tables in schema {schema} to {role}",
+                "alter default privileges in schema {schema} grant select on tables to {role}",
+            ):
+                con.execute(psycopg.sql.SQL(statement).format(**ident))
+            granted.append(f"{role}: {schema}")
+    return granted
 
 
 def set_role_password(con: psycopg.Connection, role: str, password: str) -> None:

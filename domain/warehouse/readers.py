@@ -368,14 +368,15 @@ class PostgresReader(_ReaderBase):
 
 
 def open_reader(settings: Settings) -> Reader:
-    """The reader ``settings`` select: PostgreSQL with ``WAREHOUSE_URL``, else the DuckDB snapshot.
+    """The reader ``settings`` select: PostgreSQL with ``WAREHOUSE_URL`` (connected as
+    ``APP_WAREHOUSE_URL``'s role ``app_reader`` when set), else the DuckDB snapshot.
 
     Cheap: the open snapshot instances and the connection pools are shared by every reader of
     the same file or database in this process.
     """
     names = TableNames(settings.schema_prefix)
-    if settings.postgres is not None:
-        return PostgresReader(settings.postgres, names)
+    if settings.app_postgres is not None:
+        return PostgresReader(settings.app_postgres, names)
     return DuckDBSnapshotReader(settings.snapshot_path, names)
 
 

@@ -17,6 +17,13 @@ from typing import Literal
 #: SQL dialects of the two warehouses.
 Dialect = Literal["duckdb", "postgres"]
 
+#: Layers readers get: the DuckDB snapshot holds exactly these (plus ``meta``); on PostgreSQL
+#: the app's role ``app_reader`` reads them, BI's ``bi_reader`` only ``marts``.
+PUBLISHED_LAYERS = ("marts", "portfolios", "alerts")
+
+#: PostgreSQL: the app's read-only role (reads :data:`PUBLISHED_LAYERS` and ``meta``).
+APP_READER_ROLE = "app_reader"
+
 #: PostgreSQL: the read-only BI role (dbt var ``bi_reader_role``, created by the on-run-end hook
 #: ``grant_bi_reader``; its password is set by the build, see ``set_role_password``).
 BI_READER_ROLE = "bi_reader"

@@ -66,6 +66,9 @@ class WarehouseResource(ConfigurableResource):
     bi_reader_password: str = Field(
         default="", description="BI_READER_PASSWORD: password of the read-only bi_reader role (PostgreSQL)."
     )
+    app_reader_password: str = Field(
+        default="", description="APP_READER_PASSWORD: password of the app's read-only app_reader role (PostgreSQL)."
+    )
 
     @property
     def postgres(self) -> PostgresConnection | None:
@@ -312,6 +315,8 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             postgres_url=postgres_url,
             schema_prefix=settings.schema_prefix,
             bi_reader_password=_secret(settings.bi_reader_password.get_secret_value(), "BI_READER_PASSWORD", environ)
+            or "",
+            app_reader_password=_secret(settings.app_reader_password.get_secret_value(), "APP_READER_PASSWORD", environ)
             or "",
         ),
         "dbt": DbtResource(

@@ -36,6 +36,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -390,3 +391,18 @@ def portfolio_transactions(
         },
     )
 
+
+
+#: ``raw.rejected_portfolio_transactions`` as an asset of its own for the lineage graph (dbt's
+#: source of ``stg_portfolios__rejected_transactions``): written in the same run and transaction
+#: as ``raw/portfolio_transactions``, never materialised alone.
+rejected_portfolio_transactions = AssetSpec(
+    key=AssetKey(["raw", "rejected_portfolio_transactions"]),
+    deps=[AssetKey(PORTFOLIO_TRANSACTIONS_KEY)],
+    group_name="portfolios",
+    description="Rows of transaction files that were not loaded, with field and reason; written by "
+    "raw/portfolio_transactions in the same transaction (not materialised on its own).",
+    kinds={"duckdb", "postgres"},
+    owners=["team:data-engineering"],
+    tags={"layer": "raw"},
+)

@@ -6,14 +6,15 @@ publishes the events it wrote): copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHO
 ``meta.build_info``. The Streamlit app and BI tools read the snapshot, so they keep
 working, on the last completed build, while a new build writes. On PostgreSQL it records
 ``meta.build_info`` and, when ``BI_READER_PASSWORD`` is set, gives the ``bi_reader`` role (created
-by dbt's on-run-end hook) that password, sending only its SCRAM-SHA-256 verifier.
+by dbt's on-run-end hook) that password, and ``APP_READER_PASSWORD`` to ``app_reader``, sending
+only their SCRAM-SHA-256 verifiers; the grants of both roles on ``alerts`` and ``meta`` follow.
 """
 
 from datetime import datetime, timezone
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from domain.warehouse.sql import BI_READER_ROLE
+from domain.warehouse.sql import APP_READER_ROLE, BI_READER_ROLE
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.resources import WarehouseResource
 
@@ -34,8 +35,10 @@ def warehouse_snapshot(context: AssetExecutionContext, warehouse: WarehouseResou
     built_at = datetime.now(timezone.utc)
     with warehouse.connect() as wh:
         metadata = wh.publish(context.run.run_id, built_at)
-        if wh.backend == "postgres" and warehouse.bi_reader_password:
-            # the verifier, never the password, reaches the server (see set_role_password)
-            wh.set_role_password(BI_READER_ROLE, warehouse.bi_reader_password)
-            metadata["bi_reader_password"] = "set (SCRAM-SHA-256 verifier)"
+        for role, password in ((BI_READER_ROLE, warehouse.bi_reader_password),
+                               (APP_READER_ROLE, warehouse.app_reader_password)):  # fmt: skip
+            if wh.backend == "postgres" and password:
+                # the verifier, never the password, reaches the server (see set_role_password)
+                wh.set_role_password(role, password)
+                metadata[f"{role}_password"] = "set (SCRAM-SHA-256 verifier)"
     return MaterializeResult(metadata={**metadata, "backend": wh.backend, "built_at": built_at.isoformat()})
