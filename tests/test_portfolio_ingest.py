@@ -148,10 +148,11 @@ def test_a_session_without_a_bar_is_not_range_checked():
         history = PriceHistory.from_rows(bounds, lookup)
         assert lookup("BHF", date(2017, 7, 26)) is None, name
         assert _errors(row.format(day="2017-07-26"), history) == [], name
-        assert _errors(row.format(day="2017-07-25"), history) == [
-            (2, "price", f"price_in_day_range: 10.25 is outside BHF's range on 2017-07-25 "
-                         f"(low {before['low']:g}, high {before['high']:g}, 1% tolerance)"),
-        ], name  # fmt: skip
+        message = (
+            f"price_in_day_range: 10.25 is outside BHF's range on 2017-07-25 "
+            f"(low {before['low']:g}, high {before['high']:g}, 1% tolerance)"
+        )
+        assert _errors(row.format(day="2017-07-25"), history) == [(2, "price", message)], name
 
 
 def test_trade_prices_are_strict_ascii_numbers(history):
@@ -606,9 +607,11 @@ def test_ingest_does_not_range_check_a_session_without_a_bar(tmp_path, portfolio
     assert [(r[0], r[1], r[2], r[3], r[7]) for r in loaded] == [("bhf_a", "no_bar.csv", 2, date(2017, 7, 26), 10.25)]
     rejected = _table(settings.warehouse_path, "rejected_portfolio_transactions")
     assert [(r[0], r[1]) for r in rejected] == [("typo.csv", 2), ("typo.csv", 3)]
-    assert rejected[1][3:5] == ("price", f"typo.csv line 3, field price: price_in_day_range: 10.25 is outside BHF's "
-                                         f"range on 2017-07-25 (low {before['low']:g}, high {before['high']:g}, 1% "
-                                         "tolerance)")  # fmt: skip
+    reason = (
+        f"typo.csv line 3, field price: price_in_day_range: 10.25 is outside BHF's range on 2017-07-25 "
+        f"(low {before['low']:g}, high {before['high']:g}, 1% tolerance)"
+    )
+    assert rejected[1][3:5] == ("price", reason)
     per_file = _metadata(result)["per_file"]
     assert {f: (v["status"], v["input_rows"], v["loaded_rows"], v["rejected_rows"]) for f, v in per_file.items()} == {
         "no_bar.csv": ("loaded", 1, 1, 0), "typo.csv": ("rejected", 2, 0, 2),
