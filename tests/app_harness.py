@@ -10,7 +10,6 @@ cached readers closed after the test) are in ``conftest.py``.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import duckdb

@@ -197,6 +197,10 @@ def test_screener_renders_everything(app_on, mart):
     assert f"Data as of {built_at:%Y-%m-%d %H:%M} UTC" in captions
     assert run_id in captions
     assert at.download_button[0].label == "Download CSV"
+    # the vendor snapshot (2018-02-08) sits beside prices ending 2018-02-07: marked as look-ahead
+    ahead = int(mart["fundamentals_known_on_trade_date"].eq(False).sum())
+    assert ahead == int((mart["valuation_source"] == "vendor_snapshot").sum()) > 0
+    assert any(f"{ahead} of these rows show fundamentals dated after their price" in c.value for c in at.caption)
 
 
 def _assert_not_built_message(settings: Settings, expected: str) -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from dagster import AssetKey, build_schedule_context
 
-from pipelines.build import history_range
 from domain.settings import Settings
+from pipelines.build import history_range
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.partitions import trading_day_partitions
 

@@ -29,6 +29,7 @@ from dagster import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from domain.portfolios.store import file_sha256, write_portfolio_file
 from domain.portfolios.transactions import (
     PortfolioFileError,
     PriceHistory,
@@ -38,7 +39,6 @@ from domain.portfolios.transactions import (
     read_transactions,
     validate_transactions,
 )
-from domain.portfolios.store import file_sha256, write_portfolio_file
 from pipelines.defs.portfolios.assets import portfolio_transactions
 from pipelines.defs.portfolios.sensors import fingerprint_hash, portfolio_files_sensor
 from pipelines.lib.resources import PortfolioFilesResource

@@ -173,7 +173,7 @@ if result.empty:
     st.stop()
 
 if "fundamentals_known_on_trade_date" in result.columns:
-    ahead = int((result["fundamentals_known_on_trade_date"] == False).sum())  # noqa: E712 (NULL is not False)
+    ahead = int(result["fundamentals_known_on_trade_date"].eq(False).sum())  # NULL (no fundamentals) is not False
     if ahead:
         st.caption(
             f":material/warning: {ahead} of these rows show fundamentals dated after their price "
