@@ -253,15 +253,20 @@ def pg_conn(pg):
         yield connection
 
 
+def _role_conninfo(pg, role: str, password_variable: str) -> str:
+    """The build's database as ``role`` (password from ``password_variable`` when set)."""
+    params = conninfo_to_dict(pg.conninfo)
+    params.pop("password", None)
+    params["user"] = role
+    if os.environ.get(password_variable):
+        params["password"] = os.environ[password_variable]
+    return make_conninfo(**params)
+
+
 @pytest.fixture(scope="module")
 def bi_reader_conninfo(pg) -> str:
     """The build's database, as bi_reader (password from BI_READER_PASSWORD when set)."""
-    params = conninfo_to_dict(pg.conninfo)
-    params.pop("password", None)
-    params["user"] = BI_ROLE
-    if os.environ.get("BI_READER_PASSWORD"):
-        params["password"] = os.environ["BI_READER_PASSWORD"]
-    return make_conninfo(**params)
+    return _role_conninfo(pg, BI_ROLE, "BI_READER_PASSWORD")
 
 
 @pytest.fixture
@@ -472,11 +477,8 @@ def test_bi_reader_reads_the_build_stamp(bi_reader, pg):
 
 @pytest.fixture
 def app_reader(pg):
-    """The build's database as the app's role app_reader (trust authentication here)."""
-    params = conninfo_to_dict(pg.conninfo)
-    params.pop("password", None)
-    params["user"] = APP_ROLE
-    with psycopg.connect(make_conninfo(**params), autocommit=True) as connection:
+    """The build's database as the app's role app_reader (password from APP_READER_PASSWORD when set)."""
+    with psycopg.connect(_role_conninfo(pg, APP_ROLE, "APP_READER_PASSWORD"), autocommit=True) as connection:
         yield connection
 
 
