@@ -1,5 +1,5 @@
 """Exchange trading days (``exchange-calendars``): the XNYS (NYSE) sessions the prices, the
-portfolio files and the partitions follow. Sessions are dates (the exchange's local day)."""
+portfolio files and the price load's window follow. Sessions are dates (the exchange's local day)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import pandas as pd
 
 EXCHANGE = "XNYS"
 EXCHANGE_TIMEZONE = "America/New_York"
-HISTORY_START = date(2013, 2, 8)  # first trading day of the bundled S&P 500 file
+HISTORY_START = date(2013, 2, 8)  # first trading day of the bundled S&P 500 file (default HISTORY_START)
+#: The calendar covers sessions from here: the earliest ``HISTORY_START`` a deployment may set.
+CALENDAR_START = date(1995, 1, 3)
 
 
 @cache
 def exchange_calendar() -> xc.ExchangeCalendar:
-    """The exchange calendar from a year before ``HISTORY_START`` (room to look back) to
-    exchange-calendars' default end (about a year ahead of today)."""
-    return xc.get_calendar(EXCHANGE, start=pd.Timestamp(HISTORY_START) - pd.DateOffset(years=1))
+    """The exchange calendar from :data:`CALENDAR_START` to exchange-calendars' default end
+    (about a year ahead of today)."""
+    return xc.get_calendar(EXCHANGE, start=pd.Timestamp(CALENDAR_START))
 
 
 def sessions_between(first: date, last: date) -> list[date]:

@@ -20,6 +20,9 @@ said otherwise):
 ``PRICES_CSV``
     Daily OHLCV CSV (``date,open,high,low,close,volume,Name``, optionally gzip), default the
     bundled ``data/sample/sp500_all_stocks_5yr.csv.gz``.
+``HISTORY_START``
+    First day a price may be dated, ``YYYY-MM-DD`` (default 2013-02-08, the bundled file's first
+    session; not before 1995-01-03). Earlier rows are quarantined with a reason.
 ``WAREHOUSE_URL``
     ``postgresql://user:password@host:port/dbname``: switches the whole product (pipelines, dbt,
     app) to that PostgreSQL database. Unset: the DuckDB file.
@@ -79,6 +82,7 @@ Invalid values raise :class:`pydantic.ValidationError` naming the variable, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -92,6 +96,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.calendar import CALENDAR_START, HISTORY_START
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"
@@ -186,6 +192,7 @@ class Settings(BaseSettings):
     snapshot_path: Path | None = Field(default=None, validation_alias=AliasChoices("snapshot_path",
                                                                                   "WAREHOUSE_SNAPSHOT_PATH"))  # fmt: skip
     prices_csv: Path = BUNDLED_PRICES_CSV
+    history_start: date = HISTORY_START
     constituents_csv: Path = BUNDLED_CONSTITUENTS_CSV
     financials_csv: Path = BUNDLED_FINANCIALS_CSV
     dbt_project_dir: Path = DBT_PROJECT_DIR
@@ -242,6 +249,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("history_start")
+    @classmethod
+    def _history_start(cls, value: date) -> date:
+        if value < CALENDAR_START:
+            raise ValueError(f"HISTORY_START must be on or after {CALENDAR_START} (the exchange calendar's start)")
+        return value
 
     @field_validator("risk_free_rate")
     @classmethod

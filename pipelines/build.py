@@ -1,13 +1,14 @@
-"""Command-line build: run the ``warehouse_build`` job over every price partition in one run.
+"""Command-line build: run the ``warehouse_build`` job, then ``alerts_evaluate``.
 
-``python -m pipelines.build`` loads the whole history (all session partitions as one
-single-run backfill), rebuilds the dbt models with their tests and publishes the
-snapshot; after a successful build it runs ``alerts_evaluate`` (the rules of
-``ALERT_RULES_FILE`` on the new marts, then the snapshot again). The runs are recorded in
-the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing`` does
-nothing when a completed build exists (``make demo``). ``--partition-range FIRST...LAST``
-loads only those sessions. Exits non-zero on failure. Configuration: the environment, read
-once into :class:`~domain.settings.Settings` (see the README's Configuration table).
+``python -m pipelines.build`` loads the whole history of the price source in one run, updates
+the dbt models with their tests and publishes the snapshot; after a successful build it runs
+``alerts_evaluate`` (the rules of ``ALERT_RULES_FILE`` on the new marts, then the snapshot
+again). ``--partition-range FIRST...LAST`` loads only those sessions (the daily path: the dbt
+models then recompute from ``FIRST`` on only, see ``dbt_project/README.md``). The runs are
+recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing``
+does nothing when a completed build exists (``make demo``). Exits non-zero on failure.
+Configuration: the environment, read once into :class:`~domain.settings.Settings` (see the
+README's Configuration table).
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timezone
 
 from dagster import DagsterInstance
 
-from domain.calendar import EXCHANGE_TIMEZONE
 from domain.settings import Settings
-from pipelines.defs.prices.reader import latest_trade_date
-from pipelines.lib.partitions import trading_day_partitions
 from pipelines.lib.resources import build_resources
 from pipelines.lib.runs import process_tags
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+#: Run tags naming the sessions a build loads (shown in the Dagster UI's run list).
+FIRST_SESSION_TAG = "prices/first_session"
+LAST_SESSION_TAG = "prices/last_session"
 
 
 @dataclass(frozen=True)
@@ -46,46 +44,36 @@ class BuildResult:
         return self.success
 
 
-def history_range(settings: Settings) -> tuple[str, str]:
-    """Partition keys from the first session to the source's last session with data
-    (sessions after the end of a static file are not loaded as empty days; with
-    ``PRICE_SOURCE=yahoo``, the last partition, i.e. today's session once it has started)."""
-    partitions = trading_day_partitions()
-    last = partitions.get_last_partition_key()
-    if settings.price_source == "yahoo":
-        return partitions.get_first_partition_key(), last
-    latest = latest_trade_date(settings.prices_csv)
-    if latest is not None and latest.isoformat() < last:
-        last = partitions.get_partition_key_for_timestamp(
-            datetime.combine(latest, time(), tzinfo=ZoneInfo(EXCHANGE_TIMEZONE)).timestamp()
-        )
-    return partitions.get_first_partition_key(), last
-
-
 def run_build(
     settings: Settings,
-    first_key: str | None = None,
-    last_key: str | None = None,
+    first_session: str | None = None,
+    last_session: str | None = None,
     instance: DagsterInstance | None = None,
     allow_shrink: bool = False,
 ) -> BuildResult:
-    """Execute the build job in process over ``first_key..last_key`` (default: all), then, if it
-    succeeded, the ``alerts_evaluate`` job, both with the resources of ``settings``.
+    """Execute the build job in process, loading the price sessions ``first_session..last_session``
+    (``YYYY-MM-DD``; default: the source's whole history), then, if it succeeded, the
+    ``alerts_evaluate`` job, both with the resources of ``settings``.
 
-    Parses the dbt project first (same profile and vars as the build), so the run uses the models
-    as they are on disk and ``dbt build`` parses partially. ``allow_shrink`` lets the price load
-    replace the stored rows of its window by far fewer (see
+    Parses the dbt project first when a model changed or the manifest was parsed with another
+    profile or vars (:meth:`~pipelines.lib.resources.DbtResource.parse_if_needed`), so the run
+    uses the models as they are on disk and ``dbt build`` parses partially. ``allow_shrink`` lets
+    the price load replace the stored rows of its window by far fewer (see
     :class:`pipelines.defs.prices.assets.PricesConfig`); without it an empty or truncated file
     fails the build and nothing is published.
     """
-    build_resources(settings, environ={})["dbt"].parse()
+    build_resources(settings, environ={})["dbt"].parse_if_needed()
+    from pipelines.defs.build.jobs import warehouse_build_run_config
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(settings)
-    default_first, default_last = history_range(settings)
-    tags = {RANGE_START_TAG: first_key or default_first, RANGE_END_TAG: last_key or default_last, **process_tags()}
+    tags = {**process_tags()}
+    if first_session:
+        tags[FIRST_SESSION_TAG] = first_session
+    if last_session:
+        tags[LAST_SESSION_TAG] = last_session
     instance = instance or DagsterInstance.get()
-    run_config = {"ops": {"raw__prices_daily": {"config": {"allow_shrink": allow_shrink}}}}
+    run_config = warehouse_build_run_config(first_session, last_session, allow_shrink)
     result = defs.resolve_job_def("warehouse_build").execute_in_process(
         instance=instance, tags=tags, run_config=run_config, raise_on_error=False
     )
@@ -149,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.if_missing and already_built(settings):
         print("warehouse already built: skipping (make build rebuilds)")
         return 0
-    first, last = args.partition_range.split("...") if args.partition_range else (None, None)
+    first, last = (None, None)
+    if args.partition_range:
+        parts = args.partition_range.split("...")
+        if len(parts) != 2 or not all(parts):
+            parser.error(f"--partition-range {args.partition_range!r}: expected FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD)")
+        first, last = parts
     result = run_build(settings, first, last, allow_shrink=args.allow_shrink)
     if result.alerts_run_id is None and not result.success:
         print(f"build FAILED (run {result.build_run_id}); nothing new was published")

@@ -174,7 +174,7 @@ def materialize_prices(first: str, last: str, instance, settings: Settings, rais
         [prices_daily],
         resources=resources_for(settings),
         instance=instance,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        run_config={"ops": {"raw__prices_daily": {"config": {"first_session": first, "last_session": last}}}},
         raise_on_error=raise_on_error,
     )
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tomllib
 import zlib
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -373,6 +374,6 @@ def test_the_product_names_a_missing_bundled_file_and_how_to_get_it(tmp_path, mo
 
     monkeypatch.setattr(datasets, "DEFAULT_TARGET", tmp_path / "sample")
     with pytest.raises(MissingDataFileError, match=r"data/sample/sp500_all_stocks_5yr\.csv\.gz is missing: run `make data`"):
-        _csv_batch(tmp_path / "sample" / "sp500_all_stocks_5yr.csv.gz")
+        _csv_batch(tmp_path / "sample" / "sp500_all_stocks_5yr.csv.gz", date(2013, 2, 8))
     elsewhere = tmp_path / "mine.csv"
     assert datasets.require_file(elsewhere) == elsewhere  # not bundled: its reader reports it

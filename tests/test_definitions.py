@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from dagster import AssetKey, build_schedule_context
 
 from domain.settings import Settings
-from pipelines.build import history_range
 from pipelines.defs.dbt.assets import dbt_models
-from pipelines.lib.partitions import trading_day_partitions
+from pipelines.defs.prices.window import WindowError, resolve_window, source_sessions
+from pipelines.lib.resources import build_resources
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -47,16 +48,29 @@ def test_checks_include_ge_suites_and_dbt_tests(definitions):
     prices_checks = {c.name for c in graph.get_check_keys_for_assets({AssetKey(["raw", "prices_daily"])})}
     assert prices_checks == {"rows_pass_expectations", "daily_completeness"}
     mart_checks = graph.get_check_keys_for_assets({AssetKey(["marts", "fct_daily_indicators"])})
-    assert len(mart_checks) >= 3  # dbt tests become asset checks
+    assert {c.name for c in mart_checks} == {"dbt_tests"}  # one check per model for all its dbt tests
+    key = AssetKey(["marts", "fct_daily_indicators"])
+    spec = next(s for s in definitions.resolve_assets_def(key).check_specs if s.asset_key == key)
+    assert "unique_combination_of_columns_fct_daily_indicators_ticker__trade_date" in spec.description
 
 
-def test_partitions_are_exchange_sessions():
-    partitions = trading_day_partitions()
-    keys = partitions.get_partition_keys(current_time=datetime(2018, 2, 8, tzinfo=NEW_YORK))
-    assert keys[0] == "2013-02-08" and keys[-1] == "2018-02-08"
-    assert len([k for k in keys if k <= "2018-02-07"]) == 1259  # sessions in the bundled file
-    assert "2017-07-04" not in keys and "2017-07-01" not in keys  # holiday, Saturday
-    assert history_range(Settings.from_values()) == ("2013-02-08", "2018-02-07")
+def test_price_window_is_a_range_of_exchange_sessions():
+    price_source = build_resources(Settings.from_values(), environ={})["price_source"]
+    today = date(2018, 2, 8)
+    assert source_sessions(price_source, today) == (date(2013, 2, 8), date(2018, 2, 7))  # the bundled file
+    # no config: the whole file; a weekend-dated row of the last session's week falls into the window
+    assert resolve_window(price_source, None, None, today) == (date(2013, 2, 8), date(2018, 2, 8))
+    assert resolve_window(price_source, "2017-06-30", "2017-07-03", today) == (date(2017, 6, 30), date(2017, 7, 5))
+    for first, last, message in [
+        ("2017-07-04", None, "first_session 2017-07-04 is not an XNYS session"),  # Independence Day
+        ("2017-07-01", None, "not an XNYS session"),  # Saturday
+        ("2017-07-05", "2017-07-03", "first_session 2017-07-05 is after last_session 2017-07-03"),
+        ("2013-02-07", None, "outside the span"),  # before HISTORY_START
+        ("2018-02-07", "2018-02-09", "outside the span"),  # after today's session
+        ("2017-13-01", None, "first_session '2017-13-01' is not a date"),
+    ]:
+        with pytest.raises(WindowError, match=message):
+            resolve_window(price_source, first, last, today)
 
 
 def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
@@ -71,7 +85,10 @@ def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
         scheduled_execution_time=datetime(2017, 7, 3, 18, 30, tzinfo=NEW_YORK), repository_def=repository
     )
     requests = list(schedule.evaluate_tick(context).run_requests)
-    assert [r.partition_key for r in requests] == ["2017-07-03"]
+    assert [r.run_config for r in requests] == [
+        {"ops": {"raw__prices_daily": {"config": {"allow_shrink": False, "first_session": "2017-07-03",
+                                                  "last_session": "2017-07-03"}}}}
+    ]  # fmt: skip
     holiday = build_schedule_context(
         scheduled_execution_time=datetime(2017, 7, 4, 18, 30, tzinfo=NEW_YORK), repository_def=repository
     )

@@ -32,13 +32,13 @@ def test_each_row_has_one_category(rows):
     classified = classify(source, (date(2017, 6, 1), date(2017, 6, 2)), SPAN)
     # 5 tickers on 2017-06-01, JPM twice more identically (collapsed) and once conflicting (kept)
     assert classified.batch.height == 6 and classified.collapsed == 2
-    assert classified.outside_partitions["reason"].to_list() == [
-        "trade_date_before_first_partition", "trade_date_after_last_partition",
+    assert classified.outside_sessions["reason"].to_list() == [
+        "trade_date_before_history_start", "trade_date_after_latest_session",
     ]  # fmt: skip
     assert classified.not_requested == rows.height - 5
     frame = reconciliation_frame(classified, loaded=4, rejected=2, run=RUN, recorded_at=datetime(2026, 12, 5))
     counts = dict(zip(frame["category"], frame["row_count"], strict=True))
-    assert counts == {"loaded": 4, "rejected": 2, "rejected_outside_partitions": 2,
+    assert counts == {"loaded": 4, "rejected": 2, "rejected_outside_sessions": 2,
                       "duplicate_collapsed": 2, "outside_requested_range": rows.height - 5}  # fmt: skip
     assert sum(counts.values()) == source.height
     assert frame["reason"].to_list() == [CATEGORIES[c] for c in frame["category"]]
@@ -51,7 +51,7 @@ def test_a_reconciliation_that_does_not_add_up_raises(rows):
 
 
 def test_a_window_outside_the_span_and_rows_without_a_date_are_refused(rows):
-    with pytest.raises(ValueError, match="not inside the partitions' span"):
+    with pytest.raises(ValueError, match="not inside the session span"):
         classify(rows, (date(2012, 1, 3), date(2012, 1, 4)), SPAN)
     with pytest.raises(ValueError, match="without trade_date"):
         classify(rows.with_columns(trade_date=pl.lit(None, dtype=pl.Date)), (date(2017, 6, 1), date(2017, 6, 2)), SPAN)

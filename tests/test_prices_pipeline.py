@@ -130,8 +130,8 @@ def test_identical_duplicates_collapse_and_every_row_is_reconciled(small_warehou
     assert len(loaded) == 1385
     assert {r[2] for r in loaded} == {"2018-02-07"}
     rejected = _rows(settings.warehouse_path, "raw.rejected_prices", "ticker, trade_date::varchar, reason, source_line")
-    assert rejected == [("JPM", "2012-12-03", "trade_date_before_first_partition", 1388),
-                        ("JPM", "2030-01-08", "trade_date_after_last_partition", 1389)]  # fmt: skip
+    assert rejected == [("JPM", "2012-12-03", "trade_date_before_history_start", 1388),
+                        ("JPM", "2030-01-08", "trade_date_after_latest_session", 1389)]  # fmt: skip
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["rows_pass_expectations"].passed and checks["daily_completeness"].passed
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -139,7 +139,7 @@ def test_identical_duplicates_collapse_and_every_row_is_reconciled(small_warehou
             "select category, row_count from raw.price_load_reconciliation where run_id = ?", [result.run_id]
         ).fetchall())  # fmt: skip
     assert counts == {
-        "loaded": 1385, "rejected": 0, "rejected_outside_partitions": 2,
+        "loaded": 1385, "rejected": 0, "rejected_outside_sessions": 2,
         "duplicate_collapsed": 1, "outside_requested_range": 0,
     }  # fmt: skip
     assert sum(counts.values()) == frame.height + 3
@@ -251,8 +251,9 @@ def test_an_empty_file_does_not_wipe_the_warehouse(small_warehouse, tmp_path):
 
     allowed = materialize(
         [prices_daily], resources=resources_for(settings.with_values(prices_csv=empty)), instance=instance,
-        tags={"dagster/asset_partition_range_start": "2017-06-01", "dagster/asset_partition_range_end": "2017-06-30"},
-        run_config={"ops": {"raw__prices_daily": {"config": {"allow_shrink": True}}}}, raise_on_error=False,
+        run_config={"ops": {"raw__prices_daily": {"config": {
+            "first_session": "2017-06-01", "last_session": "2017-06-30", "allow_shrink": True}}}},
+        raise_on_error=False,
     )  # fmt: skip
     # the load ran and wrote the (empty) window; the blocking completeness check then fails it
     assert allowed.get_asset_materialization_events()

@@ -199,6 +199,47 @@ class DbtResource(ConfigurableResource):
         so ``dbt build`` can reuse the parse (dbt re-parses everything when they change)."""
         project = self.project()
         self.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        self._parse_stamp(project).write_text(self._parse_inputs())
+
+    def parse_if_needed(self) -> bool:
+        """:meth:`parse` unless the manifest is newer than every project file and was parsed with
+        this configuration's profile and vars (about 9 s saved per build); True if it parsed."""
+        project = self.project()
+        stamp = self._parse_stamp(project)
+        if not manifest_is_stale(project) and stamp.exists() and stamp.read_text() == self._parse_inputs():
+            return False
+        self.parse()
+        return True
+
+    def _parse_inputs(self) -> str:
+        """What the last parse was made with: this configuration, and the partial-parse file it
+        left (another dbt invocation writing ``target/`` changes it and forces a new parse)."""
+        profile = hashlib.sha256(yaml.safe_dump(self.profile(), sort_keys=True).encode()).hexdigest()
+        project = self.project()
+        partial = Path(project.project_dir) / project.target_path / "partial_parse.msgpack"
+        written = partial.stat().st_mtime_ns if partial.exists() else None
+        return json.dumps(
+            {"vars": self.dbt_vars(), "target": self.target, "profile_sha256": profile, "partial_parse": written},
+            sort_keys=True,
+        )
+
+    @staticmethod
+    def _parse_stamp(project: DbtProject) -> Path:
+        return Path(project.project_dir) / project.target_path / "parse_inputs.json"
+
+
+#: Folders of a dbt project whose files the manifest is parsed from.
+DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """No manifest yet, or a model, macro, seed, test or ``dbt_project.yml`` changed after it."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    folder = Path(project.project_dir)
+    sources = [folder / "dbt_project.yml", *(f for name in DBT_SOURCE_FOLDERS for f in (folder / name).rglob("*") if f.is_file())]
+    return any(path.stat().st_mtime > built for path in sources)
 
 
 @functools.cache
@@ -223,6 +264,7 @@ class PriceSourceResource(ConfigurableResource):
 
     source: Literal["file", "yahoo"] = Field(default="file", description="PRICE_SOURCE")
     prices_csv: str = Field(description="PRICES_CSV: daily OHLCV file (date,open,high,low,close,volume,Name).")
+    history_start: str = Field(description="HISTORY_START: first day a price may be dated (YYYY-MM-DD).")
     yahoo_tickers: list[str] = Field(default_factory=list, description="YAHOO_TICKERS (empty: the company table).")
     constituents_csv: str = Field(description="Constituents file: the Yahoo universe before raw.companies is loaded.")
 
@@ -332,6 +374,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
         "price_source": PriceSourceResource(
             source=settings.price_source,
             prices_csv=str(settings.prices_csv),
+            history_start=settings.history_start.isoformat(),
             yahoo_tickers=list(settings.yahoo_tickers),
             constituents_csv=str(settings.constituents_csv),
         ),

@@ -1,21 +1,25 @@
-"""Weekday schedule after the US close: load the session that just closed and rebuild."""
+"""Weekday schedule after the US close: load the session that just closed and update the marts."""
 
 from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
 from domain.calendar import EXCHANGE_TIMEZONE
-from pipelines.defs.build.jobs import warehouse_build_job
-from pipelines.lib.partitions import trading_day_partitions
+from pipelines.defs.build.jobs import warehouse_build_job, warehouse_build_run_config
+from pipelines.lib.sessions import is_session
 
 
 @schedule(
     job=warehouse_build_job,
     cron_schedule="30 18 * * 1-5",
     execution_timezone=EXCHANGE_TIMEZONE,
-    description="18:30 New York time, Monday to Friday (NYSE closes at 16:00); skips holidays.",
+    description="18:30 New York time, Monday to Friday (NYSE closes at 16:00): loads that session "
+    "and updates every mart from it (the incremental path); skips holidays.",
 )
 def weekday_after_close_schedule(context: ScheduleEvaluationContext):
-    """Request the latest session partition (none on exchange holidays)."""
-    session = context.scheduled_execution_time.date().isoformat()
-    if not trading_day_partitions().has_partition_key(session):
+    """Request the session that just closed (none on exchange holidays)."""
+    day = context.scheduled_execution_time.date()
+    if not is_session(day):
         return
-    yield RunRequest(run_key=session, partition_key=session)
+    session = day.isoformat()
+    yield RunRequest(
+        run_key=session, run_config=warehouse_build_run_config(session, session), tags={"prices/session": session}
+    )

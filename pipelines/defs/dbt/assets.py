@@ -1,6 +1,6 @@
 """Every dbt model of ``dbt_project/`` as a Dagster asset (``dbt build``: models + tests).
 
-dbt tests become asset checks of the models they test. The manifest the asset definitions are
+dbt tests become one asset check per model, ``dbt_tests`` (see :mod:`pipelines.lib.dbt_translator`). The manifest the asset definitions are
 built from is ``dbt_project/target/manifest.json``: under ``dagster dev`` Dagster's
 ``DbtProject.prepare_if_dev`` re-parses the project when the code location loads; elsewhere
 ``python -m pipelines.build`` parses before each build, and a missing or stale manifest (a
@@ -13,29 +13,32 @@ counts are read once ``dbt build`` has finished and attached to each model's out
 """
 
 import shutil
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dagster import AssetExecutionContext, Output
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    MetadataValue,
+    Output,
+)
+from dagster_dbt import DbtCliEventMessage, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from domain.settings import DBT_PROJECT_DIR
-from pipelines.lib.dbt_translator import LayeredDbtTranslator
-from pipelines.lib.resources import DbtResource, WarehouseResource, dbt_executable
+from pipelines.lib.dbt_translator import DBT_TESTS_CHECK, LayeredDbtTranslator
+from pipelines.lib.resources import DbtResource, WarehouseResource, dbt_executable, manifest_is_stale
 
 #: The project as checked in (``profiles.yml`` with its environment defaults): enough to parse.
 PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
-
-
-def manifest_is_stale(project: DbtProject) -> bool:
-    """No manifest yet, or a model, macro, seed, test or ``dbt_project.yml`` changed after it."""
-    if not project.manifest_path.exists():
-        return True
-    built = project.manifest_path.stat().st_mtime
-    folder = Path(project.project_dir)
-    sources = [folder / "dbt_project.yml", *(f for name in SOURCE_FOLDERS for f in (folder / name).rglob("*") if f.is_file())]
-    return any(path.stat().st_mtime > built for path in sources)
+TRANSLATOR = LayeredDbtTranslator()
 
 
 PROJECT.prepare_if_dev()
@@ -65,18 +68,85 @@ def with_row_counts(events: Iterable[object], manifest: dict, warehouse: Warehou
         yield event
 
 
+@dataclass(frozen=True)
+class TestOutcome:
+    """One dbt test's result in a run: the model (asset) it tests, its name, dbt status
+    (``pass``, ``warn``, ``fail``, ``error``) and failing row count (None when it did not run)."""
+
+    asset_key: AssetKey
+    name: str
+    status: str
+    failures: int | None
+
+
+def test_outcome(event: DbtCliEventMessage, manifest: Mapping[str, Any], project: DbtProject | None) -> TestOutcome | None:
+    """The :class:`TestOutcome` of a dbt ``LogTestResult`` event (None for a test attached to no
+    node Dagster knows: dbt still fails the build when it fails)."""
+    data = event.raw_event["data"]
+    unique_id = data["node_info"]["unique_id"]
+    key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, project=project)
+    if key is None:
+        return None
+    status = (data["node_info"].get("node_status") or data.get("status") or "").lower()
+    return TestOutcome(key.asset_key, manifest["nodes"][unique_id]["name"], status, data.get("num_failures"))
+
+
+def grouped_test_results(outcomes: Iterable[TestOutcome], selected: AbstractSet[AssetCheckKey]) -> Iterator[AssetCheckResult]:
+    """One ``dbt_tests`` :class:`AssetCheckResult` per model from all its tests' outcomes: passed
+    when every test passed; severity WARN when the only failures are dbt warnings (tests with
+    ``severity: warn``), else ERROR; metadata lists each test. Only checks of ``selected``."""
+    by_model: dict[AssetKey, list[TestOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_model[outcome.asset_key].append(outcome)
+    for asset_key, tests in sorted(by_model.items(), key=lambda item: item[0].to_user_string()):
+        if AssetCheckKey(asset_key, DBT_TESTS_CHECK) not in selected:
+            continue
+        failed = [t for t in tests if t.status != "pass"]
+        rows = "\n".join(f"| {t.name} | {t.status} | {'' if t.failures is None else t.failures} |" for t in tests)
+        yield AssetCheckResult(
+            asset_key=asset_key,
+            check_name=DBT_TESTS_CHECK,
+            passed=not failed,
+            severity=AssetCheckSeverity.WARN if all(t.status == "warn" for t in failed) else AssetCheckSeverity.ERROR,
+            metadata={
+                "tests_run": len(tests),
+                "tests_failed": len(failed),
+                "failed_tests": ", ".join(t.name for t in failed),
+                "failed_row_count": sum(t.failures or 0 for t in failed),
+                "tests": MetadataValue.md("| test | status | failing rows |\n|---|---|---|\n" + rows),
+            },
+        )
+
+
 @dbt_assets(
     manifest=PROJECT.manifest_path,
     project=PROJECT,
-    dagster_dbt_translator=LayeredDbtTranslator(),
+    dagster_dbt_translator=TRANSLATOR,
     name="dbt_models",
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource):
-    """Run ``dbt build`` for the selected models; attach row counts once it has finished; remove
-    the invocation's target folder (about 20 MB of artifacts and logs) once it succeeded."""
+    """Run ``dbt build`` for the selected models; once it has finished, yield each model's output
+    with its row count and one grouped ``dbt_tests`` check result per model; remove the
+    invocation's target folder (about 20 MB of artifacts and logs) once it succeeded."""
     invocation = dbt.cli(["build"], context=context)
-    events = list(invocation.stream())  # dbt has finished: its manifest names this run's relations
+    events, outcomes = [], []
+    for event in invocation.stream_raw_events():
+        node = event.raw_event["data"].get("node_info", {})
+        if event.is_result_event and node.get("unique_id", "").startswith("test."):
+            outcome = test_outcome(event, invocation.manifest, invocation.project)
+            if outcome is not None:
+                outcomes.append(outcome)
+            continue
+        events.extend(
+            event.to_default_asset_events(
+                manifest=invocation.manifest, dagster_dbt_translator=TRANSLATOR, context=context,
+                target_path=invocation.target_path, project=invocation.project,
+            )
+        )  # fmt: skip
+    # dbt has finished: its manifest names this run's relations
     yield from with_row_counts(events, invocation.get_artifact("manifest.json"), warehouse)
+    yield from grouped_test_results(outcomes, context.selected_asset_check_keys)
+    context.log.info(f"dbt tests: {len(outcomes)} run, {sum(o.status != 'pass' for o in outcomes)} not passed")
     prune_targets(Path(invocation.target_path))
 
 

@@ -1,22 +1,23 @@
-"""``raw.prices_daily``: daily OHLCV from the configured source, validated, partitioned by session.
+"""``raw.prices_daily``: daily OHLCV from the configured source, validated, loaded by session window.
 
 The source is ``PRICE_SOURCE`` (the ``price_source`` resource, :mod:`pipelines.defs.prices.sources`): the CSV file (default,
 the bundled S&P 500 file) or Yahoo's chart API (one request per ticker of the universe and
-run window, raw responses kept and reused). One partition per exchange session
-(:func:`pipelines.lib.partitions.trading_day_partitions`); a backfill of any range runs
-as one run (``BackfillPolicy.single_run``). A run:
+run window, raw responses kept and reused). A run loads the sessions ``first..last`` of its
+config (:mod:`pipelines.defs.prices.window`; default the source's whole history) and records
+one materialization whatever the number of sessions (Dagster partitions would record two
+events per session; see :mod:`pipelines.lib.sessions`). A run:
 
 1. reads the source: the whole file strictly (a malformed file stops here, nothing written),
    or the window from Yahoo (an HTTP or body error stops here, nothing written; a ticker
    Yahoo does not know (404) is skipped and listed in the metadata);
 2. puts every source row in one category (:mod:`pipelines.defs.prices.reconciliation`): the
-   batch = rows with ``first_key <= trade_date < next session after last_key`` (a weekend- or
+   batch = rows with ``first <= trade_date < next session after last`` (a weekend- or
    holiday-dated row falls into the preceding session's batch, where the calendar rule rejects
-   it; identical duplicates collapse to one row), rows no partition holds (rejected with a
-   reason), rows of other partitions (counted, left to their runs);
+   it; identical duplicates collapse to one row), rows outside the session span (rejected with
+   a reason), rows of other sessions (counted, left to their runs);
 3. splits the batch with the Great Expectations row suite: failing rows go to
    ``raw.rejected_prices`` with the failed rules, the others to ``raw.prices_daily``;
-   both tables' rows of the window, the rejections outside every partition and the run's
+   both tables' rows of the window, the rejections outside the session span and the run's
    ``raw.price_load_reconciliation`` rows are replaced in one transaction (idempotent reruns).
    Before that, a load that would leave far fewer rows in the window than are stored there (an
    empty or truncated file) fails without writing anything, unless the run allows it
@@ -36,7 +37,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    BackfillPolicy,
     Config,
     Failure,
     MaterializeResult,
@@ -45,7 +45,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from domain.calendar import next_session_after, sessions_between
+from domain.calendar import sessions_between
 from domain.warehouse import Replacement
 from pipelines.defs.prices.completeness import COMPLETENESS_MIN_MISSING, COMPLETENESS_THRESHOLD, session_completeness
 from pipelines.defs.prices.reconciliation import classify, reconciliation_frame
@@ -61,7 +61,8 @@ from pipelines.defs.prices.validation import (
     validate_completeness,
     validate_rows,
 )
-from pipelines.lib.partitions import partition_span, trading_day_partitions
+from pipelines.defs.prices.window import WindowError, resolve_window
+from pipelines.lib.sessions import session_span
 from pipelines.lib.resources import (
     PriceSourceResource,
     RawResponsesResource,
@@ -81,7 +82,17 @@ SHRINK_ROWS = 100
 
 
 class PricesConfig(Config):
-    """Run configuration of ``raw/prices_daily``."""
+    """Run configuration of ``raw/prices_daily``: the sessions to load and the shrink guard."""
+
+    first_session: str | None = Field(
+        default=None,
+        description="First session to load (YYYY-MM-DD, an XNYS session); default: the source's first "
+        "session on or after HISTORY_START.",
+    )
+    last_session: str | None = Field(
+        default=None,
+        description="Last session to load (YYYY-MM-DD); default: the latest session the source has.",
+    )
 
     allow_shrink: bool = Field(
         default=False,
@@ -104,11 +115,6 @@ def shrink_problem(stored: int, loading: int, allow_shrink: bool) -> str | None:
     )
 
 
-def batch_window(first_key: str, last_key: str) -> tuple[date, date]:
-    """``[first, end)`` in calendar days covered by the partition keys ``first_key..last_key``."""
-    return date.fromisoformat(first_key), next_session_after(date.fromisoformat(last_key))
-
-
 def _stored_counts(wh, window: tuple[date, date], span: tuple[date, date]) -> dict[str, int]:
     """The rows the warehouse holds for this run after the write (read back, not assumed)."""
     window_filter = "trade_date >= ? and trade_date < ?"
@@ -120,7 +126,7 @@ def _stored_counts(wh, window: tuple[date, date], span: tuple[date, date]) -> di
     return {
         "window_loaded": int(loaded["n"][0]),
         "window_rejected": int(rejected["n"][0]),
-        "rejected_outside_partitions": int(outside["n"][0]),
+        "rejected_outside_sessions": int(outside["n"][0]),
     }
 
 
@@ -134,8 +140,6 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
 @asset(
     key=PRICES_KEY,
     group_name="prices",
-    partitions_def=trading_day_partitions(),
-    backfill_policy=BackfillPolicy.single_run(),
     kinds={"python", "polars", "duckdb", "postgres"},
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
@@ -153,7 +157,7 @@ def _markdown_table(frame: pl.DataFrame, limit: int = 25) -> str:
             description="GE row suite (not-null keys and values, unique (ticker, trade_date), "
             "low <= open/close <= high, prices > 0, volume >= 0, trade_date is an XNYS session) "
             "passes on the loaded rows, and the load reconciles: source rows = loaded + rejected + "
-            "rejected_outside_partitions + duplicate_collapsed + outside_requested_range, with the "
+            "rejected_outside_sessions + duplicate_collapsed + outside_requested_range, with the "
             "warehouse holding exactly the loaded and rejected rows (read back); metadata has the "
             "counts per category and per rule.",
         ),
@@ -175,8 +179,10 @@ def prices_daily(
     price_source: PriceSourceResource,
     raw_responses: RawResponsesResource,
 ):
-    key_range = context.partition_key_range
-    first, end = batch_window(key_range.start, key_range.end)
+    try:
+        first, end = resolve_window(price_source, config.first_session, config.last_session)
+    except WindowError as error:
+        raise Failure(description=f"raw/prices_daily run config: {error}") from None
     sessions = [day for day in sessions_between(first, end) if day < end]
 
     tickers = None
@@ -184,7 +190,7 @@ def prices_daily(
         with warehouse.connect() as wh:
             tickers = yahoo_universe(price_source, wh)
     source = read_price_batch(price_source, raw_responses, first, end, tickers)
-    span_first, span_end = partition_span()
+    span_first, span_end = session_span(date.fromisoformat(price_source.history_start))
     classified = classify(source.rows, (first, end), (span_first, span_end))
     batch = classified.batch
     split = split_valid_rejected(batch, sessions)
@@ -192,7 +198,7 @@ def prices_daily(
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     valid = split.valid.drop("source_line", "source_file").with_columns(loaded_at=pl.lit(loaded_at))
     rejected = (
-        pl.concat([split.rejected, classified.outside_partitions], how="vertical_relaxed")
+        pl.concat([split.rejected, classified.outside_sessions], how="vertical_relaxed")
         .drop("adj_close", "split_basis_date", "source")
         .with_columns(loaded_at=pl.lit(loaded_at))
     )
@@ -235,7 +241,7 @@ def prices_daily(
     expected_stored = {
         "window_loaded": categories["loaded"],
         "window_rejected": categories["rejected"],
-        "rejected_outside_partitions": categories["rejected_outside_partitions"],
+        "rejected_outside_sessions": categories["rejected_outside_sessions"],
     }
     reconciled = stored_after == expected_stored and sum(categories.values()) == classified.source_rows
     context.log.info(f"{source.description}: {counts}")
@@ -249,6 +255,9 @@ def prices_daily(
             "price_source": price_source.source,
             "source": source.description,
             "window": f"[{first}, {end})",
+            "first_session": str(sessions[0]) if sessions else None,
+            "last_session": str(sessions[-1]) if sessions else None,
+            "sessions_loaded": len(sessions),
         }
     )
     yield AssetCheckResult(

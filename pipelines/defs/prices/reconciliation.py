@@ -1,10 +1,10 @@
 """Every source row of a price run, put in exactly one category (the load's reconciliation).
 
-A run of ``raw/prices_daily`` loads the window ``[first, end)`` of its partition range. Its
+A run of ``raw/prices_daily`` loads the window ``[first, end)`` of its sessions ``first..last``. Its
 source (the CSV file: every row; Yahoo: the window's rows) may hold rows that do not belong to
 that window. :func:`classify` sorts every source row into one category, so that
 
-    source rows = loaded + rejected + rejected_outside_partitions
+    source rows = loaded + rejected + rejected_outside_sessions
                   + duplicate_collapsed + outside_requested_range
 
 holds by construction and is checked again against the warehouse after the write (the blocking
@@ -16,19 +16,19 @@ and category, :func:`reconciliation_frame`):
     in the window, passed the row suite: in ``raw.prices_daily``.
 ``rejected``
     in the window, failed a rule of the row suite: in ``raw.rejected_prices`` (reason = rules).
-``rejected_outside_partitions``
-    dated before the first partition (:data:`domain.calendar.HISTORY_START`) or after the last
-    one (a session that has not opened yet, e.g. a 2030 typo): no run could ever load it, so
+``rejected_outside_sessions``
+    dated before ``HISTORY_START`` (:data:`domain.calendar.HISTORY_START` by default) or after
+    today's session (a session that has not opened yet, e.g. a 2030 typo): no run could load it, so
     every run rejects it to ``raw.rejected_prices`` with reason
-    ``trade_date_before_first_partition`` or ``trade_date_after_last_partition``.
+    ``trade_date_before_history_start`` or ``trade_date_after_latest_session``.
 ``duplicate_collapsed``
     in the window, identical in every field to an earlier row of the same (ticker,
     trade_date): one copy goes on (loaded or rejected), the copies are counted here. Rows with
     the same key and *different* values are conflicting duplicates: all of them are rejected
     (rule ``ticker_trade_date_unique``) and the session is missing for that ticker.
 ``outside_requested_range``
-    dated in a session of another partition (a ``--partition-range`` run over a file with more
-    history): the run of that session loads it; nothing is written for it by this run.
+    dated in a session outside the run's window (a ``--partition-range`` run over a file with
+    more history): a run over that session loads it; nothing is written for it by this run.
 """
 
 from __future__ import annotations
@@ -38,19 +38,19 @@ from datetime import date, datetime
 
 import polars as pl
 
-BEFORE_FIRST_PARTITION = "trade_date_before_first_partition"
-AFTER_LAST_PARTITION = "trade_date_after_last_partition"
+BEFORE_HISTORY_START = "trade_date_before_history_start"
+AFTER_LATEST_SESSION = "trade_date_after_latest_session"
 
 #: Category name → what happened to its rows (the ``reason`` column of the reconciliation table).
 CATEGORIES = {
     "loaded": "passed the row suite; stored in raw.prices_daily",
     "rejected": "failed a rule of the row suite; stored in raw.rejected_prices with the rule names",
-    "rejected_outside_partitions": (
-        f"dated outside every partition ({BEFORE_FIRST_PARTITION} or {AFTER_LAST_PARTITION}); "
+    "rejected_outside_sessions": (
+        f"dated outside the session span ({BEFORE_HISTORY_START} or {AFTER_LATEST_SESSION}); "
         "stored in raw.rejected_prices"
     ),
     "duplicate_collapsed": "identical copy of another row of the same ticker and session; one copy kept",
-    "outside_requested_range": "dated in a session outside this run's partition range; loaded by that session's run",
+    "outside_requested_range": "dated in a session outside this run's window; loaded by a run over that session",
 }
 
 #: Columns that make two rows identical (everything the source says about a bar).
@@ -62,35 +62,35 @@ class Classified:
     """A source's rows for one run window, by category.
 
     ``batch``: the window's rows to validate (identical duplicates collapsed to their first
-    copy), columns as the source's. ``outside_partitions``: the rows no partition holds, with a
+    copy), columns as the source's. ``outside_sessions``: the rows no partition holds, with a
     ``reason`` column. ``collapsed`` and ``not_requested``: row counts.
     """
 
     batch: pl.DataFrame
-    outside_partitions: pl.DataFrame
+    outside_sessions: pl.DataFrame
     collapsed: int
     not_requested: int
     source_rows: int
 
 
-def classify(rows: pl.DataFrame, window: tuple[date, date], partitions: tuple[date, date]) -> Classified:
+def classify(rows: pl.DataFrame, window: tuple[date, date], span: tuple[date, date]) -> Classified:
     """Sort ``rows`` (a source frame with ``ticker``, ``trade_date`` and the OHLCV columns) for
-    the run window ``[first, end)`` within the partitions' span ``[span_first, span_end)``
-    (calendar days; ``span_end`` is the session after the last partition).
+    the run window ``[first, end)`` within the session span ``[span_first, span_end)``
+    (calendar days; ``span_end`` is the session after today's, :func:`pipelines.lib.sessions.session_span`).
 
     Raises:
         ValueError: the window is not inside the span, or a row has no ``trade_date`` (the
             readers fail such a file, so this is a defect, never data).
     """
     first, end = window
-    span_first, span_end = partitions
+    span_first, span_end = span
     if not (span_first <= first <= end <= span_end):
-        raise ValueError(f"run window [{first}, {end}) is not inside the partitions' span [{span_first}, {span_end})")
+        raise ValueError(f"run window [{first}, {end}) is not inside the session span [{span_first}, {span_end})")
     if rows["trade_date"].null_count():
         raise ValueError("price rows without trade_date cannot be reconciled (the reader must reject the file)")
     day = pl.col("trade_date")
     outside = rows.filter((day < span_first) | (day >= span_end)).with_columns(
-        reason=pl.when(day < span_first).then(pl.lit(BEFORE_FIRST_PARTITION)).otherwise(pl.lit(AFTER_LAST_PARTITION))
+        reason=pl.when(day < span_first).then(pl.lit(BEFORE_HISTORY_START)).otherwise(pl.lit(AFTER_LATEST_SESSION))
     )
     in_window = rows.filter(day.is_between(first, end, closed="left"))
     identity = [c for c in _IDENTITY if c in in_window.columns]
@@ -111,7 +111,7 @@ def reconciliation_frame(
     counts = {
         "loaded": loaded,
         "rejected": rejected,
-        "rejected_outside_partitions": classified.outside_partitions.height,
+        "rejected_outside_sessions": classified.outside_sessions.height,
         "duplicate_collapsed": classified.collapsed,
         "outside_requested_range": classified.not_requested,
     }

@@ -32,7 +32,7 @@ from domain.datasets import require_file
 from domain.warehouse import Warehouse
 from pipelines.defs.prices.reader import read_prices_csv
 from pipelines.lib.csv_files import Column, read_typed_csv
-from pipelines.lib.partitions import partition_span
+from pipelines.lib.sessions import session_span
 from pipelines.lib.resources import PriceSourceResource, RawResponsesResource
 from pipelines.sources.yahoo import SOURCE as YAHOO_SOURCE
 from pipelines.sources.yahoo import VENDOR as YAHOO_VENDOR
@@ -73,12 +73,12 @@ def read_price_batch(
     """
     if price_source.source == "yahoo":
         return _yahoo_batch(raw_responses, first, end, tickers or yahoo_universe(price_source), yahoo)
-    return _csv_batch(Path(price_source.prices_csv))
+    return _csv_batch(Path(price_source.prices_csv), date.fromisoformat(price_source.history_start))
 
 
-def _csv_batch(path: Path) -> PriceBatch:
+def _csv_batch(path: Path, history_start: date) -> PriceBatch:
     rows = read_prices_csv(require_file(path))
-    _, span_end = partition_span()
+    _, span_end = session_span(history_start)
     basis = rows.filter(pl.col("trade_date") < span_end)["trade_date"].max()
     rows = rows.with_columns(
         adj_close=pl.lit(None, dtype=pl.Float64),
