@@ -20,12 +20,27 @@
     its signal need the current bar's new EMA values: a recursive term cannot
     reference its own select-list aliases, and PostgreSQL forbids the
     recursive reference inside a subquery.
+
+    Incremental (the daily path): the rows of each ticker of
+    int_price_rebuild_starts are deleted from its first changed bar on and
+    recomputed from the stored state of the bar before it (the state columns
+    macd_fast, macd_seed_sum, avg_gain, avg_loss are kept for that), so a new
+    session costs one iteration. A ticker whose first changed bar is within
+    the warm-up (bar 34 or earlier) or has no stored state starts again from
+    bar 0 (its bars are all in int_prices_daily_numbered then). Same values as
+    a full build: the same operations on the same doubles.
 -#}
 
 {#- PostgreSQL: keep the index nested loop on every iteration (see the macro). -#}
-{{ config(pre_hook="{{ recursive_cte_planner_settings() }}") }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ recursive_cte_planner_settings() }}", "{{ delete_rebuilt_price_rows() }}"],
+) }}
 
-{%- set k_12 = "(cast(2 as " ~ type_double() ~ ") / 13)" -%}
+-- depends_on: {{ ref('int_price_rebuild_starts') }} (the pre-hook deletes its tickers' changed rows)
+{% set k_12 = "(cast(2 as " ~ type_double() ~ ") / 13)" -%}
 {%- set k_26 = "(cast(2 as " ~ type_double() ~ ") / 27)" -%}
 {%- set k_9 = "(cast(2 as " ~ type_double() ~ ") / 10)" -%}
 
@@ -69,6 +84,47 @@ prices as (
 
 ),
 
+first_rebuilt_bars as (
+
+    select
+        ticker,
+        min(bar_number) as first_bar_number
+
+    from prices
+    where not is_context
+    group by ticker
+
+),
+
+{%- if is_incremental() %}
+
+stored_anchors as (
+
+    -- the stored state of the bar before each ticker's first changed bar, once
+    -- every seed is behind it (bar 33: the MACD signal's seed)
+    select
+        stored.ticker,
+        stored.trade_date,
+        stored.bar_number,
+        stored.ema_12,
+        stored.ema_26,
+        stored.macd_fast,
+        stored.macd_seed_sum,
+        stored.macd_signal,
+        stored.avg_gain,
+        stored.avg_loss,
+        stored.atr_14 as atr
+
+    from {{ this }} as stored
+    inner join first_rebuilt_bars
+        on stored.ticker = first_rebuilt_bars.ticker
+        and stored.bar_number = first_rebuilt_bars.first_bar_number - 1
+    where stored.bar_number >= 33
+
+),
+
+{%- endif %}
+
 seeds as (
 
     -- per-ticker seed values, each the plain mean TA-Lib uses (sum / n)
@@ -86,10 +142,11 @@ seeds as (
 
 ),
 
-recursion as (
+anchors as (
 
-    -- anchor: bar 0 of every ticker, every indicator still in warm-up; the
-    -- ticker's seeds ride along in the state so each step needs one join only
+    -- bar 0 of every ticker without a stored anchor, every indicator still in
+    -- warm-up; the ticker's seeds ride along in the state so each step needs
+    -- one join only
     select
         prices.ticker,
         prices.trade_date,
@@ -113,6 +170,40 @@ recursion as (
     inner join seeds
         on prices.ticker = seeds.ticker
     where prices.bar_number = 0
+    {%- if is_incremental() %}
+        and prices.ticker not in (select ticker from stored_anchors)
+
+    union all
+
+    -- the stored state of the bar before the first changed one (the seeds
+    -- are no longer read after bar 33)
+    select
+        ticker,
+        trade_date,
+        bar_number,
+        cast(null as {{ type_double() }}) as ema_12_seed,
+        cast(null as {{ type_double() }}) as ema_26_seed,
+        cast(null as {{ type_double() }}) as macd_fast_seed,
+        cast(null as {{ type_double() }}) as avg_gain_seed,
+        cast(null as {{ type_double() }}) as avg_loss_seed,
+        cast(null as {{ type_double() }}) as atr_seed,
+        ema_12,
+        ema_26,
+        macd_fast,
+        macd_seed_sum,
+        macd_signal,
+        avg_gain,
+        avg_loss,
+        atr
+
+    from stored_anchors
+    {%- endif %}
+
+),
+
+recursion as (
+
+    select * from anchors
 
     union all
 
@@ -161,9 +252,9 @@ recursion as (
 final as (
 
     select
-        ticker,
-        trade_date,
-        bar_number,
+        recursion.ticker,
+        recursion.trade_date,
+        recursion.bar_number,
         ema_12,
         ema_26,
         case when bar_number >= 33 then macd_fast - ema_26 end as macd,
@@ -174,9 +265,18 @@ final as (
             else 100 * (avg_gain / (avg_gain + avg_loss))
         end as rsi_14,
         avg_gain + avg_loss = 0 as rsi_14_no_movement,
-        atr as atr_14
+        atr as atr_14,
+        -- state the next incremental run continues from
+        macd_fast,
+        macd_seed_sum,
+        avg_gain,
+        avg_loss
 
     from recursion
+    -- only the changed bars (a stored anchor and the context are not output)
+    inner join first_rebuilt_bars
+        on recursion.ticker = first_rebuilt_bars.ticker
+        and recursion.bar_number >= first_rebuilt_bars.first_bar_number
 
 )
 

@@ -20,6 +20,11 @@
     fast %K of the last five bars (lag) in the pass that also reads the
     previous SMAs, where two more window levels (an avg over 3 rows of an avg
     over 3 rows) cost ~1 s more.
+
+    Incremental daily path: int_prices_daily_numbered holds the changed bars
+    of each rebuilt ticker plus 260 bars of context before them (is_context),
+    so every window sees the same bars as in a full build; only the changed
+    bars are output (the whole history on a first build).
 -#}
 
 {%- set trailing_aggregates = [
@@ -56,6 +61,7 @@ windowed as (
         low,
         close,
         volume,
+        is_context,
 
         sma_20,
         sma_50,
@@ -169,6 +175,8 @@ final as (
         ) as sma_50_crossed_above_sma_200
 
     from stochastic
+    -- the context bars before a ticker's first changed bar are only read
+    where not is_context
 
 )
 

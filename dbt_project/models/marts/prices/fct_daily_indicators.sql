@@ -1,25 +1,53 @@
-{#- PostgreSQL: BI and app lookups of one ticker's history (and the grain's uniqueness). -#}
+{#-
+    Incremental (the daily path, see macros/incremental_prices.sql): each
+    ticker of int_price_rebuild_starts loses its rows from its first changed
+    bar on and gets them recomputed; every other row stays as stored. On a
+    first build (or --full-refresh) every row is built.
+
+    PostgreSQL: BI and app lookups of one ticker's history (and the grain's uniqueness).
+-#}
 {{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuilt_price_rows() }}",
     indexes=postgres_indexes([{'columns': ['ticker', 'trade_date'], 'unique': true}])
 ) }}
 
 with
 
+starts as (
+
+    select * from {{ ref('int_price_rebuild_starts') }}
+
+),
+
 prices as (
 
-    select * from {{ ref('int_prices_daily_adjusted') }}
+    select adjusted.*
+
+    from {{ ref('int_prices_daily_adjusted') }} as adjusted
+    inner join starts
+        on adjusted.ticker = starts.ticker
+        and adjusted.trade_date >= starts.rebuild_from
 
 ),
 
 window_indicators as (
 
+    -- only the changed bars of this run
     select * from {{ ref('int_daily_window_indicators') }}
 
 ),
 
 recursive_indicators as (
 
-    select * from {{ ref('int_daily_recursive_indicators') }}
+    select recursive_indicators.*
+
+    from {{ ref('int_daily_recursive_indicators') }} as recursive_indicators
+    inner join starts
+        on recursive_indicators.ticker = starts.ticker
+        and recursive_indicators.trade_date >= starts.rebuild_from
 
 ),
 
