@@ -120,11 +120,28 @@ def load_prices(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
 def compute_talib(prices: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """All indicators of all tickers, as columns aligned with ``prices``."""
     tickers = np.asarray(prices["ticker"])
-    high, low, close, volume = (np.ascontiguousarray(prices[c], dtype=np.float64) for c in ("high", "low", "close", "volume"))
+    high, low, close, volume = (
+        np.ascontiguousarray(prices[c], dtype=np.float64) for c in ("high", "low", "close", "volume")
+    )
     n = len(close)
     names = [
-        "sma_20", "sma_50", "sma_200", "ema_12", "ema_26", "macd", "macd_signal", "macd_hist", "rsi_14",
-        "bb_upper", "bb_middle", "bb_lower", "atr_14", "high_52w", "low_52w", "avg_volume_20", "relative_volume",
+        "sma_20",
+        "sma_50",
+        "sma_200",
+        "ema_12",
+        "ema_26",
+        "macd",
+        "macd_signal",
+        "macd_hist",
+        "rsi_14",
+        "bb_upper",
+        "bb_middle",
+        "bb_lower",
+        "atr_14",
+        "high_52w",
+        "low_52w",
+        "avg_volume_20",
+        "relative_volume",
         *(f"return_{h}d" for h in RETURN_HORIZONS),
     ]
     out = {name: np.full(n, np.nan) for name in names}
@@ -232,7 +249,9 @@ def main() -> None:
     print(f"  dbt run +fct_daily_indicators, wall incl. start-up : {dbt_wall:8.3f} s")
     print(f"  run elapsed_time (run_results.json)               : {dbt_elapsed:8.3f} s")
     print(f"  indicator models, sum of execution_time           : {dbt_sql:8.3f} s")
-    print(f"  indicator models, critical path (2 threads)       : {median([r['critical_path'] for r in dbt_runs]):8.3f} s")
+    print(
+        f"  indicator models, critical path (2 threads)       : {median([r['critical_path'] for r in dbt_runs]):8.3f} s"
+    )
     for model in INDICATOR_MODELS:
         print(f"    {model:<46}: {median([r[model] for r in dbt_runs]):8.3f} s")
     print("TA-Lib (in process)")

@@ -84,7 +84,9 @@ def alert_evaluation(settings: Settings, repeats: int) -> None:
         {"type": "rsi_below", "level": 30},
         {"type": "volume_spike", "level": 3},
     ]
-    rules = [parse_rule({"id": f"bench-{i}", "tickers": tickers, "since": first, **spec}) for i, spec in enumerate(specs)]
+    rules = [
+        parse_rule({"id": f"bench-{i}", "tickers": tickers, "since": first, **spec}) for i, spec in enumerate(specs)
+    ]
     seconds, events = [], 0
     for _ in range(repeats):
         with warehouse.connect() as wh:

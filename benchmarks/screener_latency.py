@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         help="warehouse to time (default: from settings; postgres needs WAREHOUSE_URL or --url)",
     )
     parser.add_argument("--snapshot", type=Path, help="DuckDB snapshot file (default: settings' snapshot_path)")
-    parser.add_argument("--url", help="postgresql://user:password@host:port/dbname (replaces WAREHOUSE_URL; implies postgres)")
+    parser.add_argument(
+        "--url", help="postgresql://user:password@host:port/dbname (replaces WAREHOUSE_URL; implies postgres)"
+    )
     parser.add_argument("--schema-prefix", help="schema prefix (replaces WAREHOUSE_SCHEMA_PREFIX, e.g. t_)")
     parser.add_argument("-n", "--runs", type=int, default=100, help="timed runs per screen (default 100)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs per screen first (default 3)")

@@ -1,0 +1,106 @@
+"""One new session into a built warehouse: wall time of the daily path, whole product.
+
+Builds every session of the bundled file but the last (a first build of 1,258 sessions, in a
+child process and a temporary folder, as ``benchmarks/build_time.py`` does), keeps a copy of
+that warehouse, then times ``python -m pipelines.build --partition-range LAST...LAST`` with the
+same ``PRICES_CSV``: the price load of that session, the incremental dbt models (one bar per
+ticker, see ``dbt_project/README.md``), every other model and its tests, the snapshot, the
+alert rules and the second snapshot, i.e. the product up to date. Each repetition starts again
+from the copy, so each adds the same real new session. Prints each time, the median, the share
+of wall time outside asset compute and the goal (< 10 s DuckDB, < 20 s PostgreSQL).
+
+``--postgres URL`` measures the same on a PostgreSQL server (a scratch database created and
+dropped; the first build there is copied with ``CREATE DATABASE ... TEMPLATE``).
+
+Usage: ``python benchmarks/increment_time.py [--repeat N] [--postgres URL]`` (default 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import uuid
+from pathlib import Path
+
+from build_time import BuildTiming, build_environment, timed_build
+
+FIRST_SESSION, BEFORE_LAST, LAST_SESSION = "2013-02-08", "2018-02-06", "2018-02-07"
+
+
+def _restore(directory: str, env: dict[str, str], copies: Path) -> None:
+    for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH"):
+        shutil.copyfile(copies / Path(env[name]).name, env[name])
+
+
+def duckdb_increments(repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
+    """The first build of all but the last session, then ``repeat`` timed one-session runs."""
+    with tempfile.TemporaryDirectory() as directory:
+        env = build_environment(directory)
+        first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{BEFORE_LAST}"])
+        copies = Path(directory, "copies")
+        copies.mkdir()
+        for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH"):
+            shutil.copyfile(env[name], copies / Path(env[name]).name)
+        runs = []
+        for _ in range(repeat):
+            _restore(directory, env, copies)
+            runs.append(timed_build(directory, env, ["--partition-range", f"{LAST_SESSION}...{LAST_SESSION}"]))
+        return first, runs
+
+
+def postgres_increments(admin_url: str, repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
+    """As :func:`duckdb_increments` on PostgreSQL: each repetition runs on a fresh copy
+    (``CREATE DATABASE ... TEMPLATE``) of the database holding the first build."""
+    import psycopg
+
+    from domain.warehouse.postgres_backend import PostgresConnection, conninfo
+
+    admin = PostgresConnection.from_url(admin_url)
+    base = f"sw_bench_inc_{uuid.uuid4().hex[:8]}"
+    created = [base]
+
+    def url(dbname: str) -> str:
+        return PostgresConnection(admin.host, admin.port, admin.user, admin.password, dbname).url()
+
+    with psycopg.connect(conninfo(admin), autocommit=True) as con:
+        con.execute(f'create database "{base}"')
+        try:
+            with tempfile.TemporaryDirectory() as directory:
+                env = build_environment(directory, {"WAREHOUSE_URL": url(base)})
+                first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{BEFORE_LAST}"])
+                runs = []
+                for i in range(repeat):
+                    copy = f"{base}_{i}"
+                    con.execute(f'create database "{copy}" template "{base}"')
+                    created.append(copy)
+                    env["WAREHOUSE_URL"] = url(copy)
+                    runs.append(timed_build(directory, env, ["--partition-range", f"{LAST_SESSION}...{LAST_SESSION}"]))
+                return first, runs
+        finally:
+            for dbname in reversed(created):
+                con.execute(f'drop database if exists "{dbname}" with (force)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="one-session runs timed (default 3)")
+    parser.add_argument("--postgres", metavar="URL", help="measure on this PostgreSQL server instead of DuckDB")
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    backend, goal = ("PostgreSQL", 20) if args.postgres else ("DuckDB", 10)
+    first, runs = postgres_increments(args.postgres, args.repeat) if args.postgres else duckdb_increments(args.repeat)
+    print(f"first build of {BEFORE_LAST} and before ({backend}): {first.wall:.1f} s")
+    for i, run in enumerate(runs, 1):
+        print(
+            f"one new session {LAST_SESSION}, run {i}: {run.wall:.1f} s ({run.outside_share:.0%} outside asset compute)"
+        )
+    times = [run.wall for run in runs]
+    print(f"one new session, whole product up to date ({backend}): median {statistics.median(times):.1f} s "
+          f"(min {min(times):.1f}, max {max(times):.1f}); goal < {goal} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
