@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from dagster import DagsterInstance
 
 from domain.settings import Settings
+from pipelines.defs.alerts.build_failures import build_failure_event, send_build_failure
 from pipelines.lib.resources import build_resources
 from pipelines.lib.runs import process_tags
 
@@ -148,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build FAILED (run {result.build_run_id}); nothing new was published")
         for error in result.errors:
             print(f"  {error}")
-        print(f"analysts and BI keep {published_build(settings)}")
+        kept = published_build(settings)
+        print(f"analysts and BI keep {kept}")
+        event = build_failure_event(result.build_run_id, result.errors, kept)
+        outcome = send_build_failure(build_resources(settings, environ={})["alerts"], event, run_log=print)
+        print(f"build_failed alert: {', '.join(f'{name} {state}' for name, state in outcome.items())}")
         return 1
     if not result.success:
         print(f"build succeeded (run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")

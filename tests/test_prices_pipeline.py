@@ -284,7 +284,44 @@ def test_a_header_only_file_leaves_the_published_build_untouched(built_warehouse
     assert "build FAILED" in out and "nothing new was published" in out
     assert "refusing to replace the 619,017 stored rows of this window by 0 rows" in out
     assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
+    assert "ALERT warehouse_build run" in out and "build_failed alert: log sent" in out
     assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.prices_daily").fetchone()[0] == 619_017
         assert con.execute("select count(*) from marts.mart_screener_latest").fetchone()[0] == 505
+
+
+def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
+    built_warehouse, tmp_path, monkeypatch, capsys
+):
+    """The daily path over one session whose file lacks 30 of the 505 tickers (94 % < 95 %, 30
+    missing >= 3): the blocking completeness check fails, nothing is published, the build
+    exits 1 and a build_failed alert names the run, the gate and what analysts keep."""
+    import gzip
+    import hashlib
+
+    import pipelines.build as build
+
+    source = pl.read_csv(built_warehouse.settings.prices_csv)
+    dropped = sorted(set(source["Name"].to_list()))[:30]
+    partial = source.filter(~((pl.col("date") == "2018-02-07") & pl.col("Name").is_in(dropped)))
+    path = tmp_path / "prices_partial.csv.gz"
+    with gzip.open(path, "wb") as handle:
+        partial.write_csv(handle)
+    settings = copy_built_warehouse(built_warehouse, tmp_path / "copy", prices_csv=path)
+    snapshot = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
+    run_build = build.run_build
+    with DagsterInstance.ephemeral() as instance:
+        monkeypatch.setattr(build, "Settings", lambda: settings)
+        monkeypatch.setattr(build, "run_build", lambda s, f, l, **kw: run_build(s, f, l, instance=instance, **kw))
+        assert build.main(["--partition-range", "2018-02-07...2018-02-07"]) == 1
+    out = capsys.readouterr().out
+    assert "build FAILED" in out and "daily_completeness" in out
+    assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
+    alert = next(line for line in out.splitlines() if line.startswith("ALERT warehouse_build run"))
+    assert "nothing new was published" in alert and "analysts and BI keep the previous snapshot" in alert
+    assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
+    with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:
+        latest = con.execute("select count(*) from marts.fct_daily_indicators where trade_date = '2018-02-07'")
+        assert latest.fetchone()[0] == 505  # the previous build's session, untouched
+
