@@ -45,6 +45,7 @@ class BuildTiming:
     in_steps: float
     warehouse_bytes: int = 0
     snapshot_bytes: int = 0
+    peak_rss_bytes: int = 0
 
     @property
     def outside_share(self) -> float:
@@ -70,18 +71,24 @@ def build_environment(directory: str, env_extra: dict[str, str] | None = None) -
 
 
 def timed_build(directory: str, env: dict[str, str], args: list[str] | None = None) -> BuildTiming:
-    """Run ``python -m pipelines.build [args]`` with ``env`` and time it (raises on failure)."""
+    """Run ``python -m pipelines.build [args]`` with ``env`` and time it (raises on failure). The
+    peak RSS is the largest of the process and the children it waited for (dbt, which runs
+    DuckDB in process), from ``wait4``'s resource usage."""
     before = run_ids(Path(directory))
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pipelines.build", *(args or [])], cwd=REPO_ROOT, env=env, check=True,
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.build", *(args or [])], cwd=REPO_ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, child.args)
     in_steps = sum(step_seconds(Path(directory), skip_runs=before).values())
     sizes = [Path(env[name]).stat().st_size if Path(env[name]).exists() else 0
              for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH")]  # fmt: skip
-    return BuildTiming(wall, in_steps, *sizes)
+    return BuildTiming(wall, in_steps, *sizes, peak_rss_bytes=usage.ru_maxrss * 1024)
 
 
 def cold_build(env_extra: dict[str, str] | None = None) -> BuildTiming:

@@ -60,7 +60,7 @@ def test_layers_land_in_their_schemas(con):
         "staging.stg_companies__constituents",
         "staging.stg_companies__financials",
         "intermediate.int_prices_daily_numbered",
-        "intermediate.int_daily_window_indicators",
+        "intermediate.int_price_rebuild_starts",
         "intermediate.int_daily_recursive_indicators",
         "marts.fct_daily_indicators",
         "marts.dim_companies",

@@ -71,8 +71,8 @@ LAYER_RELATIONS = {
     "raw": ["prices_daily", "companies", "company_financials"],
     "staging": ["stg_prices__daily", "stg_companies__constituents", "stg_companies__financials"],
     "intermediate": [
+        "int_price_rebuild_starts",
         "int_prices_daily_numbered",
-        "int_daily_window_indicators",
         "int_daily_recursive_indicators",
     ],
     "marts": MARKET_MARTS,

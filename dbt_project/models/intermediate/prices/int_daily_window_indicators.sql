@@ -27,6 +27,8 @@
     bars are output (the whole history on a first build).
 -#}
 
+{{ config(materialized='ephemeral') }}
+
 {%- set trailing_aggregates = [
     {'name': 'sma_20', 'function': 'avg', 'expression': 'close', 'rows': 20},
     {'name': 'sma_50', 'function': 'avg', 'expression': 'close', 'rows': 50},
