@@ -76,15 +76,18 @@ def timed_build(directory: str, env: dict[str, str], args: list[str] | None = No
     DuckDB in process), from ``wait4``'s resource usage."""
     before = run_ids(Path(directory))
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.build", *(args or [])], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    _, status, usage = os.wait4(child.pid, 0)
+    log = Path(directory, "build.log")
+    with log.open("wb") as output:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.build", *(args or [])], cwd=REPO_ROOT, env=env,
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, child.args)
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        raise RuntimeError(f"{' '.join(child.args)} exited {child.returncode} after {wall:.0f} s:\n{tail}")
     in_steps = sum(step_seconds(Path(directory), skip_runs=before).values())
     sizes = [Path(env[name]).stat().st_size if Path(env[name]).exists() else 0
              for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH")]  # fmt: skip

@@ -34,8 +34,14 @@ def test_reads_real_file_typed():
     assert frame.columns == ["source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume"]
     first = frame.row(0, named=True)
     assert first == {
-        "source_line": 2, "ticker": "AAPL", "trade_date": date(2017, 1, 3),
-        "open": 115.8, "high": 116.33, "low": 114.76, "close": 116.15, "volume": 28781865,
+        "source_line": 2,
+        "ticker": "AAPL",
+        "trade_date": date(2017, 1, 3),
+        "open": 115.8,
+        "high": 116.33,
+        "low": 114.76,
+        "close": 116.15,
+        "volume": 28781865,
     }
 
 
@@ -134,3 +140,32 @@ def test_column_names_match_case_insensitively(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         read_prices_csv(tmp_path / "nope.csv")
+
+
+def test_the_row_suite_in_ticker_chunks_splits_exactly_as_in_one_run(monkeypatch):
+    """Real rows with missing values plus a conflicting duplicate and a weekend row, validated in
+    chunks of about 300 rows (whole tickers, as the 25 M-row scale build does in 2 M-row chunks)
+    and in one run: the same valid rows, the same rejected rows with the same reasons."""
+    from pipelines.defs.prices import validation
+    from pipelines.lib.sessions import is_session
+
+    rows = pl.concat([read_prices_csv(sample_fixture("sp500_5tickers_2017-01_2018-02.csv")),
+                      read_prices_csv(sample_fixture("sp500_rows_with_missing_ohlc.csv"))], how="vertical_relaxed")  # fmt: skip
+    first = rows.row(0, named=True)
+    weekend = {**first, "trade_date": date(2017, 7, 1)}
+    conflicting = {**first, "close": first["close"] + 1}
+    rows = pl.concat([rows, pl.DataFrame([weekend, conflicting], schema=rows.schema)])
+    days = rows["trade_date"].drop_nulls().unique().to_list()
+    sessions = [d for d in days if is_session(d)]
+
+    whole = validation.split_valid_rejected(rows, sessions)
+    monkeypatch.setattr(validation, "GE_CHUNK_ROWS", 300)
+    assert len(validation.ticker_chunks(rows)) > 3
+    chunked = validation.split_valid_rejected(rows, sessions)
+
+    key = ["ticker", "trade_date", "source_line"]
+    assert chunked.valid.sort(key).equals(whole.valid.sort(key))
+    assert chunked.rejected.sort(key).equals(whole.rejected.sort(key))
+    assert chunked.input_outcome == whole.input_outcome
+    assert {"ticker_trade_date_unique", "trade_date_is_session"} <= set(whole.input_outcome.failed_rows_by_rule)
+    assert whole.valid.height + whole.rejected.height == rows.height

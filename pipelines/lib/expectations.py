@@ -78,6 +78,17 @@ def outcome(results: Iterable[Any]) -> SuiteOutcome:
     return SuiteOutcome(success=not failed, failed_rows_by_rule=failed, evaluated_expectations=len(results))
 
 
+def combined_outcome(outcomes: Iterable[SuiteOutcome]) -> SuiteOutcome:
+    """The outcome of one suite run over several chunks of a batch: failing rows summed per rule."""
+    outcomes = list(outcomes)
+    failed: dict[str, int] = {}
+    for part in outcomes:
+        for rule, rows in part.failed_rows_by_rule.items():
+            failed[rule] = failed.get(rule, 0) + rows
+    evaluated = max((part.evaluated_expectations for part in outcomes), default=0)
+    return SuiteOutcome(success=not failed, failed_rows_by_rule=failed, evaluated_expectations=evaluated)
+
+
 def failed_rules_by_row(results: Iterable[Any]) -> dict[int, list[str]]:
     """Row position -> names of the rules that row fails (rows passing everything are absent).
 
