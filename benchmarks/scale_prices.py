@@ -9,11 +9,13 @@ session. How it is scaled:
 - **Time**: each ticker's real history is laid end to end ``blocks`` times (4 blocks of 1,259
   sessions = 5,036 sessions, 20 years, for ``--years 20``), on the last ``blocks x 1,259`` XNYS
   sessions up to ``--end`` (``exchange-calendars``): real session ``i`` of block ``b`` is target
-  session ``b x 1,259 + i``, so gaps and late listings keep their place in each block. Block
+  session ``b x 1,259 + i``. The 35 tickers whose real history does not span all 1,259 sessions
+  (late listings, delistings) appear in the last block only, as a listing late in the 20 years
+  (laid end to end they would leave gaps that the completeness gate rightly fails). Block
   ``b`` is multiplied by ``r^b`` (``r`` = the ticker's last close / first close, clipped to
   [0.5, 2] so prices stay in a realistic range), so a block starts where the previous ended
   (a clipped ticker jumps at the block boundary).
-- **Tickers**: ``copies`` copies of every ticker (default 10: 5,050 tickers); copy 0 keeps the
+- **Tickers**: ``copies`` copies of every ticker (default 10: 5,050 tickers; 23.9 M rows for 20 years); copy 0 keeps the
   real name, copy ``c`` is named ``<ticker><c>`` (``AAPL3``). Copies ``c > 0`` get a
   multiplicative random walk ``exp(cumsum(N(0, 0.002)))`` per ticker over the target sessions,
   applied to open, high, low and close of a row alike (so each row keeps its real
@@ -61,7 +63,7 @@ def generate(source: Path, out: Path, copies: int, years: int, seed: int, end: d
     ratio = real.group_by("Name").agg(
         (pl.col("close").drop_nulls().last() / pl.col("close").drop_nulls().first()).clip(0.5, 2.0).alias("r")
     )
-    real = real.join(ratio, on="Name")
+    real = real.join(ratio, on="Name").with_columns(complete=pl.len().over("Name") == REAL_SESSIONS)
     rng = np.random.default_rng(seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -69,8 +71,9 @@ def generate(source: Path, out: Path, copies: int, years: int, seed: int, end: d
         for copy in range(copies):
             frames = []
             for block in range(blocks):
+                rows_of_block = real if block == blocks - 1 else real.filter(pl.col("complete"))
                 frames.append(
-                    real.with_columns(
+                    rows_of_block.with_columns(
                         position=pl.col("i") + block * REAL_SESSIONS,
                         factor=pl.col("r").pow(block),
                     )
