@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster_runs import run_ids, step_seconds
@@ -46,6 +46,8 @@ class BuildTiming:
     warehouse_bytes: int = 0
     snapshot_bytes: int = 0
     peak_rss_bytes: int = 0
+    steps: dict[str, float] = field(default_factory=dict)
+    slowest_dbt_nodes: str = ""
 
     @property
     def outside_share(self) -> float:
@@ -88,10 +90,16 @@ def timed_build(directory: str, env: dict[str, str], args: list[str] | None = No
     if child.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         raise RuntimeError(f"{' '.join(child.args)} exited {child.returncode} after {wall:.0f} s:\n{tail}")
-    in_steps = sum(step_seconds(Path(directory), skip_runs=before).values())
+    steps = step_seconds(Path(directory), skip_runs=before)
+    in_steps = sum(steps.values())
     sizes = [Path(env[name]).stat().st_size if Path(env[name]).exists() else 0
              for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH")]  # fmt: skip
-    return BuildTiming(wall, in_steps, *sizes, peak_rss_bytes=usage.ru_maxrss * 1024)
+    nodes = [line.split("slowest dbt nodes: ", 1)[1] for line in log.read_text(errors="replace").splitlines()
+             if "slowest dbt nodes: " in line]  # fmt: skip
+    return BuildTiming(
+        wall, in_steps, *sizes, peak_rss_bytes=usage.ru_maxrss * 1024, steps=steps,
+        slowest_dbt_nodes=nodes[0] if nodes else "",
+    )  # fmt: skip
 
 
 def cold_build(env_extra: dict[str, str] | None = None) -> BuildTiming:

@@ -28,12 +28,17 @@ from domain.calendar import previous_session_before
 
 
 def _report(label: str, timing: BuildTiming) -> None:
+    steps = ", ".join(
+        f"{step} {seconds:.0f} s" for step, seconds in sorted(timing.steps.items(), key=lambda i: -i[1])[:6]
+    )
     print(
         f"{label}: {timing.wall:.0f} s, {timing.outside_share:.0%} outside asset compute, peak RSS "
         f"{timing.peak_rss_bytes / 1e9:.1f} GB, warehouse.duckdb {timing.warehouse_bytes / 1e9:.2f} GB, "
-        f"snapshot {timing.snapshot_bytes / 1e9:.2f} GB",
+        f"snapshot {timing.snapshot_bytes / 1e9:.2f} GB; slowest steps: {steps}",
         flush=True,
     )
+    if timing.slowest_dbt_nodes:
+        print(f"  slowest dbt nodes: {timing.slowest_dbt_nodes}", flush=True)
 
 
 def scale_build(prices: Path, postgres_url: str | None) -> tuple[BuildTiming, BuildTiming]:

@@ -32,6 +32,9 @@ said otherwise):
     ``WAREHOUSE_URL``.
 ``WAREHOUSE_SCHEMA_PREFIX`` (field ``schema_prefix``)
     Prefix of every warehouse schema, e.g. ``dev_`` gives ``dev_marts`` (default: none).
+``DUCKDB_MEMORY_LIMIT``
+    DuckDB's ``memory_limit`` for the dbt models (default ``6GB``; DuckDB spills to disk
+    beyond it): keeps a 25 M-row build under 8 GB of RAM.
 ``DBT_TARGET``
     dbt target of ``dbt_project/profiles.yml`` (default ``duckdb``, or ``postgres`` with
     ``WAREHOUSE_URL``).
@@ -199,6 +202,7 @@ class Settings(BaseSettings):
     warehouse_url: SecretStr | None = None
     schema_prefix: str = Field(default="", validation_alias=AliasChoices("schema_prefix", "WAREHOUSE_SCHEMA_PREFIX"))
     dbt_target: str | None = None
+    duckdb_memory_limit: str = "6GB"
     price_source: Literal["file", "yahoo"] = "file"
     yahoo_tickers: CommaList = ()
     fundamentals_source: Literal["bundled", "sec"] = "bundled"

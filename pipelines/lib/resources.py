@@ -132,6 +132,9 @@ class DbtResource(ConfigurableResource):
     portfolio_benchmark: str = Field(default="EQUAL_WEIGHT", description="PORTFOLIO_BENCHMARK: EQUAL_WEIGHT or a ticker.")
     risk_free_rate: float = Field(default=0.0, description="RISK_FREE_RATE: annual, fraction.")
     threads: int = Field(default=2, description="dbt threads.")
+    duckdb_memory_limit: str = Field(
+        default="6GB", description="DUCKDB_MEMORY_LIMIT: DuckDB's memory_limit in dbt (spills to disk beyond)."
+    )
 
     def dbt_vars(self) -> dict[str, Any]:
         """The ``--vars`` every invocation gets (read by the models with ``var(...)``)."""
@@ -150,6 +153,7 @@ class DbtResource(ConfigurableResource):
                 "database": "warehouse",
                 "attach": [{"path": self.duckdb_path, "alias": "warehouse"}],
                 "threads": self.threads,
+                "settings": {"memory_limit": self.duckdb_memory_limit},
             }
         }
         if self.postgres_url:
@@ -369,6 +373,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             schema_prefix=settings.schema_prefix,
             portfolio_benchmark=settings.portfolio_benchmark,
             risk_free_rate=settings.risk_free_rate,
+            duckdb_memory_limit=settings.duckdb_memory_limit,
         ),
         "raw_responses": RawResponsesResource(directory=str(settings.raw_responses_dir)),
         "price_source": PriceSourceResource(

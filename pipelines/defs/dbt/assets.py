@@ -79,7 +79,9 @@ class TestOutcome:
     failures: int | None
 
 
-def test_outcome(event: DbtCliEventMessage, manifest: Mapping[str, Any], project: DbtProject | None) -> TestOutcome | None:
+def test_outcome(
+    event: DbtCliEventMessage, manifest: Mapping[str, Any], project: DbtProject | None
+) -> TestOutcome | None:
     """The :class:`TestOutcome` of a dbt ``LogTestResult`` event (None for a test attached to no
     node Dagster knows: dbt still fails the build when it fails)."""
     data = event.raw_event["data"]
@@ -91,7 +93,9 @@ def test_outcome(event: DbtCliEventMessage, manifest: Mapping[str, Any], project
     return TestOutcome(key.asset_key, manifest["nodes"][unique_id]["name"], status, data.get("num_failures"))
 
 
-def grouped_test_results(outcomes: Iterable[TestOutcome], selected: AbstractSet[AssetCheckKey]) -> Iterator[AssetCheckResult]:
+def grouped_test_results(
+    outcomes: Iterable[TestOutcome], selected: AbstractSet[AssetCheckKey]
+) -> Iterator[AssetCheckResult]:
     """One ``dbt_tests`` :class:`AssetCheckResult` per model from all its tests' outcomes: passed
     when every test passed; severity WARN when the only failures are dbt warnings (tests with
     ``severity: warn``), else ERROR; metadata lists each test. Only checks of ``selected``."""
@@ -149,7 +153,14 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtResource, warehouse: Ware
     yield from with_row_counts(events, invocation.get_artifact("manifest.json"), warehouse)
     yield from grouped_test_results(outcomes, context.selected_asset_check_keys)
     context.log.info(f"dbt tests: {len(outcomes)} run, {sum(o.status != 'pass' for o in outcomes)} not passed")
+    context.log.info(f"slowest dbt nodes: {slowest_nodes(invocation.get_artifact('run_results.json'))}")
     prune_targets(Path(invocation.target_path))
+
+
+def slowest_nodes(run_results: Mapping[str, Any], count: int = 8) -> str:
+    """``<node> <seconds> s, ...``: the ``count`` longest-running nodes of a dbt invocation."""
+    results = sorted(run_results.get("results", []), key=lambda r: -(r.get("execution_time") or 0))[:count]
+    return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in results)
 
 
 #: Target folders of failed invocations kept for their logs (the most recent ones).
