@@ -31,9 +31,11 @@ def connect(
     snapshot_path: Path | None,
     postgres: PostgresConnection | None,
     schema_prefix: str = "",
+    duckdb_memory_limit: str | None = None,
 ) -> Iterator[Warehouse]:
     """Yield an open read-write :class:`Warehouse`: PostgreSQL when ``postgres`` is given, else
-    the DuckDB file ``duckdb_path`` (publishing to ``snapshot_path``); closed on exit.
+    the DuckDB file ``duckdb_path`` (publishing to ``snapshot_path``; DuckDB's ``memory_limit``
+    ``duckdb_memory_limit``, e.g. ``6GB``, default DuckDB's 80 % of RAM); closed on exit.
 
     Raises:
         duckdb.IOException: another process writes the DuckDB file.
@@ -46,7 +48,7 @@ def connect(
         return
     from domain.warehouse.duckdb_backend import DuckDBWarehouse, connect_file
 
-    con = connect_file(Path(duckdb_path))
+    con = connect_file(Path(duckdb_path), memory_limit=duckdb_memory_limit)
     try:
         yield DuckDBWarehouse(con, names, snapshot_path=snapshot_path)
     finally:

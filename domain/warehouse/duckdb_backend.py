@@ -22,14 +22,16 @@ from domain.warehouse.base import Replacement, Warehouse
 from domain.warehouse.sql import PUBLISHED_LAYERS, TableNames, quote_identifier, string_literal
 
 
-def connect_file(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to the DuckDB file at ``path`` (folder created if missing).
+def connect_file(path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the DuckDB file at ``path`` (folder created if missing), with
+    DuckDB's ``memory_limit`` when given (e.g. ``6GB``).
 
     Raises:
         duckdb.IOException: another process holds the file's write lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), config={"custom_user_agent": "stock-warehouse"})
+    config = {"custom_user_agent": "stock-warehouse", **({"memory_limit": memory_limit} if memory_limit else {})}
+    return duckdb.connect(str(path), config=config)
 
 
 class DuckDBWarehouse(Warehouse):

@@ -63,6 +63,7 @@ class WarehouseResource(ConfigurableResource):
         default=None, description="postgresql://user:password@host:port/dbname (WAREHOUSE_URL); unset: DuckDB."
     )
     schema_prefix: str = Field(default="", description="Prefix of every schema (WAREHOUSE_SCHEMA_PREFIX).")
+    duckdb_memory_limit: str = Field(default="", description="DUCKDB_MEMORY_LIMIT: DuckDB's memory_limit.")
     bi_reader_password: str = Field(
         default="", description="BI_READER_PASSWORD: password of the read-only bi_reader role (PostgreSQL)."
     )
@@ -101,6 +102,7 @@ class WarehouseResource(ConfigurableResource):
             snapshot_path=Path(self.snapshot_path),
             postgres=self.postgres,
             schema_prefix=self.schema_prefix,
+            duckdb_memory_limit=self.duckdb_memory_limit or None,
         ) as warehouse:
             yield warehouse
 
@@ -360,6 +362,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             snapshot_path=str(settings.snapshot_path),
             postgres_url=postgres_url,
             schema_prefix=settings.schema_prefix,
+            duckdb_memory_limit=settings.duckdb_memory_limit,
             bi_reader_password=_secret(settings.bi_reader_password.get_secret_value(), "BI_READER_PASSWORD", environ)
             or "",
             app_reader_password=_secret(settings.app_reader_password.get_secret_value(), "APP_READER_PASSWORD", environ)

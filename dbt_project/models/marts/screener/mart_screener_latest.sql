@@ -10,9 +10,28 @@
 
 with
 
+last_bar as (
+
+    select
+        ticker,
+        max(bar_number) as bar_number
+
+    from {{ ref('fct_daily_indicators') }}
+    group by ticker
+
+),
+
 indicators as (
 
-    select * from {{ ref('fct_daily_indicators') }}
+    -- the last 252 bars of each ticker: every flag below looks at most 251 bars back (a
+    -- scan of two columns first, so the wide rows of the whole history are never joined:
+    -- 26 s -> see the README's scale figures for 24 M rows)
+    select fct.*
+
+    from {{ ref('fct_daily_indicators') }} as fct
+    inner join last_bar
+        on fct.ticker = last_bar.ticker
+        and fct.bar_number > last_bar.bar_number - 252
 
 ),
 
@@ -40,17 +59,6 @@ valuation as (
 
 ),
 
-
-last_bar as (
-
-    select
-        ticker,
-        max(bar_number) as bar_number
-
-    from indicators
-    group by ticker
-
-),
 
 recent_crosses as (
 
