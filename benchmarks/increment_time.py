@@ -97,6 +97,9 @@ def main() -> None:
         print(
             f"one new session {LAST_SESSION}, run {i}: {run.wall:.1f} s ({run.outside_share:.0%} outside asset compute)"
         )
+        steps = sorted(run.steps.items(), key=lambda item: -item[1])[:5]
+        print("  slowest steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps))
+        print(f"  slowest dbt nodes: {run.slowest_dbt_nodes}")
     times = [run.wall for run in runs]
     print(f"one new session, whole product up to date ({backend}): median {statistics.median(times):.1f} s "
           f"(min {min(times):.1f}, max {max(times):.1f}); goal < {goal} s")  # fmt: skip
