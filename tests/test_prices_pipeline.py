@@ -263,23 +263,29 @@ def test_an_empty_file_does_not_wipe_the_warehouse(small_warehouse, tmp_path):
     assert len(after) == 1385 - 5 * 22 and not [r for r in after if "2017-06-01" <= str(r[1]) <= "2017-06-30"]
 
 
+def _build_command(settings, argv: list[str], monkeypatch) -> int:
+    """``python -m pipelines.build <argv>`` in process, with ``settings`` as its environment and
+    an ephemeral Dagster instance; its exit code."""
+    import pipelines.build as build
+
+    run_build = build.run_build
+    with DagsterInstance.ephemeral() as instance:
+        monkeypatch.setattr(build, "Settings", lambda: settings)
+        monkeypatch.setattr(build, "run_build", lambda s, f, l, **kw: run_build(s, f, l, instance=instance, **kw))
+        return build.main(argv)
+
+
 def test_a_header_only_file_leaves_the_published_build_untouched(built_warehouse, tmp_path, monkeypatch, capsys):
     """``python -m pipelines.build`` with a header-only PRICES_CSV over the full bundled build:
     exit 1, the shrink guard's reason and what analysts keep on the console, and neither the
     warehouse nor the published snapshot changed."""
     import hashlib
 
-    import pipelines.build as build
-
     empty = tmp_path / "empty.csv"
     empty.write_text(FIVE_TICKERS.read_text().splitlines()[0] + "\n")
     settings = copy_built_warehouse(built_warehouse, tmp_path / "copy", prices_csv=empty)
     snapshot = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
-    run_build = build.run_build
-    with DagsterInstance.ephemeral() as instance:
-        monkeypatch.setattr(build, "Settings", lambda: settings)
-        monkeypatch.setattr(build, "run_build", lambda s, f, l, **kw: run_build(s, f, l, instance=instance, **kw))
-        assert build.main([]) == 1
+    assert _build_command(settings, [], monkeypatch) == 1
     out = capsys.readouterr().out
     assert "build FAILED" in out and "nothing new was published" in out
     assert "refusing to replace the 619,017 stored rows of this window by 0 rows" in out
@@ -300,8 +306,6 @@ def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
     import gzip
     import hashlib
 
-    import pipelines.build as build
-
     source = pl.read_csv(built_warehouse.settings.prices_csv)
     dropped = sorted(set(source["Name"].to_list()))[:30]
     partial = source.filter(~((pl.col("date") == "2018-02-07") & pl.col("Name").is_in(dropped)))
@@ -310,11 +314,7 @@ def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
         partial.write_csv(handle)
     settings = copy_built_warehouse(built_warehouse, tmp_path / "copy", prices_csv=path)
     snapshot = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
-    run_build = build.run_build
-    with DagsterInstance.ephemeral() as instance:
-        monkeypatch.setattr(build, "Settings", lambda: settings)
-        monkeypatch.setattr(build, "run_build", lambda s, f, l, **kw: run_build(s, f, l, instance=instance, **kw))
-        assert build.main(["--partition-range", "2018-02-07...2018-02-07"]) == 1
+    assert _build_command(settings, ["--partition-range", "2018-02-07...2018-02-07"], monkeypatch) == 1
     out = capsys.readouterr().out
     assert "build FAILED" in out and "daily_completeness" in out
     assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
@@ -324,4 +324,3 @@ def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:
         latest = con.execute("select count(*) from marts.fct_daily_indicators where trade_date = '2018-02-07'")
         assert latest.fetchone()[0] == 505  # the previous build's session, untouched
-
