@@ -107,6 +107,9 @@ def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
         "build FAILED (run run-x); nothing new was published",
         "  raw__prices_daily: refusing to replace",
         "analysts and BI keep no build has been published yet",
+        "ALERT warehouse_build run run-x failed, nothing new was published (raw__prices_daily: refusing to "
+        "replace); analysts and BI keep no build has been published yet",
+        "build_failed alert: log sent",
     ]
     monkeypatch.setattr(build, "run_build", lambda settings, first, last, **_: build.BuildResult(False, "run-y", "run-z"))
     assert build.main([]) == 1

@@ -40,10 +40,18 @@ STATE_COLUMNS = ["ema_12", "ema_26", "macd_fast", "macd_seed_sum", "macd_signal"
 
 
 def _frame(settings, layer: str, table: str, columns: str = "*") -> pl.DataFrame:
-    from pipelines.lib.resources import build_resources
+    """A table of the warehouse of ``settings`` (DuckDB: opened read-only, as other test
+    processes read the shared build at the same time)."""
+    if settings.postgres is None:
+        import duckdb
 
-    with build_resources(settings, environ={})["warehouse"].connect() as wh:
-        frame = wh.fetch_frame(f"select {columns} from {wh.table(layer, table)}")
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            frame = con.sql(f"select {columns} from {layer}.{table}").pl()
+    else:
+        from pipelines.lib.resources import build_resources
+
+        with build_resources(settings, environ={})["warehouse"].connect() as wh:
+            frame = wh.fetch_frame(f"select {columns} from {wh.table(layer, table)}")
     return frame.sort("ticker", "trade_date") if "trade_date" in frame.columns else frame.sort("ticker")
 
 

@@ -127,15 +127,18 @@ stored_anchors as (
 
 seeds as (
 
-    -- per-ticker seed values, each the plain mean TA-Lib uses (sum / n)
+    -- per-ticker seed values, each the plain mean TA-Lib uses (sum / n), summed in bar
+    -- order as TA-Lib does: a parallel hash aggregate adds doubles in a varying order, and
+    -- a seed that differs in its last bit would make two builds (or a build and an
+    -- incremental run) disagree on every EMA after it
     select
         ticker,
-        sum(case when bar_number <= 11 then close end) / 12 as ema_12_seed,
-        sum(case when bar_number <= 25 then close end) / 26 as ema_26_seed,
-        sum(case when bar_number between 14 and 25 then close end) / 12 as macd_fast_seed,
-        sum(case when bar_number between 1 and 14 then gain end) / 14 as avg_gain_seed,
-        sum(case when bar_number between 1 and 14 then loss end) / 14 as avg_loss_seed,
-        sum(case when bar_number between 1 and 14 then true_range end) / 14 as atr_seed
+        sum(case when bar_number <= 11 then close end order by bar_number) / 12 as ema_12_seed,
+        sum(case when bar_number <= 25 then close end order by bar_number) / 26 as ema_26_seed,
+        sum(case when bar_number between 14 and 25 then close end order by bar_number) / 12 as macd_fast_seed,
+        sum(case when bar_number between 1 and 14 then gain end order by bar_number) / 14 as avg_gain_seed,
+        sum(case when bar_number between 1 and 14 then loss end order by bar_number) / 14 as avg_loss_seed,
+        sum(case when bar_number between 1 and 14 then true_range end order by bar_number) / 14 as atr_seed
 
     from prices
     group by ticker
