@@ -1,10 +1,12 @@
-"""Command-line build: run the ``warehouse_build`` job, then ``alerts_evaluate``.
+"""Command-line build: run the ``warehouse_build`` job (or ``prices_update``), then ``alerts_evaluate``.
 
-``python -m pipelines.build`` loads the whole history of the price source in one run, updates
-the dbt models with their tests and publishes the snapshot; after a successful build it runs
-``alerts_evaluate`` (the rules of ``ALERT_RULES_FILE`` on the new marts, then the snapshot
-again). ``--partition-range FIRST...LAST`` loads only those sessions (the daily path: the dbt
-models then recompute from ``FIRST`` on only, see ``dbt_project/README.md``). The runs are
+``python -m pipelines.build`` loads the whole history of the price source and every other source
+in one run, updates the dbt models with their tests and publishes the snapshot; after a
+successful build it runs ``alerts_evaluate`` (the rules of ``ALERT_RULES_FILE`` on the new
+marts, then the snapshot again). ``--partition-range FIRST...LAST`` loads only those sessions:
+into a built warehouse it runs ``prices_update`` (the daily path, as the weekday schedule does:
+the price sources and the models downstream of them, which recompute from ``FIRST`` on only,
+see ``dbt_project/README.md``); into an empty one ``warehouse_build`` with that window. The runs are
 recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing``
 does nothing when a completed build exists (``make demo``). Exits non-zero on failure.
 Configuration: the environment, read once into :class:`~domain.settings.Settings` (see the
@@ -34,12 +36,14 @@ LAST_SESSION_TAG = "prices/last_session"
 class BuildResult:
     """Outcome of :func:`run_build`: whether the build job and the alerts job succeeded, and
     their run ids (``alerts_run_id`` None when the build failed and alerts did not run);
-    ``errors``: the failed steps' messages (``<step>: <message>``), empty on success."""
+    ``errors``: the failed steps' messages (``<step>: <message>``), empty on success;
+    ``job_name``: the build job run (``warehouse_build`` or ``prices_update``)."""
 
     success: bool
     build_run_id: str
     alerts_run_id: str | None = None
     errors: tuple[str, ...] = ()
+    job_name: str = "warehouse_build"
 
     def __bool__(self) -> bool:
         return self.success
@@ -54,7 +58,9 @@ def run_build(
 ) -> BuildResult:
     """Execute the build job in process, loading the price sessions ``first_session..last_session``
     (``YYYY-MM-DD``; default: the source's whole history), then, if it succeeded, the
-    ``alerts_evaluate`` job, both with the resources of ``settings``.
+    ``alerts_evaluate`` job, both with the resources of ``settings``. The build job is
+    ``prices_update`` when a session is given and a build was published (:func:`already_built`),
+    else ``warehouse_build``.
 
     Parses the dbt project first when a model changed or the manifest was parsed with another
     profile or vars (:meth:`~pipelines.lib.resources.DbtResource.parse_if_needed`), so the run
@@ -75,15 +81,16 @@ def run_build(
         tags[LAST_SESSION_TAG] = last_session
     instance = instance or DagsterInstance.get()
     run_config = warehouse_build_run_config(first_session, last_session, allow_shrink)
-    result = defs.resolve_job_def("warehouse_build").execute_in_process(
+    job_name = "prices_update" if (first_session or last_session) and already_built(settings) else "warehouse_build"
+    result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance, tags=tags, run_config=run_config, raise_on_error=False
     )
     if not result.success:
-        return BuildResult(False, result.run_id, errors=_step_errors(result))
+        return BuildResult(False, result.run_id, errors=_step_errors(result), job_name=job_name)
     alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(
         instance=instance, tags=process_tags(), raise_on_error=False
     )
-    return BuildResult(alerts.success, result.run_id, alerts.run_id, _step_errors(alerts))
+    return BuildResult(alerts.success, result.run_id, alerts.run_id, _step_errors(alerts), job_name)
 
 
 def _step_errors(result) -> tuple[str, ...]:
@@ -146,22 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         first, last = parts
     result = run_build(settings, first, last, allow_shrink=args.allow_shrink)
     if result.alerts_run_id is None and not result.success:
-        print(f"build FAILED (run {result.build_run_id}); nothing new was published")
+        print(f"build FAILED ({result.job_name} run {result.build_run_id}); nothing new was published")
         for error in result.errors:
             print(f"  {error}")
         kept = published_build(settings)
         print(f"analysts and BI keep {kept}")
-        event = build_failure_event(result.build_run_id, result.errors, kept)
+        event = build_failure_event(result.build_run_id, result.errors, kept, job_name=result.job_name)
         outcome = send_build_failure(build_resources(settings, environ={})["alerts"], event, run_log=print)
         print(f"build_failed alert: {', '.join(f'{name} {state}' for name, state in outcome.items())}")
         return 1
     if not result.success:
-        print(f"build succeeded (run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")
+        print(f"build succeeded ({result.job_name} run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")
         for error in result.errors:
             print(f"  {error}")
         return 1
     published = f"{settings.schema('meta')}.build_info on PostgreSQL" if settings.postgres else settings.snapshot_path
-    print(f"build succeeded; published: {published}")
+    print(f"build succeeded ({result.job_name}); published: {published}")
     return 0
 
 

@@ -75,10 +75,17 @@ def test_price_window_is_a_range_of_exchange_sessions():
 
 def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
     schedule = definitions.resolve_schedule_def("weekday_after_close_schedule")
-    job = definitions.resolve_job_def("warehouse_build")
     assert schedule.cron_schedule == "30 18 * * 1-5"
     assert schedule.execution_timezone == "America/New_York"
-    assert job.name == "warehouse_build"
+    assert schedule.job_name == "prices_update"
+    # the daily job: the price sources and what is downstream of them, not the other sources
+    daily = definitions.resolve_job_def("prices_update").asset_layer.selected_asset_keys
+    everything = definitions.resolve_job_def("warehouse_build").asset_layer.selected_asset_keys
+    names = {key.to_user_string() for key in daily}
+    assert {"raw/prices_daily", "raw/corporate_actions", "marts/fct_daily_indicators", "marts/fct_daily_valuation",
+            "marts/mart_screener_latest", "marts/fct_portfolio_daily", "serving/warehouse_snapshot"} <= names  # fmt: skip
+    assert not names & {"raw/sec_facts", "raw/news_articles", "raw/companies", "marts/mart_news_daily"}
+    assert daily < everything
 
     repository = definitions.get_repository_def()
     context = build_schedule_context(
@@ -104,7 +111,7 @@ def test_a_failed_build_says_nothing_was_published(monkeypatch, capsys):
         False, "run-x", errors=("raw__prices_daily: refusing to replace",)))  # fmt: skip
     assert build.main([]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "build FAILED (run run-x); nothing new was published",
+        "build FAILED (warehouse_build run run-x); nothing new was published",
         "  raw__prices_daily: refusing to replace",
         "analysts and BI keep no build has been published yet",
         "ALERT warehouse_build run run-x failed, nothing new was published (raw__prices_daily: refusing to "
@@ -131,3 +138,18 @@ def test_dbt_target_folders_do_not_pile_up(tmp_path):
         folders.append(folder)
     prune_targets(folders[7])
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"dbt_models-run{n}-abc" for n in (2, 3, 4, 5, 6)]
+
+
+def test_dbt_cli_resource_reports_the_version_dbt_itself_prints(tmp_path):
+    """The dbt CLI resource reads dbt's version from the installed package instead of running
+    ``dbt --version`` before every build: both must agree, or dagster-dbt would take the
+    wrong code path."""
+    import re
+    import subprocess
+
+    from pipelines.lib.resources import dbt_executable
+
+    resource = build_resources(Settings(warehouse_path=tmp_path / "w.duckdb"), environ={})["dbt"]._cli_resource()
+    printed = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert str(resource._cli_version) == re.search(r"(\d+\.\d+\.\d+)", printed).group(1)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

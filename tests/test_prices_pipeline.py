@@ -318,7 +318,8 @@ def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
     out = capsys.readouterr().out
     assert "build FAILED" in out and "daily_completeness" in out
     assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
-    alert = next(line for line in out.splitlines() if line.startswith("ALERT warehouse_build run"))
+    # the daily path into a built warehouse is the prices_update job
+    alert = next(line for line in out.splitlines() if line.startswith("ALERT prices_update run"))
     assert "nothing new was published" in alert and "analysts and BI keep the previous snapshot" in alert
     assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:

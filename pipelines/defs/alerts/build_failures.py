@@ -1,4 +1,4 @@
-"""A failed ``warehouse_build`` raises an alert: the daily run's gate kept the previous snapshot.
+"""A failed ``warehouse_build`` or ``prices_update`` raises an alert: the daily run's gate kept the previous snapshot.
 
 When a build fails (the blocking completeness check of a daily run: its session has rows for
 fewer than 95 % of the universe; a file that fails the row suite; a dbt test), nothing new is
@@ -21,14 +21,16 @@ from typing import Any
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
 from pipelines.defs.alerts.channels import ChannelNotConfigured, configured_channels
-from pipelines.defs.build.jobs import warehouse_build_job
+from pipelines.defs.build.jobs import prices_update_job, warehouse_build_job
 from pipelines.lib.resources import AlertsResource
 
 BUILD_FAILED_RULE = "build_failed"
 
 
-def build_failure_event(run_id: str, errors: Sequence[str], kept: str, now: datetime | None = None) -> dict[str, Any]:
-    """The alert event of a failed build: the fields of
+def build_failure_event(
+    run_id: str, errors: Sequence[str], kept: str, now: datetime | None = None, job_name: str = "warehouse_build"
+) -> dict[str, Any]:
+    """The alert event of a failed build (run ``run_id`` of job ``job_name``): the fields of
     :func:`pipelines.defs.alerts.channels.event_payload` (``observed_value`` = failed steps)."""
     now = (now or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
     lines = "; ".join(error.splitlines()[0] for error in errors) or "the run failed"
@@ -40,7 +42,7 @@ def build_failure_event(run_id: str, errors: Sequence[str], kept: str, now: date
         "trade_date": date(now.year, now.month, now.day),
         "observed_value": float(len(errors)),
         "threshold": None,
-        "message": f"warehouse_build run {run_id} failed, nothing new was published ({lines}); "
+        "message": f"{job_name} run {run_id} failed, nothing new was published ({lines}); "
         f"analysts and BI keep {kept}",
         "fired_at": now,
     }
@@ -64,9 +66,9 @@ def send_build_failure(
 
 
 @run_failure_sensor(
-    monitored_jobs=[warehouse_build_job],
+    monitored_jobs=[warehouse_build_job, prices_update_job],
     default_status=DefaultSensorStatus.RUNNING,
-    description="Each failed warehouse_build run (e.g. the daily run's session below the 95 % completeness "
+    description="Each failed warehouse_build or prices_update run (e.g. the daily run's session below the 95 % completeness "
     "gate) sends a build_failed alert through the configured channels: nothing new was published and "
     "analysts keep the previous snapshot.",
 )
@@ -77,6 +79,8 @@ def build_failure_alert_sensor(context: RunFailureSensorContext, alerts: AlertsR
         error = event.event_specific_data.error
         message = (error.cause or error).message.strip() if error else "failed"
         errors.append(f"{event.step_key}: {message}")
-    event = build_failure_event(context.dagster_run.run_id, errors, "the previous published build")
+    event = build_failure_event(
+        context.dagster_run.run_id, errors, "the previous published build", job_name=context.dagster_run.job_name
+    )
     outcome = send_build_failure(alerts, event, run_log=context.log.info)
     context.log.info(f"build_failed alert for run {context.dagster_run.run_id}: {outcome}")

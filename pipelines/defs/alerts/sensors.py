@@ -2,7 +2,7 @@
 
 ``alerts_after_build_sensor``
     run-status sensor: each SUCCESS of a job that rebuilds the marts (:data:`MARTS_JOBS`:
-    ``warehouse_build``, ``portfolio_refresh``, ``news_feed_poll``) requests one
+    ``warehouse_build``, ``prices_update``, ``portfolio_refresh``, ``news_feed_poll``) requests one
     ``alerts_evaluate`` run (run key ``alerts-after-<run id>``: once per build).
 ``alert_rules_sensor``
     every 30 s: a SHA-256 of ``ALERT_RULES_FILE`` (``missing`` when absent) is kept in the
@@ -43,7 +43,7 @@ from pipelines.lib.resources import AlertsResource, WarehouseResource
 from pipelines.lib.runs import active_run
 
 #: Jobs whose success means the marts were rebuilt.
-MARTS_JOBS = ("warehouse_build", "portfolio_refresh", "news_feed_poll")
+MARTS_JOBS = ("warehouse_build", "prices_update", "portfolio_refresh", "news_feed_poll")
 
 
 @run_status_sensor(
@@ -51,7 +51,7 @@ MARTS_JOBS = ("warehouse_build", "portfolio_refresh", "news_feed_poll")
     run_status=DagsterRunStatus.SUCCESS,
     request_job=alerts_evaluate_job,
     default_status=DefaultSensorStatus.RUNNING,
-    description="After each successful warehouse_build, portfolio_refresh or news_feed_poll run: "
+    description="After each successful warehouse_build, prices_update, portfolio_refresh or news_feed_poll run: "
     "evaluate the alert rules on the rebuilt marts (alerts_evaluate).",
 )
 def alerts_after_build_sensor(context: RunStatusSensorContext):

@@ -3,16 +3,17 @@
 from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
 from domain.calendar import EXCHANGE_TIMEZONE
-from pipelines.defs.build.jobs import warehouse_build_job, warehouse_build_run_config
+from pipelines.defs.build.jobs import prices_update_job, warehouse_build_run_config
 from pipelines.lib.sessions import is_session
 
 
 @schedule(
-    job=warehouse_build_job,
+    job=prices_update_job,
     cron_schedule="30 18 * * 1-5",
     execution_timezone=EXCHANGE_TIMEZONE,
     description="18:30 New York time, Monday to Friday (NYSE closes at 16:00): loads that session "
-    "and updates every mart from it (the incremental path); skips holidays.",
+    "and updates the marts downstream of the prices from it (prices_update, the incremental path; "
+    "needs a first warehouse_build); skips holidays.",
 )
 def weekday_after_close_schedule(context: ScheduleEvaluationContext):
     """Request the session that just closed (none on exchange holidays)."""

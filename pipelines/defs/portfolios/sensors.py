@@ -30,7 +30,7 @@ from pipelines.defs.portfolios.jobs import portfolio_refresh_job
 from pipelines.lib.resources import PortfolioFilesResource
 from pipelines.lib.runs import active_run
 
-BUSY_JOBS = ("portfolio_refresh", "warehouse_build", "alerts_evaluate")
+BUSY_JOBS = ("portfolio_refresh", "warehouse_build", "prices_update", "alerts_evaluate")
 
 
 def files_fingerprint(directory: Path) -> dict[str, str]:

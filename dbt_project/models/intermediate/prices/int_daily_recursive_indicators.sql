@@ -31,12 +31,18 @@
     a full build: the same operations on the same doubles.
 -#}
 
-{#- PostgreSQL: keep the index nested loop on every iteration (see the macro). -#}
+{#- PostgreSQL: keep the index nested loop on every iteration (see the macro);
+    the indexes serve the daily path's delete (ticker, trade_date) and its
+    stored-state lookup (ticker, bar_number). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=["{{ recursive_cte_planner_settings() }}", "{{ delete_rebuilt_price_rows() }}"],
+    post_hook=[
+        "{{ unique_index_if_missing(this, ['ticker', 'trade_date']) }}",
+        "{{ unique_index_if_missing(this, ['ticker', 'bar_number']) }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('int_price_rebuild_starts') }} (the pre-hook deletes its tickers' changed rows)
