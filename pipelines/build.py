@@ -16,6 +16,8 @@ README's Configuration table).
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -172,5 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def exit_now(code: int) -> None:
+    """End the process with ``code`` once the exit handlers ran (the logs flushed, the Dagster
+    instance closed), skipping the interpreter's teardown of every loaded module: with Dagster,
+    dbt and Great Expectations loaded that takes about 1.7 s, 8 % of a one-session build, and
+    frees nothing the operating system would not. Everything the build writes is committed or
+    closed by then (the warehouse connections are closed when each step ends)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
