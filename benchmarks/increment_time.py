@@ -2,7 +2,8 @@
 
 Builds every session of the bundled file but the last (a first build of 1,258 sessions, in a
 child process and a temporary folder, as ``benchmarks/build_time.py`` does), keeps a copy of
-that warehouse, then times ``python -m pipelines.build --partition-range LAST...LAST`` with the
+that warehouse, then times ``python -m pipelines.build --partition-range LAST...LAST`` (the
+``prices_update`` job) with the
 same ``PRICES_CSV``: the price load of that session, the incremental dbt models (one bar per
 ticker, see ``dbt_project/README.md``), every other model and its tests, the snapshot, the
 alert rules and the second snapshot, i.e. the product up to date. Each repetition starts again
@@ -52,30 +53,32 @@ def duckdb_increments(repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
 
 def postgres_increments(admin_url: str, repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
     """As :func:`duckdb_increments` on PostgreSQL: each repetition runs on a fresh copy
-    (``CREATE DATABASE ... TEMPLATE``) of the database holding the first build."""
+    (``CREATE DATABASE ... TEMPLATE``) of the first build, under the first build's database name:
+    the daily run of a deployment uses the database of its first build, and another name would
+    change the dbt profile and make every run parse the project again (~7 s)."""
     import psycopg
 
     from domain.warehouse.postgres_backend import PostgresConnection, conninfo
 
     admin = PostgresConnection.from_url(admin_url)
-    base = f"sw_bench_inc_{uuid.uuid4().hex[:8]}"
-    created = [base]
+    work = f"sw_bench_inc_{uuid.uuid4().hex[:8]}"
+    base = f"{work}_first"
+    created = [base, work]
 
     def url(dbname: str) -> str:
         return PostgresConnection(admin.host, admin.port, admin.user, admin.password, dbname).url()
 
     with psycopg.connect(conninfo(admin), autocommit=True) as con:
-        con.execute(f'create database "{base}"')
+        con.execute(f'create database "{work}"')
         try:
             with tempfile.TemporaryDirectory() as directory:
-                env = build_environment(directory, {"WAREHOUSE_URL": url(base)})
+                env = build_environment(directory, {"WAREHOUSE_URL": url(work)})
                 first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{BEFORE_LAST}"])
+                con.execute(f'create database "{base}" template "{work}"')
                 runs = []
-                for i in range(repeat):
-                    copy = f"{base}_{i}"
-                    con.execute(f'create database "{copy}" template "{base}"')
-                    created.append(copy)
-                    env["WAREHOUSE_URL"] = url(copy)
+                for _ in range(repeat):
+                    con.execute(f'drop database "{work}" with (force)')
+                    con.execute(f'create database "{work}" template "{base}"')
                     runs.append(timed_build(directory, env, ["--partition-range", f"{LAST_SESSION}...{LAST_SESSION}"]))
                 return first, runs
         finally:
