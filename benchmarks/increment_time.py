@@ -3,10 +3,10 @@
 Builds every session of the bundled file but the last (a first build of 1,258 sessions, in a
 child process and a temporary folder, as ``benchmarks/build_time.py`` does), keeps a copy of
 that warehouse, then times ``python -m pipelines.build --partition-range LAST...LAST`` (the
-``prices_update`` job) with the
-same ``PRICES_CSV``: the price load of that session, the incremental dbt models (one bar per
-ticker, see ``dbt_project/README.md``), every other model and its tests, the snapshot, the
-alert rules and the second snapshot, i.e. the product up to date. Each repetition starts again
+``prices_update`` job) with the same ``PRICES_CSV``: the price load of that session, the
+incremental dbt models (one bar per ticker, see ``dbt_project/README.md``), every other model
+downstream of the prices and their tests, the snapshot, the alert rules and the second
+snapshot, i.e. the product up to date. Each repetition starts again
 from the copy, so each adds the same real new session. Prints each time, the median, the share
 of wall time outside asset compute and the goal (< 10 s DuckDB, < 20 s PostgreSQL).
 
