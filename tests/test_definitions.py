@@ -153,3 +153,36 @@ def test_dbt_cli_resource_reports_the_version_dbt_itself_prints(tmp_path):
     printed = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
     assert str(resource._cli_version) == re.search(r"(\d+\.\d+\.\d+)", printed).group(1)
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_dbt_parse_publishes_its_artifacts_whole(tmp_path):
+    """``parse_atomically``: while dbt parses (into a folder of its own), ``target/`` keeps the
+    previous complete manifest for other processes; then the new files replace it at once; a
+    failed parse leaves the previous files and no scratch folder."""
+    import json
+
+    from pipelines.lib.resources import parse_atomically
+
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "manifest.json").write_text(json.dumps({"old": True}))
+
+    class Parse:
+        def __init__(self, scratch, fail=False):
+            self.scratch, self.fail = scratch, fail
+
+        def wait(self):
+            assert json.loads((target / "manifest.json").read_text()) == {"old": True}
+            self.scratch.mkdir(parents=True)
+            (self.scratch / "manifest.json").write_text(json.dumps({"new": True}))
+            (self.scratch / "partial_parse.msgpack").write_bytes(b"state")
+            if self.fail:
+                raise RuntimeError("dbt parse failed")
+
+    with pytest.raises(RuntimeError, match="dbt parse failed"):
+        parse_atomically(lambda scratch: Parse(scratch, fail=True), target)
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json"]
+    assert json.loads((target / "manifest.json").read_text()) == {"old": True}
+    parse_atomically(Parse, target)
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "partial_parse.msgpack"]
+    assert json.loads((target / "manifest.json").read_text()) == {"new": True}

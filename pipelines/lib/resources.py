@@ -36,7 +36,8 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -206,7 +207,10 @@ class DbtResource(ConfigurableResource):
         """``dbt parse`` into the project's ``target/`` with the same profile and vars as the build,
         so ``dbt build`` can reuse the parse (dbt re-parses everything when they change)."""
         project = self.project()
-        self.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        parse_atomically(
+            lambda scratch: self.cli(["parse", "--quiet"], target_path=scratch),
+            Path(project.project_dir) / project.target_path,
+        )
         self._parse_stamp(project).write_text(self._parse_inputs())
 
     def parse_if_needed(self) -> bool:
@@ -234,6 +238,32 @@ class DbtResource(ConfigurableResource):
     @staticmethod
     def _parse_stamp(project: DbtProject) -> Path:
         return Path(project.project_dir) / project.target_path / "parse_inputs.json"
+
+
+#: What ``dbt parse`` leaves in ``target/`` for later runs: the manifest the Dagster definitions
+#: are built from and the partial-parse state each ``dbt build`` starts from.
+PARSE_ARTIFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
+
+
+def parse_atomically(run_parse: Callable[[Path], DbtCliInvocation], target_dir: Path) -> None:
+    """Run ``dbt parse`` (``run_parse(scratch)`` starts it with ``scratch`` as its target path)
+    into a folder of its own inside ``target_dir``, then move its artifacts
+    (:data:`PARSE_ARTIFACTS`) into ``target_dir`` with ``os.replace``: another process loading
+    the code location (a test worker, the Dagster code server) reads the previous manifest or
+    the new one, never a half-written file. Two concurrent parses each publish complete files.
+
+    Raises:
+        DbtCliInvocation's error: the parse failed (``target_dir`` keeps its previous artifacts).
+    """
+    target_dir.mkdir(parents=True, exist_ok=True)
+    scratch = target_dir / f"parse-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        run_parse(scratch).wait()
+        for name in PARSE_ARTIFACTS:
+            if (scratch / name).exists():
+                os.replace(scratch / name, target_dir / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 #: Folders of a dbt project whose files the manifest is parsed from.

@@ -34,7 +34,13 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from domain.settings import DBT_PROJECT_DIR
 from pipelines.lib.dbt_translator import DBT_TESTS_CHECK, LayeredDbtTranslator
-from pipelines.lib.resources import DbtResource, WarehouseResource, dbt_executable, manifest_is_stale
+from pipelines.lib.resources import (
+    DbtResource,
+    WarehouseResource,
+    dbt_executable,
+    manifest_is_stale,
+    parse_atomically,
+)
 
 #: The project as checked in (``profiles.yml`` with its environment defaults): enough to parse.
 PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -43,9 +49,12 @@ TRANSLATOR = LayeredDbtTranslator()
 
 PROJECT.prepare_if_dev()
 if manifest_is_stale(PROJECT):
-    DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
-    ).cli(["parse", "--quiet"], target_path=PROJECT.target_path).wait()
+    parse_atomically(
+        lambda scratch: DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+        ).cli(["parse", "--quiet"], target_path=scratch),
+        DBT_PROJECT_DIR / PROJECT.target_path,
+    )
 
 
 def with_row_counts(events: Iterable[object], manifest: dict, warehouse: WarehouseResource) -> Iterator[object]:
