@@ -160,7 +160,7 @@ def test_the_row_suite_in_ticker_chunks_splits_exactly_as_in_one_run(monkeypatch
 
     whole = validation.split_valid_rejected(rows, sessions)
     monkeypatch.setattr(validation, "GE_CHUNK_ROWS", 300)
-    assert len(validation.ticker_chunks(rows)) > 3
+    assert len(list(validation.ticker_chunks(rows))) > 3
     chunked = validation.split_valid_rejected(rows, sessions)
 
     key = ["ticker", "trade_date", "source_line"]

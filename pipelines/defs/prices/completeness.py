@@ -68,42 +68,54 @@ _MISSING = {"ticker": pl.Utf8, "trade_date": pl.Date, "reason": pl.Utf8}
 
 def session_completeness(warehouse: Warehouse, sessions: list[date]) -> Completeness:
     """Completeness of ``sessions`` (exchange sessions) in ``raw.prices_daily``, with the
-    reasons of missing rows from ``raw.rejected_prices``."""
+    reasons of missing rows from ``raw.rejected_prices``.
+
+    The universe, the present rows and the counts are computed in the warehouse (one range join
+    of the sessions with each ticker's first and last trade_date, then a left join with the
+    loaded rows), so only one row per session and the missing (ticker, session) pairs come back
+    to Python: a 24 M-row first build otherwise fetched every loaded row and cross-joined
+    sessions x tickers in memory (about 6 GB)."""
     if not sessions:
         return Completeness(pl.DataFrame(schema=_PER_DAY), pl.DataFrame(schema=_MISSING))
-    spans = warehouse.fetch_frame(
-        f"select ticker, min(trade_date) as first_date, max(trade_date) as last_date "
-        f"from {prices_table(warehouse)} group by ticker"
+    days = ", ".join(
+        f"(cast('{day.isoformat()}' as date), cast('{previous_session_before(day).isoformat()}' as date))"
+        for day in sorted(set(sessions))
     )
     window = [min(sessions), max(sessions)]
-    present = warehouse.fetch_frame(
-        f"select ticker, trade_date from {prices_table(warehouse)} where trade_date >= ? and trade_date <= ?",
-        window,
+    checked = f"""
+        with days (trade_date, previous_session) as (values {days}),
+        spans as (
+            select ticker, min(trade_date) as first_date, max(trade_date) as last_date
+            from {prices_table(warehouse)} group by ticker
+        ),
+        present as (
+            select ticker, trade_date from {prices_table(warehouse)} where trade_date >= ? and trade_date <= ?
+        ),
+        checked as (
+            select spans.ticker, days.trade_date, present.ticker is not null as found
+            from days
+            inner join spans on spans.first_date <= days.trade_date and spans.last_date >= days.previous_session
+            left join present on present.ticker = spans.ticker and present.trade_date = days.trade_date
+        )"""
+    per_day = (
+        warehouse.fetch_frame(
+            f"{checked} select trade_date, count(*) filter (where found) as loaded, count(*) as universe "
+            f"from checked group by trade_date",
+            window,
+        )
+        .cast({"trade_date": pl.Date, "loaded": pl.Int64, "universe": pl.Int64})
+        .rename({"loaded": "rows"})
+        .with_columns(missing=pl.col("universe") - pl.col("rows"), completeness=pl.col("rows") / pl.col("universe"))
+        .select(list(_PER_DAY))
+        .sort("trade_date")
+    )
+    absent = warehouse.fetch_frame(f"{checked} select ticker, trade_date from checked where not found", window).cast(
+        {"ticker": pl.Utf8, "trade_date": pl.Date}
     )
     rejected = warehouse.fetch_frame(
         f"select ticker, trade_date, reason from {rejected_table(warehouse)} "
         f"where trade_date >= ? and trade_date <= ? and ticker is not null",
         window,
-    )
-    days = pl.DataFrame(
-        {"trade_date": sessions, "previous_session": [previous_session_before(day) for day in sessions]},
-        schema={"trade_date": pl.Date, "previous_session": pl.Date},
-    )
-    if spans.is_empty():
-        return Completeness(pl.DataFrame(schema=_PER_DAY), pl.DataFrame(schema=_MISSING))
-    expected = (
-        days.join(spans.cast({"ticker": pl.Utf8, "first_date": pl.Date, "last_date": pl.Date}), how="cross")
-        .filter((pl.col("first_date") <= pl.col("trade_date")) & (pl.col("last_date") >= pl.col("previous_session")))
-        .select("ticker", "trade_date")
-    )
-    present = present.cast({"ticker": pl.Utf8, "trade_date": pl.Date}).with_columns(found=pl.lit(True))
-    expected = expected.join(present, on=["ticker", "trade_date"], how="left").with_columns(pl.col("found").fill_null(False))
-    per_day = (
-        expected.group_by("trade_date")
-        .agg(rows=pl.col("found").sum().cast(pl.Int64), universe=pl.len().cast(pl.Int64))
-        .with_columns(missing=pl.col("universe") - pl.col("rows"), completeness=pl.col("rows") / pl.col("universe"))
-        .select(list(_PER_DAY))
-        .sort("trade_date")
     )
     reasons = (
         rejected.cast({"ticker": pl.Utf8, "trade_date": pl.Date, "reason": pl.Utf8})
@@ -111,8 +123,7 @@ def session_completeness(warehouse: Warehouse, sessions: list[date]) -> Complete
         .agg(reason=pl.lit("quarantined: ") + pl.col("reason").unique().sort().str.join("; "))
     )
     missing = (
-        expected.filter(~pl.col("found"))
-        .join(reasons, on=["ticker", "trade_date"], how="left")
+        absent.join(reasons, on=["ticker", "trade_date"], how="left")
         .with_columns(pl.col("reason").fill_null(NO_SOURCE_ROW))
         .select(list(_MISSING))
         .sort("trade_date", "ticker")
