@@ -60,7 +60,7 @@ class DuckDBWarehouse(Warehouse):
             for item in replacements:
                 self.con.execute(f"delete from {item.table} where {item.delete_where}", list(item.params))
                 if item.frame.height:
-                    self.con.register("_replacement_batch", item.frame.to_arrow())
+                    self.con.register("_replacement_batch", item.frame.to_arrow(compat_level=pl.CompatLevel.newest()))
                     self.con.execute(f"insert into {item.table} by name select * from _replacement_batch")
                     self.con.unregister("_replacement_batch")  # not after a failed insert: the aborted
                     # transaction would raise here and hide the insert's own error

@@ -60,7 +60,6 @@ from pipelines.defs.prices.tables import (
 from pipelines.defs.prices.validation import (
     split_valid_rejected,
     validate_completeness,
-    validate_rows,
 )
 from pipelines.defs.prices.window import WindowError, resolve_window
 from pipelines.lib.sessions import session_span
@@ -237,7 +236,7 @@ def prices_daily(
         total_rows = wh.row_count(prices_table(wh))
         total_rejected = wh.row_count(rejected_table(wh))
 
-    loaded_outcome = validate_rows(split.valid, sessions)
+    loaded_outcome = split.valid_outcome
     per_day = completeness.per_day
     completeness_outcome = validate_completeness(per_day) if per_day.height else None
     categories = dict(zip(reconciliation["category"], reconciliation["row_count"], strict=True))

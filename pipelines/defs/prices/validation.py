@@ -38,11 +38,14 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 
 @dataclass(frozen=True)
 class PriceSplit:
-    """A batch split by the row suite. ``rejected`` has the input columns plus ``reason``."""
+    """A batch split by the row suite. ``rejected`` has the input columns plus ``reason``.
+    ``input_outcome``: the suite on the batch; ``valid_outcome``: the suite run again on the
+    valid rows (it must pass: the rows that are loaded)."""
 
     valid: pl.DataFrame
     rejected: pl.DataFrame
     input_outcome: SuiteOutcome
+    valid_outcome: SuiteOutcome
 
 
 #: Upper bound of a price (any currency): a sanity cap that rejects ``inf``.
@@ -121,10 +124,13 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
     """Run the row suite on ``batch`` (frame of :func:`reader.read_prices_csv`) and split it.
 
     ``sessions``: the exchange sessions the batch may contain.
-    Returns valid rows (input columns) and rejected rows (input columns + ``reason``).
+    Returns valid rows (input columns) and rejected rows (input columns + ``reason``), and the
+    suite's outcome on the batch and on the valid rows. Both runs go chunk by chunk (whole
+    tickers, :func:`ticker_chunks`): the valid rows of a chunk are re-validated while the chunk
+    is in memory, not in a second pass over the whole batch.
     """
     suite = _row_suite(tuple(d.isoformat() for d in sessions))
-    valid, rejected, outcomes = [], [], []
+    valid, rejected, outcomes, valid_outcomes = [], [], [], []
     for chunk in ticker_chunks(batch):
         results = expectations.run_suite(suite, _to_pandas(chunk))
         reasons = expectations.failed_rules_by_row(results)
@@ -132,22 +138,17 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
             "reason", ["; ".join(reasons[i]) if i in reasons else None for i in range(chunk.height)], dtype=pl.Utf8
         )
         labelled = chunk.with_columns(reason_column)
-        valid.append(labelled.filter(pl.col("reason").is_null()).drop("reason"))
+        passed = labelled.filter(pl.col("reason").is_null()).drop("reason")
+        valid.append(passed)
         rejected.append(labelled.filter(pl.col("reason").is_not_null()))
         outcomes.append(expectations.outcome(results))
+        valid_outcomes.append(expectations.outcome(expectations.run_suite(suite, _to_pandas(passed))))
     return PriceSplit(
         # the chunks as they are (no copy into one buffer: a whole batch more at 24 M rows)
         valid=pl.concat(valid, rechunk=False),
         rejected=pl.concat(rejected),
         input_outcome=expectations.combined_outcome(outcomes),
-    )
-
-
-def validate_rows(frame: pl.DataFrame, sessions: Iterable[date]) -> SuiteOutcome:
-    """Run the row suite on already-split valid rows (it must pass), chunk by chunk."""
-    suite = _row_suite(tuple(d.isoformat() for d in sessions))
-    return expectations.combined_outcome(
-        [expectations.outcome(expectations.run_suite(suite, _to_pandas(chunk))) for chunk in ticker_chunks(frame)]
+        valid_outcome=expectations.combined_outcome(valid_outcomes),
     )
 
 
