@@ -83,3 +83,101 @@ def test_the_snapshot_holds_what_readers_read_and_no_raw_layer(built_warehouse):
     assert schemas == {"marts", "portfolios", "alerts", "meta"}
     assert tables == published | {"meta.build_info"}
     assert {"portfolios.fct_portfolio_transactions", "portfolios.fct_portfolio_rejected_rows"} <= tables
+
+
+# -- incremental publish (domain.warehouse.snapshot_sync) ---------------------------------------
+
+T1, T2, T3 = (datetime(2026, 1, day, 22) for day in (2, 3, 4))
+ROW_SYNCED = [("marts", "fct")]
+
+
+def _indicator_rows(con, tickers: list[str], days: range, stamp: datetime) -> None:
+    """Rows (ticker, trade_date = 2026-01-01 + day, v = a value of both, computed_at = stamp)."""
+    con.execute(
+        "insert into marts.fct select t.ticker, date '2026-01-01' + d.day::integer, hash(t.ticker, d.day) % 1000, ? "
+        "from (select unnest(?) as ticker) t, (select unnest(range(?, ?)) as day) d",
+        [stamp, tickers, days.start, days.stop],
+    )
+
+
+def _warehouse_with_indicators(path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct (ticker varchar, trade_date date, v bigint, computed_at timestamp)")
+    _indicator_rows(con, ["AAA", "BBB", "CCC", "DDD"], range(0, 100), T1)
+    con.execute("create table marts.small as select 1 as v")
+    return con
+
+
+def _publish(con, snapshot, run_id: str) -> dict:
+    return publish_snapshot(con, snapshot, run_id, datetime(2026, 1, 5, tzinfo=timezone.utc),
+                            schemas=["marts"], row_synced=ROW_SYNCED)  # fmt: skip
+
+
+def _published(snapshot, table: str):
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        return con.sql(f"select * from marts.{table} order by all").fetchall()
+
+
+def _mode(snapshot) -> tuple[str, int]:
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        return con.execute("select publish_mode, rows_synced_since_full_publish from meta.build_info").fetchone()
+
+
+def test_incremental_publish_syncs_new_rewritten_deleted_and_removed_rows(tmp_path):
+    """A daily run's changes reach the snapshot row-wise and the snapshot equals the warehouse:
+    a new session for every ticker, a ticker rewritten from a past bar, a ticker whose last bar
+    was deleted (no new row shows it: the fingerprint finds it), a ticker gone, a new ticker."""
+    snapshot = tmp_path / "w.snapshot.duckdb"
+    with _warehouse_with_indicators(tmp_path / "w.duckdb") as con:
+        assert _publish(con, snapshot, "run-1")["publish_mode"] == "full"
+        _indicator_rows(con, ["AAA", "BBB", "CCC"], range(100, 101), T2)  # the new session
+        con.execute("delete from marts.fct where ticker = 'BBB' and trade_date >= date '2026-01-01' + 90")
+        _indicator_rows(con, ["BBB"], range(90, 101), T2)  # BBB recomputed from bar 90
+        con.execute("delete from marts.fct where ticker = 'CCC' and trade_date = date '2026-01-01' + 100")
+        con.execute("delete from marts.fct where ticker = 'DDD' and trade_date = date '2026-01-01' + 99")
+        con.execute("delete from marts.fct where ticker = 'AAA' and trade_date < date '2026-01-01' + 5")
+        _indicator_rows(con, ["EEE"], range(0, 3), T2)
+        con.execute("create or replace table marts.small as select 2 as v")
+        report = _publish(con, snapshot, "run-2")
+        expected = con.sql("select * from marts.fct order by all").fetchall()
+    assert report["publish_mode"] == "incremental"
+    assert report["tables_replaced_whole"] == 1 and report["tickers_repaired"] == 2  # DDD's tail, AAA's head
+    assert _published(snapshot, "fct") == expected
+    assert _published(snapshot, "small") == [(2,)]
+    assert _mode(snapshot) == ("incremental", report["rows_synced"])
+
+
+def test_rows_stamped_before_the_last_publish_are_found_by_the_fingerprint(tmp_path):
+    """A clock that went backwards: a rewritten row stamped before the snapshot's latest stamp
+    is not in the delta, but its (trade_date, computed_at) fingerprint differs: re-synced."""
+    snapshot = tmp_path / "w.snapshot.duckdb"
+    with _warehouse_with_indicators(tmp_path / "w.duckdb") as con:
+        _publish(con, snapshot, "run-1")
+        _indicator_rows(con, ["AAA"], range(100, 101), T3)
+        _publish(con, snapshot, "run-2")
+        con.execute("update marts.fct set v = -1, computed_at = ? where ticker = 'CCC' and trade_date = date '2026-01-01' + 50", [T2])
+        report = _publish(con, snapshot, "run-3")
+        expected = con.sql("select * from marts.fct order by all").fetchall()
+    assert report["tickers_repaired"] == 1
+    assert _published(snapshot, "fct") == expected
+
+
+def test_a_large_rewrite_or_a_changed_table_shape_publishes_in_full(tmp_path):
+    """Over 10 % of the rows to sync, or a new column (every row): a fresh file; a dropped table goes."""
+    snapshot = tmp_path / "w.snapshot.duckdb"
+    with _warehouse_with_indicators(tmp_path / "w.duckdb") as con:
+        _publish(con, snapshot, "run-1")
+        con.execute("update marts.fct set computed_at = ? where ticker in ('AAA')", [T2])  # 25 % of the rows
+        assert _publish(con, snapshot, "run-2")["publish_mode"] == "full"
+        assert _mode(snapshot) == ("full", 0)
+        con.execute("alter table marts.fct add column w integer")  # a new column: every row to copy
+        assert _publish(con, snapshot, "run-3")["publish_mode"] == "full"
+        con.execute("drop table marts.small")
+        report = _publish(con, snapshot, "run-4")
+        expected = con.sql("select * from marts.fct order by all").fetchall()
+    assert report["publish_mode"] == "incremental" and report["tables_dropped"] == 1
+    assert report["tables_replaced_whole"] == 0 and report["rows_synced"] == 0
+    assert _published(snapshot, "fct") == expected
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()} == {"fct", "build_info"}

@@ -10,6 +10,8 @@ file, and a connection that is already open keeps reading the old file.
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,14 @@ import duckdb
 import polars as pl
 
 from domain.warehouse.base import Replacement, Warehouse
-from domain.warehouse.sql import PUBLISHED_LAYERS, TableNames, quote_identifier, string_literal
+from domain.warehouse.snapshot_sync import (
+    COPY_CATALOG,
+    FULL_PUBLISH_SHARE,
+    row_synced_rows,
+    rows_to_sync,
+    sync_published_tables,
+)
+from domain.warehouse.sql import PUBLISHED_LAYERS, ROW_SYNCED_TABLES, TableNames, quote_identifier, string_literal
 
 
 def connect_file(path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -72,11 +81,13 @@ class DuckDBWarehouse(Warehouse):
     def publish(self, run_id: str, built_at: datetime) -> dict[str, Any]:
         if self.snapshot_path is None:
             raise RuntimeError("this DuckDB connection has no snapshot path to publish to")
-        publish_snapshot(
+        report = publish_snapshot(
             self.con, self.snapshot_path, run_id, built_at, meta_schema=self.schema("meta"),
             schemas=[self.schema(layer) for layer in PUBLISHED_LAYERS],
+            row_synced=[(self.schema(layer), table) for layer, table in ROW_SYNCED_TABLES],
         )  # fmt: skip
-        return {"snapshot_path": str(self.snapshot_path), "size_mb": round(self.snapshot_path.stat().st_size / 1e6, 1)}
+        size_mb = round(self.snapshot_path.stat().st_size / 1e6, 1)
+        return {"snapshot_path": str(self.snapshot_path), "size_mb": size_mb, **report}
 
 
 def publish_snapshot(
@@ -86,42 +97,113 @@ def publish_snapshot(
     built_at: datetime,
     meta_schema: str = "meta",
     schemas: Sequence[str] | None = None,
-) -> None:
-    """Publish a copy of the connected warehouse at ``snapshot_path`` atomically.
+    row_synced: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Publish a copy of the connected warehouse at ``snapshot_path`` atomically; returns what
+    it did (``publish_mode`` full or incremental, rows synced, tables replaced, seconds).
 
     ``schemas``: the schemas readers get (every table of each, as a table; None: the whole
     database with DuckDB's ``COPY FROM DATABASE``). The product publishes what analysts, BI and
     the app read, :data:`~domain.warehouse.sql.PUBLISHED_LAYERS` (marts, portfolios, alerts):
     not the raw, staging and intermediate layers. The copy goes into a temporary file beside
-    the target (so it holds only live data, not the free blocks a rebuilt DuckDB file keeps),
-    gets ``<meta_schema>.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``; never
-    written to the writer's file), is fsynced and then ``os.replace``-d over ``snapshot_path``.
-    Temporary copies a killed earlier publish left beside the target are removed first. Nothing
-    else may write the warehouse meanwhile (the last step of the build job).
+    the target, gets ``<meta_schema>.build_info`` (one row: ``built_at`` TIMESTAMPTZ, ``run_id``,
+    ``publish_mode``, ``rows_synced_since_full_publish``; never written to the writer's file), is
+    fsynced and then ``os.replace``-d over ``snapshot_path``. Temporary copies a killed earlier
+    publish left beside the target are removed first. Nothing else may write the warehouse
+    meanwhile (the last step of the build job).
+
+    Incremental publish (``schemas`` given and a previous snapshot with ``build_info``): the
+    temporary file starts as a byte copy of the previous snapshot, brought up to date by
+    :func:`~domain.warehouse.snapshot_sync.sync_published_tables` (``row_synced`` tables, as
+    ``(schema, table)``, row-wise; the rest replaced whole). A full publish (an empty file, so it
+    holds only live data, not the free blocks a rebuilt DuckDB file keeps) when there is no
+    usable previous snapshot or the rows synced since the last full publish would exceed
+    :data:`~domain.warehouse.snapshot_sync.FULL_PUBLISH_SHARE` of the row-synced tables.
     """
+    started = time.perf_counter()
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in snapshot_path.parent.glob(f".{snapshot_path.name}.*.tmp"):
+    for stale in snapshot_path.parent.glob(f".{snapshot_path.name}.*.tmp*"):
         stale.unlink(missing_ok=True)  # left by a publish that was killed (one writer at a time)
     partial = snapshot_path.with_name(f".{snapshot_path.name}.{os.getpid()}.tmp")
     source = warehouse.execute("select current_database()").fetchone()[0]
+    info = f"{COPY_CATALOG}.{quote_identifier(meta_schema)}.build_info"
+    report: dict[str, Any] = {"publish_mode": "full"}
     try:
-        warehouse.execute(f"attach {string_literal(str(partial))} as _snapshot_copy")
+        synced_before = _start_from_previous(warehouse, snapshot_path, partial, source, meta_schema, row_synced, schemas)
+        warehouse.execute(f"attach {string_literal(str(partial))} as {COPY_CATALOG}")
         try:
-            if schemas is None:
-                warehouse.execute(f"copy from database {quote_identifier(source)} to _snapshot_copy")
+            if synced_before is not None:
+                sync = sync_published_tables(warehouse, source, schemas or (), row_synced)
+                synced = synced_before + sync.rows_synced
+                report = {"publish_mode": "incremental", "rows_synced": sync.rows_synced,
+                          "tickers_repaired": sync.tickers_repaired, "tables_replaced_whole": sync.tables_replaced,
+                          "tables_dropped": sync.tables_dropped}  # fmt: skip
             else:
-                _copy_schemas(warehouse, source, schemas)
-            info = f"_snapshot_copy.{meta_schema}.build_info"
-            warehouse.execute(f"create schema if not exists _snapshot_copy.{meta_schema}")
-            warehouse.execute(f"create or replace table {info} (built_at timestamptz, run_id varchar)")
-            warehouse.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
+                synced = 0
+                if schemas is None:
+                    warehouse.execute(f"copy from database {quote_identifier(source)} to {COPY_CATALOG}")
+                else:
+                    _copy_schemas(warehouse, source, schemas)
+            warehouse.execute(f"create schema if not exists {COPY_CATALOG}.{quote_identifier(meta_schema)}")
+            warehouse.execute(
+                f"create or replace table {info} (built_at timestamptz, run_id varchar, publish_mode varchar, "
+                "rows_synced_since_full_publish bigint)"
+            )
+            warehouse.execute(f"insert into {info} values (?, ?, ?, ?)", [built_at, run_id, report["publish_mode"], synced])
         finally:
-            warehouse.execute("detach _snapshot_copy")
+            warehouse.execute(f"detach {COPY_CATALOG}")
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, snapshot_path)
     finally:
         partial.unlink(missing_ok=True)
+        partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
+    return {**report, "publish_seconds": round(time.perf_counter() - started, 2)}
+
+
+def _start_from_previous(
+    warehouse: duckdb.DuckDBPyConnection,
+    snapshot_path: Path,
+    partial: Path,
+    source: str,
+    meta_schema: str,
+    row_synced: Sequence[tuple[str, str]],
+    schemas: Sequence[str] | None,
+) -> int | None:
+    """Copy the previous snapshot to ``partial`` when an incremental publish is possible and
+    worth it; returns the rows synced since its last full publish (None: publish in full, with
+    ``partial`` absent)."""
+    if schemas is None or not snapshot_path.exists():
+        return None
+    info = f"{COPY_CATALOG}.{quote_identifier(meta_schema)}.build_info"
+    shutil.copyfile(snapshot_path, partial)
+    warehouse.execute(f"attach {string_literal(str(partial))} as {COPY_CATALOG}")
+    try:
+        schemas_found = {
+            schema for (schema,) in warehouse.execute(
+                "select distinct schema_name from duckdb_tables() where database_name = ?", [COPY_CATALOG]
+            ).fetchall()
+        }  # fmt: skip
+        columns = {
+            name for (name,) in warehouse.execute(
+                "select column_name from duckdb_columns() where database_name = ? and table_name = 'build_info'",
+                [COPY_CATALOG],
+            ).fetchall()
+        }  # fmt: skip
+        usable = "rows_synced_since_full_publish" in columns and schemas_found <= {*schemas, meta_schema}
+        if usable:
+            synced = warehouse.execute(f"select max(rows_synced_since_full_publish) from {info}").fetchone()[0] or 0
+            base = row_synced_rows(warehouse, source, row_synced)
+            pending = rows_to_sync(warehouse, source, row_synced)
+            usable = synced + pending <= FULL_PUBLISH_SHARE * base
+    except duckdb.Error:
+        usable = False  # an unreadable previous snapshot: publish in full
+    finally:
+        warehouse.execute(f"detach {COPY_CATALOG}")
+    if not usable:
+        partial.unlink()
+        return None
+    return int(synced)
 
 
 def _copy_schemas(warehouse: duckdb.DuckDBPyConnection, source: str, schemas: Sequence[str]) -> None:

@@ -21,6 +21,11 @@ Dialect = Literal["duckdb", "postgres"]
 #: the app's role ``app_reader`` reads them, BI's ``bi_reader`` only ``marts``.
 PUBLISHED_LAYERS = ("marts", "portfolios", "alerts")
 
+#: Published tables the DuckDB snapshot updates row-wise, as ``(layer, table)``: one row per
+#: ``ticker`` and ``trade_date`` with a ``computed_at`` stamp per dbt run (see
+#: :mod:`domain.warehouse.snapshot_sync`); every other published table is copied whole.
+ROW_SYNCED_TABLES = (("marts", "fct_daily_indicators"),)
+
 #: PostgreSQL: the app's read-only role (reads :data:`PUBLISHED_LAYERS` and ``meta``).
 APP_READER_ROLE = "app_reader"
 

@@ -4,12 +4,16 @@
     bar on and gets them recomputed; every other row stays as stored. On a
     first build (or --full-refresh) every row is built.
 
+    computed_at stamps every row with this dbt run's start: the DuckDB
+    snapshot publish syncs the rows stamped since its last publish
+    (domain/warehouse/snapshot_sync.py) instead of copying the table.
+
     PostgreSQL: BI and app lookups of one ticker's history (and the grain's uniqueness).
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{{ delete_rebuilt_price_rows() }}",
     indexes=postgres_indexes([{'columns': ['ticker', 'trade_date'], 'unique': true}])
 ) }}
@@ -95,7 +99,8 @@ joined as (
         w.low_52w,
         w.avg_volume_20,
         w.relative_volume,
-        w.sma_50_crossed_above_sma_200
+        w.sma_50_crossed_above_sma_200,
+        {{ dbt_run_timestamp() }} as computed_at
 
     from window_indicators as w
     inner join prices as p
@@ -151,7 +156,8 @@ final as (
         low_52w,
         avg_volume_20,
         relative_volume,
-        sma_50_crossed_above_sma_200
+        sma_50_crossed_above_sma_200,
+        computed_at
 
     from joined
 
