@@ -169,3 +169,38 @@ def test_the_row_suite_in_ticker_chunks_splits_exactly_as_in_one_run(monkeypatch
     assert chunked.input_outcome == whole.input_outcome
     assert {"ticker_trade_date_unique", "trade_date_is_session"} <= set(whole.input_outcome.failed_rows_by_rule)
     assert whole.valid.height + whole.rejected.height == rows.height
+
+
+#: Fields a vendor file may hold, per column type: numbers in odd spellings, missing-value
+#: tokens, padding, text, limits.
+_TRICKY = {
+    "open": ["1", "1.5", " 2.5", "2.5 ", "+3", "-4", "1e3", "1E-2", ".5", "5.", "nan", "NaN", "-nan", "inf", "-Infinity",
+             "null", "N/A", "", " ", "abc", "1,5", "0x10", "1_000", "1.7976931348623157e309"],
+    "volume": ["7", "+7", "-7", "7.0", "7.5", "1e3", " 8", "8 ", "", "NA", "None", "9223372036854775807",
+               "9223372036854775808", "99999999999999999999", "0x10", "1_000", "٣"],
+    "date": ["2017-01-03", " 2017-01-03", "2017-1-3", "2017/01/03", "03-01-2017", "20170103", "2017-01-03T00:00:00",
+             "2017-01-03 00:00", "2017-02-30", "", "null", "+2017-01-03"],
+    "Name": [" aapl ", "brk-b", "", "NA", "null", "Ä"],
+}
+
+
+@pytest.mark.parametrize("field", sorted(_TRICKY))
+def test_the_fast_path_reads_every_field_as_the_text_path_or_leaves_the_file_to_it(tmp_path, field):
+    """A well-formed file is parsed by polars while reading (:func:`_read_well_formed`): for any
+    field value it must give the text path's frame, or hand the file to the text path."""
+    from pipelines.defs.prices.reader import PRICE_FILE_COLUMNS
+    from pipelines.lib.csv_files import _read_as_text, _read_well_formed
+
+    fast_paths = 0
+    for value in _TRICKY[field]:
+        path = _corrupt(tmp_path, 3, field, f'"{value}"' if "," in value else value)
+        fast = _read_well_formed(path, PRICE_FILE_COLUMNS)
+        try:
+            text = _read_as_text(path, PRICE_FILE_COLUMNS)
+        except MalformedFileError:
+            assert fast is None, f"{field}={value!r}: the text path rejects the file, the fast path read it"
+            continue
+        if fast is not None:
+            fast_paths += 1
+            assert fast.equals(text), f"{field}={value!r}: {fast.row(1)} != {text.row(1)}"
+    assert fast_paths >= 2  # the plain spellings take the fast path

@@ -42,7 +42,10 @@ def read_prices_csv(path: Path | str) -> pl.DataFrame:
         FileNotFoundError: the file does not exist.
         MalformedFileError: missing column, empty date, or an unparsable value.
     """
-    frame = read_typed_csv(path, PRICE_FILE_COLUMNS).with_columns(normalized_ticker("ticker"))
+    frame = read_typed_csv(path, PRICE_FILE_COLUMNS)
+    # each distinct spelling normalised once (thousands of tickers, millions of rows)
+    spellings = frame.select(pl.col("ticker").unique()).with_columns(normalized=normalized_ticker("ticker"))
+    frame = frame.with_columns(pl.col("ticker").replace(spellings["ticker"], spellings["normalized"]))
     return frame.select("source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume")
 
 
