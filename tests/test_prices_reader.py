@@ -170,6 +170,17 @@ def test_the_row_suite_in_ticker_chunks_splits_exactly_as_in_one_run(monkeypatch
     assert {"ticker_trade_date_unique", "trade_date_is_session"} <= set(whole.input_outcome.failed_rows_by_rule)
     assert whole.valid.height + whole.rejected.height == rows.height
 
+    # each ticker's rows together (a file sorted by ticker): the chunks are slices, some with
+    # nothing rejected, and the split is the same
+    grouped = rows.sort("ticker", maintain_order=True)
+    slices = list(validation.ticker_chunks(grouped))
+    assert len(slices) > 3 and pl.concat(slices).equals(grouped)
+    assert all(chunk["ticker"].n_unique() == chunk["ticker"].rle_id().max() + 1 for chunk in slices)
+    by_slices = validation.split_valid_rejected(grouped, sessions)
+    assert by_slices.valid.sort(key).equals(whole.valid.sort(key))
+    assert by_slices.rejected.sort(key).equals(whole.rejected.sort(key))
+    assert by_slices.input_outcome == whole.input_outcome
+
 
 #: Fields a vendor file may hold, per column type: numbers in odd spellings, missing-value
 #: tokens, padding, text, limits.
@@ -204,3 +215,14 @@ def test_the_fast_path_reads_every_field_as_the_text_path_or_leaves_the_file_to_
             fast_paths += 1
             assert fast.equals(text), f"{field}={value!r}: {fast.row(1)} != {text.row(1)}"
     assert fast_paths >= 2  # the plain spellings take the fast path
+
+
+@pytest.mark.parametrize("rows", [[], [0], [4], [0, 1, 2], [1, 3], list(range(0, 200, 2)), list(range(200))])
+def test_a_chunks_valid_rows_are_the_rows_between_the_rejected_ones(rows):
+    """Few rejected rows: slices between them (no copy); many: a filtered copy; same rows either way."""
+    from pipelines.defs.prices.validation import _without_rows
+
+    chunk = pl.DataFrame({"ticker": ["A"] * 200, "v": list(range(200))}).slice(0, 200 if len(rows) > 5 else 5)
+    kept = _without_rows(chunk, rows)
+    assert kept["v"].to_list() == [v for v in range(chunk.height) if v not in set(rows)]
+    assert kept.schema == chunk.schema

@@ -3,7 +3,7 @@ new readers see the new one, and the writer's file never gets ``meta.build_info`
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import duckdb
 import pytest
@@ -181,3 +181,28 @@ def test_a_large_rewrite_or_a_changed_table_shape_publishes_in_full(tmp_path):
     assert _published(snapshot, "fct") == expected
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()} == {"fct", "build_info"}
+
+
+def test_constant_columns_are_inserted_as_literals_with_the_same_values(tmp_path):
+    """A large frame's constant columns (a load's loaded_at, a file's source, an all-NULL column)
+    go into the table as SQL literals; every row reads back as the frame had it."""
+    import polars as pl
+
+    from domain.warehouse.base import Replacement
+    from domain.warehouse.duckdb_backend import DuckDBWarehouse, _split_constant_columns
+    from domain.warehouse.sql import TableNames
+
+    n = 20_000
+    frame = pl.DataFrame({"ticker": [f"T{i % 7}" for i in range(n)], "close": [1.5] * n, "v": list(range(n))}).with_columns(
+        source=pl.lit("csv:x.csv"), trade_date=pl.lit(date(2018, 2, 7)), adj_close=pl.lit(None, dtype=pl.Float64),
+        loaded_at=pl.lit(datetime(2026, 12, 5, 17, 30, 1, 123456)), flag=pl.lit(True),
+    )  # fmt: skip
+    rest, constants = _split_constant_columns(frame)
+    assert set(constants) == {"source", "trade_date", "adj_close", "loaded_at", "flag"}  # not close: a float
+    assert rest.columns == ["ticker", "close", "v"]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create table t (ticker varchar, close double, v bigint, source varchar, trade_date date, "
+                    "adj_close double, loaded_at timestamp, flag boolean)")  # fmt: skip
+        DuckDBWarehouse(con, TableNames()).replace_rows([Replacement("t", frame, "true", ())])
+        stored = con.sql("select * from t order by v").pl()
+    assert stored.equals(frame.select(stored.columns))

@@ -162,7 +162,9 @@ def _read_well_formed(path: Path, columns: Mapping[str, Column]) -> pl.DataFrame
         if column.required and values.null_count():
             return None
         out[column.name] = values.alias(column.name)
-    return pl.DataFrame(out)
+    # one chunk per column: the parallel reader leaves hundreds, and later eager operations on
+    # a frame whose columns are chunked differently copy the whole frame to align them
+    return pl.DataFrame(out).rechunk()
 
 
 def _text_values(text: pl.Series, field_type: FieldType) -> pl.Series:

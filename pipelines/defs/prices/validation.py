@@ -134,22 +134,44 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
     for chunk in ticker_chunks(batch):
         results = expectations.run_suite(suite, _to_pandas(chunk))
         reasons = expectations.failed_rules_by_row(results)
-        reason_column = pl.Series(
-            "reason", ["; ".join(reasons[i]) if i in reasons else None for i in range(chunk.height)], dtype=pl.Utf8
-        )
-        labelled = chunk.with_columns(reason_column)
-        passed = labelled.filter(pl.col("reason").is_null()).drop("reason")
+        if reasons:
+            failing = sorted(reasons)
+            reason_column = pl.repeat(None, chunk.height, dtype=pl.Utf8, eager=True).alias("reason")
+            reason_column = reason_column.scatter(failing, ["; ".join(reasons[i]) for i in failing])
+            labelled = chunk.with_columns(reason_column)
+            passed = _without_rows(chunk, failing)
+            rejected.append(labelled.filter(pl.col("reason").is_not_null()))
+        else:
+            passed = chunk  # nothing rejected: the chunk as it is (a slice of the batch, no copy)
         valid.append(passed)
-        rejected.append(labelled.filter(pl.col("reason").is_not_null()))
         outcomes.append(expectations.outcome(results))
         valid_outcomes.append(expectations.outcome(expectations.run_suite(suite, _to_pandas(passed))))
     return PriceSplit(
         # the chunks as they are (no copy into one buffer: a whole batch more at 24 M rows)
         valid=pl.concat(valid, rechunk=False),
-        rejected=pl.concat(rejected),
+        rejected=pl.concat(rejected) if rejected else batch.clear().with_columns(reason=pl.lit(None, dtype=pl.Utf8)),
         input_outcome=expectations.combined_outcome(outcomes),
         valid_outcome=expectations.combined_outcome(valid_outcomes),
     )
+
+
+#: Up to this many rejected rows, a chunk's valid rows are the slices between them (views of the
+#: chunk, no copy: at 24 M rows a copy of the whole batch); beyond it, a filtered copy.
+MAX_SLICED_REJECTIONS = 64
+
+
+def _without_rows(chunk: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
+    """``chunk`` without the rows at the sorted positions ``rows``, in order."""
+    if len(rows) > MAX_SLICED_REJECTIONS:
+        return chunk.with_row_index("_row").filter(~pl.col("_row").is_in(rows)).drop("_row")
+    pieces, start = [], 0
+    for row in rows:
+        if row > start:
+            pieces.append(chunk.slice(start, row - start))
+        start = row + 1
+    if start < chunk.height:
+        pieces.append(chunk.slice(start))
+    return pl.concat(pieces, rechunk=False) if pieces else chunk.clear()
 
 
 #: Rows per Great Expectations run. A batch is validated in chunks of whole tickers of about
@@ -161,14 +183,24 @@ GE_CHUNK_ROWS = 2_000_000
 def ticker_chunks(frame: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
     """``frame`` split into frames of whole tickers (rows without a ticker together), each of
     about ``chunk_rows`` rows (default :data:`GE_CHUNK_ROWS`; one ticker's rows are never split),
-    in the frame's row order; one frame when it is smaller. Each chunk is filtered out when it
-    is asked for, so one chunk's copy is alive at a time (not a second copy of ``frame``)."""
+    in the frame's row order; one frame when it is smaller. When each ticker's rows are
+    contiguous the chunks are slices of ``frame`` (no copy); otherwise each chunk is filtered out
+    when it is asked for, so one chunk's copy is alive at a time (not a second copy of ``frame``)."""
     chunk_rows = chunk_rows or GE_CHUNK_ROWS
     if frame.height <= chunk_rows:
         yield frame
         return
     sizes = frame.group_by("ticker", maintain_order=True).len()
     chunk_of = sizes.select("ticker", chunk=(pl.col("len").cum_sum() - pl.col("len")) // chunk_rows)
+    if frame.select(pl.col("ticker").rle_id().max()).item() + 1 == sizes.height:
+        # each ticker's rows are contiguous (a file sorted or grouped by ticker, the usual
+        # layout): the chunks are slices, views of ``frame`` without a copy
+        lengths = sizes.with_columns(chunk_of["chunk"]).group_by("chunk", maintain_order=True).agg(pl.col("len").sum())
+        offset = 0
+        for length in lengths["len"]:
+            yield frame.slice(offset, length)
+            offset += length
+        return
     for (_,), tickers in chunk_of.group_by("chunk", maintain_order=True):
         names = tickers["ticker"]
         in_chunk = pl.col("ticker").is_in(names.drop_nulls().implode())
