@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Local copy of the third-party data (data/manifest.toml): ../shared/data when that folder exists.
 DATA_MIRROR ?= $(if $(wildcard ../shared/data/.),../shared/data,)
 
-.PHONY: install venv data build demo serve test test-fast lock benchmark clean
+.PHONY: install venv data browser build demo serve test test-fast lock benchmark clean
 
 ## venv: create .venv, or recreate it when an interrupted install left it without a working pip
 venv:
@@ -43,19 +43,43 @@ build: install data
 
 ## demo: build once if no snapshot exists, then serve the Dagster UI and the Streamlit app
 demo: install data
-	$(BIN)/python -m pipelines.build --if-missing
+	DBT_TARGET_PATH=$(SERVE_DBT_TARGET_PATH) $(BIN)/python -m pipelines.build --if-missing
 	$(MAKE) --no-print-directory serve
 
+## serve: the two processes of Procfile under honcho: `dagster dev` (UI on DAGSTER_PORT, default
+## 3000, with its daemon and code server) and Streamlit (STREAMLIT_PORT, default 8501). Ctrl-C or
+## SIGTERM to make stops both: each gets SIGTERM once; what is still running SERVE_STOP_SECONDS
+## later (honcho's own default, 5 s, is shorter than `dagster dev` needs to stop its code server
+## on a busy machine) is killed with its whole process group.
+## The served code location and `make demo`'s build use the dbt target folder
+## SERVE_DBT_TARGET_PATH (relative to dbt_project/), so `make test` or `make build` next to a
+## running demo never writes the manifest its runs read.
+DAGSTER_PORT ?= 3000
+STREAMLIT_PORT ?= 8501
+SERVE_DBT_TARGET_PATH ?= target/serve
+SERVE_STOP_SECONDS ?= 20
 serve:
-	trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/dagster dev -w workspace.yaml -h 0.0.0.0 -p 3000 & \
-	$(BIN)/streamlit run dashboards/app.py --server.headless true --server.port 8501 & \
-	wait
+	DAGSTER_PORT=$(DAGSTER_PORT) STREAMLIT_PORT=$(STREAMLIT_PORT) DBT_TARGET_PATH=$(SERVE_DBT_TARGET_PATH) \
+	  $(BIN)/python -c 'import sys, honcho.manager, honcho.command; honcho.manager.KILL_WAIT = $(SERVE_STOP_SECONDS); \
+	  sys.argv[0] = "honcho"; honcho.command.main()' start -f Procfile
 
 ## test: install, then the whole test suite (what CI runs): both layers, on two processes
-## (pytest-xdist; each shared warehouse is built once per session, see tests/conftest.py)
-test: install data
-	$(BIN)/python -m pytest -n 2
+## (pytest-xdist; each shared warehouse is built once per session, see tests/conftest.py;
+## --dist loadgroup keeps an xdist_group, such as the browser walk, on one worker)
+## browser: the system Chromium the browser walk of the app drives (tests/test_browser_walk.py,
+## Playwright with /usr/bin/chromium; Playwright's own browser download cannot work offline).
+## Installs Debian's `chromium` with apt-get when it is missing and this user may; otherwise
+## says why (the walk then skips, or fails under CI=true).
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser walk (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }; \
+	else echo "no Chromium and no root apt-get: tests/test_browser_walk.py will skip (fails under CI=true)"; fi
+
+test: install data browser
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## test-fast: the unit layer only (no warehouse, no build, no Dagster run), one process
 test-fast: install data

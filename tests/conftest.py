@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,14 @@ from filelock import FileLock
 from domain.settings import PostgresConnection, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The suite's own dbt target folder, set before anything imports pipelines (test_definitions
+# imports the dbt assets while tests are collected): never the one `make build` / `make demo`
+# use, so tests beside a served demo never write the manifest its code location reads. One
+# folder for every session and xdist worker; parse_atomically's lock keeps them apart.
+os.environ.setdefault(
+    "DBT_TARGET_PATH", str(Path(tempfile.gettempdir()) / f"stock-warehouse-tests-dbt-target-{os.getuid()}")
+)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -145,11 +154,18 @@ def configuration_does_not_leak(request) -> Iterator[None]:
 
 def test_settings(folder: Path, **values: Any) -> Settings:
     """Settings of a test: the DuckDB warehouse, its snapshot and the raw HTTP responses in
-    ``folder``; ``values`` override any field; nothing is read from the environment."""
+    ``folder``, and the alert rules a copy of the shipped example in ``folder`` (never the
+    developer's own ``data/alerts/rules.yml``); ``values`` override any field; nothing is read
+    from the environment."""
+    rules = Path(folder) / "rules.yml"
+    if "alert_rules_file" not in values and not rules.exists():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / "data" / "alerts" / "rules.example.yml", rules)
     defaults: dict[str, Any] = {
         "warehouse_path": folder / "warehouse.duckdb",
         "snapshot_path": folder / "warehouse.snapshot.duckdb",
         "raw_responses_dir": folder / "raw",
+        "alert_rules_file": rules,
     }
     return Settings.from_values(**{**defaults, **values})
 

@@ -46,3 +46,34 @@ def test_install_runs_the_venv_step_before_pip(tmp_path):
     first_pip_install = next(i for i, line in enumerate(lines) if "-m pip install" in line)
     assert check < recreate < first_pip_install
     assert not venv.exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_serve_runs_the_procfile_under_honcho_with_its_settings():
+    """``make serve`` starts Procfile's processes under honcho (no shell ``trap``/``kill 0``, which
+    signalled itself in a loop), passes the ports on, gives ``dagster dev`` time to stop its code
+    server before honcho kills what is left, and serves from the dbt target folder of its own."""
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-C", str(REPO_ROOT), "serve", "DAGSTER_PORT=4001",
+         "STREAMLIT_PORT=4002"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    recipe = dry.stdout.replace("\\\n", " ")
+    assert "trap" not in recipe and "kill 0" not in recipe
+    assert "DAGSTER_PORT=4001 STREAMLIT_PORT=4002 DBT_TARGET_PATH=target/serve" in recipe
+    assert "honcho.manager.KILL_WAIT = 20;" in recipe
+    assert recipe.rstrip().endswith("start -f Procfile")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_demo_builds_into_the_served_dbt_target_folder():
+    """``make demo``'s build parses into the folder the served code location and its runs read
+    (their partial-parse state), then serves."""
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-C", str(REPO_ROOT), "demo", "SERVE_DBT_TARGET_PATH=target/x"],
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = dry.stdout.splitlines()
+    build = next(i for i, line in enumerate(lines) if "-m pipelines.build --if-missing" in line)
+    assert lines[build].startswith("DBT_TARGET_PATH=target/x ")
+    assert any("serve" in line and "make" in line for line in lines[build + 1 :])

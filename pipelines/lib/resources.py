@@ -36,6 +36,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ from typing import Any, Literal
 import yaml
 from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from filelock import FileLock
 from packaging import version
 from pydantic import Field
 
@@ -191,8 +193,12 @@ class DbtResource(ConfigurableResource):
         return folder
 
     def project(self) -> DbtProject:
-        """The :class:`DbtProject` with this target and rendered profile."""
-        return DbtProject(project_dir=self.project_dir, profiles_dir=self.profiles_dir(), target=self.target)
+        """The :class:`DbtProject` with this target, rendered profile and this process's target
+        folder (:func:`dbt_target_path`)."""
+        return DbtProject(
+            project_dir=self.project_dir, profiles_dir=self.profiles_dir(), target=self.target,
+            target_path=dbt_target_path(),
+        )  # fmt: skip
 
     def _cli_resource(self) -> DbtCliResource:
         return _cli_resource(self.project_dir, str(self.profiles_dir()), self.target)
@@ -204,31 +210,53 @@ class DbtResource(ConfigurableResource):
         return self._cli_resource().cli(full, context=context, **kwargs)
 
     def parse(self) -> None:
-        """``dbt parse`` into the project's ``target/`` with the same profile and vars as the build,
-        so ``dbt build`` can reuse the parse (dbt re-parses everything when they change)."""
+        """``dbt parse`` into the project's target folder (:func:`dbt_target_path`) with the same
+        profile and vars as the build, so ``dbt build`` can reuse the parse (dbt re-parses
+        everything when they change). Holds the folder's parse lock (:func:`parse_lock`) while
+        it parses and records what it parsed with.
+
+        Raises:
+            filelock.Timeout: another process held the lock for :data:`PARSE_LOCK_TIMEOUT` s.
+            DbtCliInvocation's error: the parse failed (the folder keeps its previous files).
+        """
         project = self.project()
-        parse_atomically(
-            lambda scratch: self.cli(["parse", "--quiet"], target_path=scratch),
-            Path(project.project_dir) / project.target_path,
-        )
-        self._parse_stamp(project).write_text(self._parse_inputs())
+        target = project_target_dir(project)
+        with parse_lock(target):
+            parse_atomically(lambda scratch: self.cli(["parse", "--quiet"], target_path=scratch), target)
+            stamp = self._parse_stamp(project)
+            partial = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+            partial.write_text(self._parse_inputs())
+            os.replace(partial, stamp)
 
     def parse_if_needed(self) -> bool:
-        """:meth:`parse` unless the manifest is newer than every project file and was parsed with
-        this configuration's profile and vars (about 9 s saved per build); True if it parsed."""
+        """:meth:`parse` unless the manifest and the partial-parse state are newer than every
+        project file and were parsed with this configuration's profile and vars (about 9 s saved
+        per build); True if it parsed. Checked again under the parse lock, so of two processes
+        that find the parse stale at once, only the first parses."""
         project = self.project()
-        stamp = self._parse_stamp(project)
-        if not manifest_is_stale(project) and stamp.exists() and stamp.read_text() == self._parse_inputs():
+        if self._parse_is_fresh(project):
             return False
-        self.parse()
+        with parse_lock(project_target_dir(project)):
+            if self._parse_is_fresh(project):
+                return False
+            self.parse()
         return True
+
+    def _parse_is_fresh(self, project: DbtProject) -> bool:
+        stamp = self._parse_stamp(project)
+        partial = project_target_dir(project) / "partial_parse.msgpack"
+        return (
+            not manifest_is_stale(project)
+            and not artifact_is_stale(partial, Path(project.project_dir))
+            and stamp.exists()
+            and stamp.read_text() == self._parse_inputs()
+        )
 
     def _parse_inputs(self) -> str:
         """What the last parse was made with: this configuration, and the partial-parse file it
         left (another dbt invocation writing ``target/`` changes it and forces a new parse)."""
         profile = hashlib.sha256(yaml.safe_dump(self.profile(), sort_keys=True).encode()).hexdigest()
-        project = self.project()
-        partial = Path(project.project_dir) / project.target_path / "partial_parse.msgpack"
+        partial = project_target_dir(self.project()) / "partial_parse.msgpack"
         written = partial.stat().st_mtime_ns if partial.exists() else None
         return json.dumps(
             {"vars": self.dbt_vars(), "target": self.target, "profile_sha256": profile, "partial_parse": written},
@@ -237,47 +265,134 @@ class DbtResource(ConfigurableResource):
 
     @staticmethod
     def _parse_stamp(project: DbtProject) -> Path:
-        return Path(project.project_dir) / project.target_path / "parse_inputs.json"
+        return project_target_dir(project) / "parse_inputs.json"
+
+
+def dbt_target_path() -> str:
+    """The dbt target folder of this process: ``DBT_TARGET_PATH`` (the variable dbt itself and
+    dagster-dbt read for it: relative to the dbt project folder, or absolute), else ``target``.
+
+    Every parse of the project writes there, and each ``dbt build`` of a run gets a folder of its
+    own inside it (``dbt_models-<run>-<id>``) that starts from its ``partial_parse.msgpack``.
+    Processes that must not share parse artifacts set different values: ``make demo``/``make
+    serve`` use ``target/serve`` (see the Makefile), so a test suite or ``make build`` running
+    beside the demo never replaces the manifest the served code location and its runs read.
+    """
+    return os.environ.get("DBT_TARGET_PATH", "").strip() or "target"
+
+
+def project_target_dir(project: DbtProject) -> Path:
+    """The absolute target folder of ``project`` (its ``target_path`` inside its folder)."""
+    return Path(project.project_dir) / project.target_path
+
+
+#: Seconds a process waits for another one's dbt parse of the same target folder (a cold parse
+#: takes 10-30 s on two busy cores).
+PARSE_LOCK_TIMEOUT = 600.0
+
+
+@functools.cache
+def _parse_file_lock(path: str) -> FileLock:
+    # one lock object per lock file and process: re-entrant, so parse() may run under
+    # parse_if_needed()'s lock
+    return FileLock(path, timeout=PARSE_LOCK_TIMEOUT)
+
+
+def parse_lock(target_dir: Path) -> FileLock:
+    """The inter-process lock of ``target_dir``'s parse artifacts (``with parse_lock(dir): ...``):
+    a file in the temporary folder named after the folder's absolute path (not inside it: the
+    target folder stays dbt's own). Re-entrant within a process.
+
+    Raises (on entering):
+        filelock.Timeout: another process held it for :data:`PARSE_LOCK_TIMEOUT` s.
+    """
+    digest = hashlib.sha256(str(target_dir.resolve()).encode()).hexdigest()[:16]
+    return _parse_file_lock(str(Path(tempfile.gettempdir()) / f"stock-warehouse-dbt-parse-{os.getuid()}-{digest}.lock"))
 
 
 #: What ``dbt parse`` leaves in ``target/`` for later runs: the manifest the Dagster definitions
 #: are built from and the partial-parse state each ``dbt build`` starts from.
 PARSE_ARTIFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
 
+#: What the code location's own parse publishes: the manifest only. Its partial-parse state
+#: (checked-in profile, no ``--vars``) would make the next ``dbt build`` re-parse everything.
+DEFINITION_ARTIFACTS = ("semantic_manifest.json", "manifest.json")
 
-def parse_atomically(run_parse: Callable[[Path], DbtCliInvocation], target_dir: Path) -> None:
+
+def parse_atomically(
+    run_parse: Callable[[Path], DbtCliInvocation], target_dir: Path, artifacts: Sequence[str] = PARSE_ARTIFACTS
+) -> None:
     """Run ``dbt parse`` (``run_parse(scratch)`` starts it with ``scratch`` as its target path)
-    into a folder of its own inside ``target_dir``, then move its artifacts
-    (:data:`PARSE_ARTIFACTS`) into ``target_dir`` with ``os.replace``: another process loading
+    into a folder of its own inside ``target_dir``, then move its ``artifacts`` (default
+    :data:`PARSE_ARTIFACTS`) into ``target_dir`` with ``os.replace``: another process loading
     the code location (a test worker, the Dagster code server) reads the previous manifest or
-    the new one, never a half-written file. Two concurrent parses each publish complete files.
+    the new one, never a half-written file. Holds ``target_dir``'s :func:`parse_lock`, so two
+    processes never parse into it at once. The published files are dated when the parse
+    started, so a project file edited during the parse makes them stale.
 
     Raises:
+        filelock.Timeout: another process held the lock for :data:`PARSE_LOCK_TIMEOUT` s.
         DbtCliInvocation's error: the parse failed (``target_dir`` keeps its previous artifacts).
     """
     target_dir.mkdir(parents=True, exist_ok=True)
-    scratch = target_dir / f"parse-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        run_parse(scratch).wait()
-        for name in PARSE_ARTIFACTS:
-            if (scratch / name).exists():
-                os.replace(scratch / name, target_dir / name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with parse_lock(target_dir):
+        scratch = target_dir / f"parse-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        started = time.time_ns()
+        try:
+            run_parse(scratch).wait()
+            for name in artifacts:
+                if (scratch / name).exists():
+                    os.utime(scratch / name, ns=(started, started))
+                    os.replace(scratch / name, target_dir / name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def parse_if_stale(
+    project: DbtProject, run_parse: Callable[[Path], DbtCliInvocation], artifacts: Sequence[str] = PARSE_ARTIFACTS
+) -> bool:
+    """:func:`parse_atomically` into ``project``'s target folder when its manifest is stale
+    (:func:`manifest_is_stale`), checked again under the folder's :func:`parse_lock`: of two
+    processes loading the code location at once, the second waits and reuses the first one's
+    manifest. A fresh manifest costs a look at the project files' dates, no parse. True if it
+    parsed.
+
+    Raises:
+        filelock.Timeout: another process held the lock for :data:`PARSE_LOCK_TIMEOUT` s.
+        DbtCliInvocation's error: the parse failed.
+    """
+    if not manifest_is_stale(project):
+        return False
+    target = project_target_dir(project)
+    target.mkdir(parents=True, exist_ok=True)
+    with parse_lock(target):
+        if not manifest_is_stale(project):
+            return False
+        parse_atomically(run_parse, target, artifacts)
+    return True
 
 
 #: Folders of a dbt project whose files the manifest is parsed from.
 DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+#: Files of the project folder itself the parse reads.
+DBT_SOURCE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml")
+
+
+def artifact_is_stale(artifact: Path, project_dir: Path) -> bool:
+    """``artifact`` does not exist, or a model, macro, seed, test, ``dbt_project.yml`` or
+    ``profiles.yml`` of ``project_dir`` was modified after it."""
+    if not artifact.exists():
+        return True
+    built = artifact.stat().st_mtime_ns
+    files = [project_dir / name for name in DBT_SOURCE_FILES if (project_dir / name).exists()]
+    files += [f for name in DBT_SOURCE_FOLDERS for f in (project_dir / name).rglob("*") if f.is_file()]
+    return any(path.stat().st_mtime_ns > built for path in files)
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """No manifest yet, or a model, macro, seed, test or ``dbt_project.yml`` changed after it."""
-    if not project.manifest_path.exists():
-        return True
-    built = project.manifest_path.stat().st_mtime
-    folder = Path(project.project_dir)
-    sources = [folder / "dbt_project.yml", *(f for name in DBT_SOURCE_FOLDERS for f in (folder / name).rglob("*") if f.is_file())]
-    return any(path.stat().st_mtime > built for path in sources)
+    """No manifest yet in ``project``'s target folder, or a project file (see
+    :func:`artifact_is_stale`) changed after it."""
+    return artifact_is_stale(project.manifest_path, Path(project.project_dir))
 
 
 class InstalledDbtCliResource(DbtCliResource):

@@ -1,10 +1,13 @@
 """Every dbt model of ``dbt_project/`` as a Dagster asset (``dbt build``: models + tests).
 
 dbt tests become one asset check per model, ``dbt_tests`` (see :mod:`pipelines.lib.dbt_translator`). The manifest the asset definitions are
-built from is ``dbt_project/target/manifest.json``: under ``dagster dev`` Dagster's
-``DbtProject.prepare_if_dev`` re-parses the project when the code location loads; elsewhere
-``python -m pipelines.build`` parses before each build, and a missing or stale manifest (a
-project file newer than it) is parsed here. Runs use the ``dbt`` resource (:class:`~pipelines.lib.resources.DbtResource`): its profile
+built from is ``manifest.json`` in this process's dbt target folder (``dbt_project/target``, or
+``DBT_TARGET_PATH``: see :func:`~pipelines.lib.resources.dbt_target_path`). Loading the code
+location parses only when that manifest is missing or stale (a project file newer than it),
+under the folder's lock and atomically (:func:`~pipelines.lib.resources.parse_if_stale`), also
+under ``dagster dev``: every run worker and code-server reload loads this module, and a parse on
+each load would rewrite the manifest other processes are reading. ``python -m pipelines.build``
+parses before each build when needed. Runs use the ``dbt`` resource (:class:`~pipelines.lib.resources.DbtResource`): its profile
 and ``--vars`` carry the warehouse, schema prefix and portfolio settings.
 
 Row counts: on DuckDB the dbt subprocess holds the single write lock while it runs, so the
@@ -35,26 +38,27 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from domain.settings import DBT_PROJECT_DIR
 from pipelines.lib.dbt_translator import DBT_TESTS_CHECK, LayeredDbtTranslator
 from pipelines.lib.resources import (
+    DEFINITION_ARTIFACTS,
     DbtResource,
     WarehouseResource,
     dbt_executable,
-    manifest_is_stale,
-    parse_atomically,
+    dbt_target_path,
+    parse_if_stale,
 )
 
 #: The project as checked in (``profiles.yml`` with its environment defaults): enough to parse.
-PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=dbt_target_path())
 TRANSLATOR = LayeredDbtTranslator()
 
 
-PROJECT.prepare_if_dev()
-if manifest_is_stale(PROJECT):
-    parse_atomically(
-        lambda scratch: DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
-        ).cli(["parse", "--quiet"], target_path=scratch),
-        DBT_PROJECT_DIR / PROJECT.target_path,
-    )
+def _parse_definitions_manifest(scratch: Path):
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    ).cli(["parse", "--quiet"], target_path=scratch)
+
+
+# no PROJECT.prepare_if_dev(): it would run `dbt parse` into the shared folder on every load
+parse_if_stale(PROJECT, _parse_definitions_manifest, DEFINITION_ARTIFACTS)
 
 
 def with_row_counts(events: Iterable[object], manifest: dict, warehouse: WarehouseResource) -> Iterator[object]:
