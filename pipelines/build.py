@@ -9,6 +9,10 @@ the price sources and the models downstream of them, which recompute from ``FIRS
 see ``dbt_project/README.md``); into an empty one ``warehouse_build`` with that window. The runs are
 recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing``
 does nothing when a completed build exists (``make demo``). Exits non-zero on failure.
+Output: one line per step as it starts and ends, with the time since the build started and the
+rows it wrote, and the dbt step's progress (models and tests done of total; on a terminal as one
+live line), see :mod:`pipelines.lib.progress`; ``--verbose`` adds Dagster's event lines (DEBUG)
+and dbt's own output.
 Configuration: the environment, read once into :class:`~domain.settings.Settings` (see the
 README's Configuration table).
 """
@@ -17,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -26,6 +33,7 @@ from dagster import DagsterInstance
 
 from domain.settings import Settings
 from pipelines.defs.alerts.build_failures import build_failure_event, send_build_failure
+from pipelines.lib.progress import BuildProgress, LineSink
 from pipelines.lib.resources import build_resources
 from pipelines.lib.runs import process_tags
 
@@ -57,6 +65,7 @@ def run_build(
     last_session: str | None = None,
     instance: DagsterInstance | None = None,
     allow_shrink: bool = False,
+    progress: BuildProgress | None = None,
 ) -> BuildResult:
     """Execute the build job in process, loading the price sessions ``first_session..last_session``
     (``YYYY-MM-DD``; default: the source's whole history), then, if it succeeded, the
@@ -70,11 +79,21 @@ def run_build(
     the price load replace the stored rows of its window by far fewer (see
     :class:`pipelines.defs.prices.assets.PricesConfig`); without it an empty or truncated file
     fails the build and nothing is published.
+
+    ``progress``: print the build's progress there (:class:`~pipelines.lib.progress.BuildProgress`:
+    step lines, dbt's models and tests done; Dagster's own event lines only when it is verbose);
+    None: Dagster's default console output.
     """
-    build_resources(settings, environ={})["dbt"].parse_if_needed()
+    note = progress.note if progress else (lambda text: None)
+    note("dbt project: checking whether a model changed since the last parse")
+    started = time.monotonic()
+    with _output_to(progress):
+        parsed = build_resources(settings, environ={})["dbt"].parse_if_needed()
+    note(f"dbt project parsed ({time.monotonic() - started:.1f} s)" if parsed else "dbt project: manifest is current")
     from pipelines.defs.build.jobs import warehouse_build_run_config
     from pipelines.definitions import build_definitions
 
+    note("loading the Dagster definitions")
     defs = build_definitions(settings)
     tags = {**process_tags()}
     if first_session:
@@ -84,15 +103,45 @@ def run_build(
     instance = instance or DagsterInstance.get()
     run_config = warehouse_build_run_config(first_session, last_session, allow_shrink)
     job_name = "prices_update" if (first_session or last_session) and already_built(settings) else "warehouse_build"
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-    )
+    result = _execute(defs.resolve_job_def(job_name), instance, tags, run_config, progress)
     if not result.success:
         return BuildResult(False, result.run_id, errors=_step_errors(result), job_name=job_name)
-    alerts = defs.resolve_job_def("alerts_evaluate").execute_in_process(
-        instance=instance, tags=process_tags(), raise_on_error=False
-    )
+    alerts = _execute(defs.resolve_job_def("alerts_evaluate"), instance, process_tags(), {}, progress)
     return BuildResult(alerts.success, result.run_id, alerts.run_id, _step_errors(alerts), job_name)
+
+
+#: Run config of Dagster's console logger when progress lines replace its output.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _execute(job, instance: DagsterInstance, tags: dict[str, str], run_config: dict, progress: BuildProgress | None):
+    """``job.execute_in_process`` (errors returned, not raised). With ``progress``: its events go
+    to ``progress`` as they are stored, the console logger is silenced unless it is verbose, and
+    what the steps print (dbt's output) goes to ``progress`` line by line."""
+    if progress is None:
+        return job.execute_in_process(instance=instance, tags=tags, run_config=run_config or None, raise_on_error=False)
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, progress.on_event)
+    if not progress.verbose:
+        run_config = {**run_config, **QUIET_CONSOLE}
+    with _output_to(progress):
+        return job.execute_in_process(
+            instance=instance, tags=tags, run_config=run_config, raise_on_error=False, run_id=run_id
+        )
+
+
+@contextlib.contextmanager
+def _output_to(progress: BuildProgress | None):
+    """Within the block, lines printed to ``sys.stdout`` go to ``progress`` (no-op without it)."""
+    if progress is None:
+        yield
+        return
+    sink = LineSink(progress.on_output_line)
+    try:
+        with contextlib.redirect_stdout(sink):
+            yield
+    finally:
+        sink.close_pending()
 
 
 def _step_errors(result) -> tuple[str, ...]:
@@ -142,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="accept a price file that leaves far fewer rows than are stored (an intended deletion)",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print Dagster's event lines (DEBUG) and dbt's own output"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     if args.if_missing and already_built(settings):
@@ -153,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(parts) != 2 or not all(parts):
             parser.error(f"--partition-range {args.partition_range!r}: expected FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD)")
         first, last = parts
-    result = run_build(settings, first, last, allow_shrink=args.allow_shrink)
+    progress = BuildProgress(sys.stdout, live=sys.stdout.isatty(), verbose=args.verbose)
+    result = run_build(settings, first, last, allow_shrink=args.allow_shrink, progress=progress)
     if result.alerts_run_id is None and not result.success:
         print(f"build FAILED ({result.job_name} run {result.build_run_id}); nothing new was published")
         for error in result.errors:

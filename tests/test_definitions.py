@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from dagster import AssetKey, build_schedule_context
+from dagster import AssetCheckKey, AssetKey, build_schedule_context
 
 from domain.settings import Settings
 from pipelines.defs.dbt.assets import dbt_models
@@ -51,7 +51,7 @@ def test_checks_include_ge_suites_and_dbt_tests(definitions):
     assert {c.name for c in mart_checks} == {"dbt_tests"}  # one check per model for all its dbt tests
     key = AssetKey(["marts", "fct_daily_indicators"])
     spec = next(s for s in definitions.resolve_assets_def(key).check_specs if s.asset_key == key)
-    assert "unique_combination_of_columns_fct_daily_indicators_ticker__trade_date" in spec.description
+    assert "unique (ticker, trade_date)" in spec.description  # the check says what it tests, in words
 
 
 def test_price_window_is_a_range_of_exchange_sessions():
@@ -186,3 +186,41 @@ def test_dbt_parse_publishes_its_artifacts_whole(tmp_path):
     parse_atomically(Parse, target)
     assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "partial_parse.msgpack"]
     assert json.loads((target / "manifest.json").read_text()) == {"new": True}
+
+
+def test_every_check_has_a_description_and_a_short_name(definitions):
+    """The Dagster UI shows each check's name and description: none is empty, none is cut."""
+    graph = definitions.resolve_asset_graph()
+    assert len(graph.asset_check_keys) > 40
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        assert spec.description and spec.description.strip(), key
+        assert len(key.name) <= 40, key
+
+
+def test_dbt_check_description_lists_the_model_tests_in_words(definitions):
+    """``marts/fct_daily_indicators``'s ``dbt_tests`` check: what its tests check, and as many tests
+    as dbt attaches to the model (counted from the manifest here)."""
+    import json
+
+    from pipelines.defs.dbt.assets import PROJECT
+
+    manifest = json.loads(PROJECT.manifest_path.read_text())
+    attached = [
+        node for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node.get("attached_node") == "model.stock_warehouse.fct_daily_indicators"
+    ]  # fmt: skip
+    description = definitions.resolve_asset_graph().get_check_spec(
+        AssetCheckKey(AssetKey(["marts", "fct_daily_indicators"]), "dbt_tests")
+    ).description
+    assert description.startswith(f"dbt tests of fct_daily_indicators ({len(attached)} tests), run by dbt build")
+    for phrase in [
+        "unique (ticker, trade_date)",
+        "not null: ticker, trade_date, bar_number, open, high, low, close, volume",
+        "ticker in dim_companies.ticker",
+        "as many rows as prices.prices_daily",
+        "adjusted_close > 0",
+        "stoch_k between -1e-9 and 100 + 1e-9 (warns)",
+    ]:
+        assert phrase in description, phrase
+    assert "unique_combination_of_columns_" not in description  # no machine names

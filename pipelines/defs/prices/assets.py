@@ -62,6 +62,7 @@ from pipelines.defs.prices.validation import (
     validate_completeness,
 )
 from pipelines.defs.prices.window import WindowError, resolve_window
+from pipelines.lib.progress import progress_message
 from pipelines.lib.sessions import session_span
 from pipelines.lib.resources import (
     PriceSourceResource,
@@ -195,7 +196,10 @@ def prices_daily(
     # from here on only the window's batch is needed: let the whole file's rows go, then the
     # batch once it is split (three full-size frames less at 24 M rows)
     source = replace(source, rows=source.rows.clear())
-    split = split_valid_rejected(classified.batch, sessions)
+    split = split_valid_rejected(
+        classified.batch, sessions,
+        on_chunk=lambda done, total: context.log.info(progress_message(done, total, "chunks of price rows validated")),
+    )  # fmt: skip
     classified = replace(classified, batch=classified.batch.clear())
 
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -20,7 +20,7 @@ Rule names (the ``reason`` values in ``raw.rejected_prices``): ``<col>_not_null`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -120,10 +120,13 @@ def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     return pdf
 
 
-def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> PriceSplit:
+def split_valid_rejected(
+    batch: pl.DataFrame, sessions: Iterable[date], on_chunk: Callable[[int, int], None] | None = None
+) -> PriceSplit:
     """Run the row suite on ``batch`` (frame of :func:`reader.read_prices_csv`) and split it.
 
-    ``sessions``: the exchange sessions the batch may contain.
+    ``sessions``: the exchange sessions the batch may contain. ``on_chunk(done, total)`` is
+    called after each chunk (progress of a long load).
     Returns valid rows (input columns) and rejected rows (input columns + ``reason``), and the
     suite's outcome on the batch and on the valid rows. Both runs go chunk by chunk (whole
     tickers, :func:`ticker_chunks`): the valid rows of a chunk are re-validated while the chunk
@@ -131,7 +134,8 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
     """
     suite = _row_suite(tuple(d.isoformat() for d in sessions))
     valid, rejected, outcomes, valid_outcomes = [], [], [], []
-    for chunk in ticker_chunks(batch):
+    total = ticker_chunk_count(batch) if on_chunk else 0
+    for done, chunk in enumerate(ticker_chunks(batch), start=1):
         results = expectations.run_suite(suite, _to_pandas(chunk))
         reasons = expectations.failed_rules_by_row(results)
         if reasons:
@@ -146,6 +150,8 @@ def split_valid_rejected(batch: pl.DataFrame, sessions: Iterable[date]) -> Price
         valid.append(passed)
         outcomes.append(expectations.outcome(results))
         valid_outcomes.append(expectations.outcome(expectations.run_suite(suite, _to_pandas(passed))))
+        if on_chunk:
+            on_chunk(done, total)
     return PriceSplit(
         # the chunks as they are (no copy into one buffer: a whole batch more at 24 M rows)
         valid=pl.concat(valid, rechunk=False),
@@ -178,6 +184,15 @@ def _without_rows(chunk: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
 #: this size: memory stays bounded (GE's pandas copies and row-index lists), the 25 M-row scale
 #: benchmark included, and the (ticker, trade_date) uniqueness rule sees every row of a ticker.
 GE_CHUNK_ROWS = 2_000_000
+
+
+def ticker_chunk_count(frame: pl.DataFrame, chunk_rows: int | None = None) -> int:
+    """How many frames :func:`ticker_chunks` splits ``frame`` into (same arguments)."""
+    chunk_rows = chunk_rows or GE_CHUNK_ROWS
+    if frame.height <= chunk_rows:
+        return 1
+    sizes = frame.group_by("ticker", maintain_order=True).len()
+    return int(((sizes["len"].cum_sum() - sizes["len"]) // chunk_rows).n_unique())
 
 
 def ticker_chunks(frame: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
