@@ -62,7 +62,9 @@ said otherwise):
 ``RISK_FREE_RATE``
     Annual risk-free rate as a fraction in [0, 1) for Sharpe and Sortino (default 0).
 ``ALERT_RULES_FILE``
-    YAML file of alert rules, also written by the app (default ``data/alerts/rules.yml``).
+    YAML file of alert rules, also written by the app (default ``data/alerts/rules.yml``, not
+    tracked by git). While it does not exist, the rules of its example beside it
+    (``rules.example.yml``, tracked) are in force; the app copies the example on first use.
 ``ALERT_WEBHOOK_URL``
     URL that receives alert events as JSON by HTTP POST (default: none).
 ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS``

@@ -377,7 +377,7 @@ def test_alerts_job_evaluates_the_shipped_rules_and_publishes_them(alert_setting
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(alert_settings, environ={})
-    save_rules(alert_settings.alert_rules_file, load_rules(REPO_ROOT / "data" / "alerts" / "rules.yml"))
+    save_rules(alert_settings.alert_rules_file, load_rules(REPO_ROOT / "data" / "alerts" / "rules.example.yml"))
     job = defs.resolve_job_def("alerts_evaluate")
     with DagsterInstance.ephemeral() as instance:
         first = job.execute_in_process(instance=instance)
@@ -457,7 +457,7 @@ def test_the_build_evaluated_the_example_rules(built_warehouse):
             "select trade_date from alerts.alert_events where rule_id = 'aapl-cross-above-sma50' order by 1"
         ).fetchall()
         screen_members = snapshot.execute("select count(*) from alerts.alert_screen_members").fetchone()[0]
-    shipped = {r.id for r in load_rules(REPO_ROOT / "data" / "alerts" / "rules.yml")}
+    shipped = {r.id for r in load_rules(REPO_ROOT / "data" / "alerts" / "rules.example.yml")}
     assert set(per_rule) == shipped - {"overbought-screen-enter"}
     assert [d for (d,) in aapl] == [date(2017, 10, 16), date(2017, 10, 27), date(2018, 1, 2)]
     assert screen_members == 4  # the baseline of the screen rule: DPS, RE, TRIP, XL

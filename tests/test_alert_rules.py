@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import threading
 from datetime import date, datetime, timezone
@@ -20,14 +21,26 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
 from domain.alerts.rules import AlertRule, RuleNotFoundError, RulesFileError, RuleType, parse_rule
-from domain.alerts.store import HEADER, add_rule, delete_rule, load_rules, render_rules, save_rules, set_enabled
+from domain.alerts.store import (
+    HEADER,
+    ExampleFileError,
+    add_rule,
+    delete_rule,
+    ensure_rules_file,
+    example_path,
+    load_rules,
+    render_rules,
+    rules_file_fingerprint,
+    save_rules,
+    set_enabled,
+)
 from domain.screens import Range, ScreenSpec, Trend, presets
 from domain.alerts import store as rules_module
-from domain.settings import REPO_ROOT
+from domain.settings import REPO_ROOT, Settings
 from pipelines.defs.alerts.sensors import alert_rules_sensor
 from pipelines.lib.resources import AlertsResource
 
-SHIPPED = REPO_ROOT / "data" / "alerts" / "rules.yml"
+SHIPPED = REPO_ROOT / "data" / "alerts" / "rules.example.yml"  # tracked; rules.yml is user data
 
 
 def rule(**fields) -> AlertRule:
@@ -230,6 +243,73 @@ def test_concurrent_writers_never_lose_a_rule(tmp_path):
     assert sorted(r.id for r in load_rules(path)) == sorted(f"w{n}-{k}" for n in range(8) for k in range(5))
 
 
+def test_the_default_rules_file_is_untracked_and_its_example_is_the_shipped_file():
+    assert Settings.from_values().alert_rules_file == REPO_ROOT / "data" / "alerts" / "rules.yml"
+    assert example_path(Settings.from_values().alert_rules_file) == SHIPPED
+    ignored = [line.strip() for line in (REPO_ROOT / ".gitignore").read_text().splitlines()]
+    assert "data/alerts/rules.yml" in ignored
+    assert not any(line and fnmatch.fnmatch("data/alerts/rules.example.yml", line) for line in ignored)
+
+
+@pytest.fixture()
+def first_use(tmp_path):
+    """A rules folder holding only the example (a fresh checkout): ``(rules file, example)``."""
+    example = tmp_path / "alerts" / "rules.example.yml"
+    example.parent.mkdir()
+    example.write_bytes(SHIPPED.read_bytes())
+    return tmp_path / "alerts" / "rules.yml", example
+
+
+def test_until_the_rules_file_exists_the_example_is_in_force(first_use):
+    path, example = first_use
+    shipped = load_rules(SHIPPED)
+    assert load_rules(path) == shipped
+    assert rules_file_fingerprint(path) == rules_file_fingerprint(example) != "missing"
+    assert not path.exists()  # reading copies nothing
+
+
+def test_first_use_copies_the_example_byte_for_byte_once(first_use):
+    path, example = first_use
+    fingerprint = rules_file_fingerprint(path)
+    assert ensure_rules_file(path) is True
+    assert path.read_bytes() == example.read_bytes()
+    assert rules_file_fingerprint(path) == fingerprint  # the sensor sees no change
+    save_rules(path, [rule()])
+    assert ensure_rules_file(path) is False  # an existing file is never replaced
+    assert [r.id for r in load_rules(path)] == ["aapl-above-170"]
+    assert example.read_bytes() == SHIPPED.read_bytes()
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == [
+        "rules.example.yml", "rules.yml",
+    ]  # fmt: skip
+
+
+def test_the_first_write_starts_from_the_example_and_leaves_it_unchanged(first_use):
+    path, example = first_use
+    add_rule(path, rule(id="msft-above-100", tickers=["MSFT"], level=100))
+    assert [r.id for r in load_rules(path)] == [r.id for r in load_rules(SHIPPED)] + ["msft-above-100"]
+    assert example.read_bytes() == SHIPPED.read_bytes()
+
+
+def test_no_example_and_no_file_means_no_rules(tmp_path):
+    path = tmp_path / "rules.yml"
+    assert load_rules(path) == [] and rules_file_fingerprint(path) == "missing"
+    assert ensure_rules_file(path) is False and not path.exists()
+
+
+def test_an_example_file_is_never_written(first_use):
+    _, example = first_use
+    for write_to_example in (
+        lambda: save_rules(example, [rule()]),
+        lambda: add_rule(example, rule(id="other")),
+        lambda: set_enabled(example, "aapl-above-170", False),
+        lambda: delete_rule(example, "aapl-above-170"),
+        lambda: ensure_rules_file(example),
+    ):
+        with pytest.raises(ExampleFileError, match="is an example rules file .* set ALERT_RULES_FILE"):
+            write_to_example()
+    assert example.read_bytes() == SHIPPED.read_bytes()
+
+
 # --------------------------------------------------------------------------- the rules-file sensor
 
 
@@ -276,3 +356,17 @@ def test_sensor_fingerprint_is_the_file_content(tmp_path):
     assert rules_module.rules_file_fingerprint(path) == first
     write(path, "rules: []\n")
     assert rules_module.rules_file_fingerprint(path) != first
+
+
+def test_rules_sensor_sees_the_example_and_not_its_first_use_copy(first_use):
+    path, example = first_use
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"alerts": AlertsResource(rules_file=str(path))})
+        alert_rules_sensor(context)
+        assert context.cursor == rules_file_fingerprint(example)
+        ensure_rules_file(path)
+        unchanged = alert_rules_sensor(context)
+        assert isinstance(unchanged, SkipReason) and "unchanged" in unchanged.skip_message
+        add_rule(path, rule(id="msft-above-100", tickers=["MSFT"], level=100))
+        request = alert_rules_sensor(context)
+        assert isinstance(request, RunRequest) and request.tags["alerts/rules"] == str(len(load_rules(SHIPPED)) + 1)

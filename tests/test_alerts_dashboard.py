@@ -11,7 +11,7 @@ import yaml
 from tests.app_harness import frame, rerun, run_app
 from tests.conftest import REPO_ROOT
 
-EXAMPLE_RULES = REPO_ROOT / "data" / "alerts" / "rules.yml"
+EXAMPLE_RULES = REPO_ROOT / "data" / "alerts" / "rules.example.yml"
 
 
 @pytest.fixture()
@@ -30,6 +30,12 @@ def open_alerts_page(source, rules_file):
 
 def create(at) -> None:
     next(b for b in at.button if b.label == "Create rule").click()
+
+
+def choose_type(at, rule_type: str):
+    """Choose the new rule's condition (outside the form: the page reruns with its fields)."""
+    at.selectbox(key="alerts_new_type").set_value(rule_type)
+    return rerun(at)
 
 
 def rule_ids(path) -> list[str]:
@@ -65,7 +71,7 @@ def test_create_pause_and_delete_a_rule(app_on, rules_file):
     at = open_alerts_page(app_on, rules_file)
     before = rules_file.read_text()
 
-    at.selectbox(key="alerts_new_type").set_value("rsi_above")
+    at = choose_type(at, "rsi_above")
     at.text_input(key="alerts_new_id").set_value("msft-rsi-above-80")
     at.multiselect(key="alerts_new_tickers").set_value(["MSFT"])
     create(at)
@@ -73,6 +79,7 @@ def test_create_pause_and_delete_a_rule(app_on, rules_file):
     assert any("level" in e.value for e in at.error), [e.value for e in at.error]
     assert rules_file.read_text() == before  # nothing written
 
+    assert at.multiselect(key="alerts_new_tickers").value == ["MSFT"]  # kept after the error
     at.number_input(key="alerts_new_level").set_value(80.0)
     create(at)
     at = rerun(at)
@@ -103,9 +110,8 @@ def test_create_pause_and_delete_a_rule(app_on, rules_file):
 def test_an_indicator_rule_on_a_registry_column(app_on, rules_file):
     """The form offers every column the registry marks ``alert`` (the stochastic included) and
     writes an ``indicator_above`` rule for it."""
-    at = open_alerts_page(app_on, rules_file)
+    at = choose_type(open_alerts_page(app_on, rules_file), "indicator_above")
     assert {"Stochastic %K", "Stochastic %D", "RSI 14", "MACD histogram"} <= set(at.selectbox(key="alerts_new_column").options)
-    at.selectbox(key="alerts_new_type").set_value("indicator_above")
     at.text_input(key="alerts_new_id").set_value("aapl-stoch-above-80")
     at.multiselect(key="alerts_new_tickers").set_value(["AAPL"])
     at.selectbox(key="alerts_new_column").set_value("stoch_k")

@@ -1,8 +1,16 @@
 """The alert rules file (``ALERT_RULES_FILE``, default ``data/alerts/rules.yml``), shared by the
 app's Alerts page and the pipelines' sensors and evaluation.
 
-The file is ``{rules: [rule, ...]}`` (rules: :mod:`domain.alerts.rules`); a missing or empty file
-means no rules. Errors name the file, the rule (1-based position and id) and the field.
+The file is ``{rules: [rule, ...]}`` (rules: :mod:`domain.alerts.rules`); an empty file means no
+rules. Errors name the file, the rule (1-based position and id) and the field.
+
+The rules file is user data (git-ignored). Its *example*, the tracked file beside it named
+``<stem>.example<suffix>`` (:func:`example_path`: ``data/alerts/rules.example.yml``), holds the
+rules the product ships. Until the rules file exists, the example's rules are the ones in force
+(:func:`rules_source`): :func:`load_rules` and :func:`rules_file_fingerprint` read the example,
+:func:`ensure_rules_file` copies it to the rules file (the app does on first use), and every
+write starts from it. Without either file there are no rules. Nothing here writes an example
+file (:class:`ExampleFileError`).
 
 Writes (:func:`save_rules`, :func:`add_rule`, :func:`set_enabled`, :func:`delete_rule`) hold a
 file lock (``.<name>.lock`` beside the file) for the whole read-modify-write, write a temporary
@@ -31,6 +39,8 @@ from domain.alerts.rules import (
     rule_location,
 )
 from domain.files import write_atomically
+
+EXAMPLE_MARKER = ".example"
 
 LOCK_TIMEOUT_S = 10.0
 HEADER = (
@@ -92,15 +102,57 @@ def parse_rules_text(text: str, path: Path | str) -> list[AlertRule]:
     return [rule for _, rule in rules]
 
 
+class ExampleFileError(ValueError):
+    """A write aimed at an example rules file (tracked in git, never written by the product)."""
+
+
+def example_path(path: Path | str) -> Path:
+    """The example of the rules file ``path``: the same folder, ``.example`` before the suffix
+    (``data/alerts/rules.yml`` -> ``data/alerts/rules.example.yml``)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}{EXAMPLE_MARKER}{path.suffix}")
+
+
+def is_example(path: Path | str) -> bool:
+    """Whether ``path`` names an example file (its stem ends with ``.example``)."""
+    return Path(path).stem.endswith(EXAMPLE_MARKER)
+
+
+def rules_source(path: Path | str) -> Path:
+    """The file whose rules are in force for the rules file ``path``: ``path`` when it exists,
+    else its example (:func:`example_path`) when that exists, else ``path`` (no rules)."""
+    path = Path(path)
+    if path.exists() or is_example(path):
+        return path
+    example = example_path(path)
+    return example if example.exists() else path
+
+
+def ensure_rules_file(path: Path | str) -> bool:
+    """Create the rules file ``path`` as a byte-for-byte copy of its example when ``path`` does
+    not exist yet (first use); returns whether it copied. An existing file is never touched; no
+    example means nothing to copy. Atomic write under the file lock, as every write here.
+
+    Raises:
+        ExampleFileError: ``path`` is itself an example file.
+        OSError: the folder cannot be written (``path`` then still does not exist).
+        filelock.Timeout: another writer held the lock for more than 10 s.
+    """
+    path = Path(path)
+    with _locked(path):
+        return _seed_unlocked(path)
+
+
 def load_rules(path: Path | str) -> list[AlertRule]:
-    """The rules of the file at ``path``, in file order; a missing file means no rules.
+    """The rules in force for the rules file ``path``, in file order: the file's, or its
+    example's while the file does not exist (:func:`rules_source`); neither means no rules.
 
     Lock-free: writers replace the file atomically, so a read sees a whole file.
 
     Raises:
-        RulesFileError: see :func:`parse_rules_text`.
+        RulesFileError: see :func:`parse_rules_text` (naming the file that was read).
     """
-    path = Path(path)
+    path = rules_source(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -109,9 +161,10 @@ def load_rules(path: Path | str) -> list[AlertRule]:
 
 
 def rules_file_fingerprint(path: Path | str) -> str:
-    """SHA-256 of the file's bytes (``missing`` when it does not exist): the sensor's cursor."""
+    """SHA-256 of the bytes of the rules in force (:func:`rules_source`; ``missing`` when there is
+    no file): the sensor's cursor. The first-use copy keeps the bytes, hence the fingerprint."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return hashlib.sha256(rules_source(path).read_bytes()).hexdigest()
     except FileNotFoundError:
         return "missing"
 
@@ -125,9 +178,23 @@ def render_rules(rules: Sequence[AlertRule]) -> str:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
+    if is_example(path):
+        own = path.with_name(path.name.replace(EXAMPLE_MARKER, "", 1))
+        raise ExampleFileError(
+            f"{path}: is an example rules file (tracked in git) and is never written; "
+            f"set ALERT_RULES_FILE to a file of your own, e.g. {own}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(path.with_name(f".{path.name}.lock"), timeout=LOCK_TIMEOUT_S):
         yield
+
+
+def _seed_unlocked(path: Path) -> bool:
+    example = example_path(path)
+    if path.exists() or not example.exists():
+        return False
+    write_atomically(path, example.read_bytes())
+    return True
 
 
 def _save_unlocked(path: Path, rules: Sequence[AlertRule]) -> None:
@@ -144,6 +211,7 @@ def save_rules(path: Path | str, rules: Sequence[AlertRule]) -> None:
 
     Raises:
         RulesFileError: duplicate ids (nothing is written).
+        ExampleFileError: ``path`` is an example file.
         filelock.Timeout: another writer held the lock for more than 10 s.
     """
     path = Path(path)
@@ -153,9 +221,11 @@ def save_rules(path: Path | str, rules: Sequence[AlertRule]) -> None:
 
 def add_rule(path: Path | str, rule: AlertRule) -> AlertRule:
     """Append ``rule`` (``created_at`` set to now, UTC, when missing) and return it as saved.
+    While the file does not exist, the example's rules come first (see the module docstring).
 
     Raises:
         RulesFileError: the file is invalid, or a rule with this id exists (nothing is written).
+        ExampleFileError: ``path`` is an example file.
     """
     path = Path(path)
     if rule.created_at is None:
@@ -174,6 +244,7 @@ def set_enabled(path: Path | str, rule_id: str, enabled: bool) -> AlertRule:
     Raises:
         RuleNotFoundError: no rule ``rule_id``.
         RulesFileError: the file is invalid.
+        ExampleFileError: ``path`` is an example file.
     """
     path = Path(path)
     with _locked(path):
@@ -191,6 +262,7 @@ def delete_rule(path: Path | str, rule_id: str) -> None:
     Raises:
         RuleNotFoundError: no rule ``rule_id``.
         RulesFileError: the file is invalid.
+        ExampleFileError: ``path`` is an example file.
     """
     path = Path(path)
     with _locked(path):

@@ -3,7 +3,9 @@
 One run (job ``alerts_evaluate``, started by the sensors of :mod:`pipelines.defs.alerts.sensors`
 and by ``python -m pipelines.build`` after the build):
 
-1. reads ``ALERT_RULES_FILE`` (an invalid file fails the run with every problem named);
+1. reads ``ALERT_RULES_FILE``, or its tracked example ``rules.example.yml`` while the file does
+   not exist yet (:func:`domain.alerts.store.rules_source`; the run never writes either file);
+   an invalid file fails the run with every problem named;
 2. creates the alert tables if missing (:mod:`pipelines.defs.alerts.tables`);
 3. evaluates the enabled rules (:mod:`pipelines.defs.alerts.evaluate`): new events with their
    pending deliveries, one transaction per rule;
@@ -24,7 +26,7 @@ from dagster import (
     asset,
 )
 
-from domain.alerts.store import load_rules
+from domain.alerts.store import load_rules, rules_source
 from pipelines.defs.alerts.channels import configured_channels
 from pipelines.defs.alerts.delivery import deliver_due, utc_now
 from pipelines.defs.alerts.evaluate import evaluate_rules
@@ -79,7 +81,7 @@ def alert_events(context: AssetExecutionContext, warehouse: WarehouseResource, a
     return MaterializeResult(
         metadata={
             "dagster/row_count": int(total_events),
-            "rules_file": alerts.rules_file,
+            "rules_file": str(rules_source(alerts.rules_path)),
             "latest_trade_date": str(evaluation.latest_trade_date),
             "rules_evaluated": sum(status != "paused" for status in statuses),
             "rules_paused": statuses.count("paused"),

@@ -5,9 +5,10 @@
     ``warehouse_build``, ``prices_update``, ``portfolio_refresh``, ``news_feed_poll``) requests one
     ``alerts_evaluate`` run (run key ``alerts-after-<run id>``: once per build).
 ``alert_rules_sensor``
-    every 30 s: a SHA-256 of ``ALERT_RULES_FILE`` (``missing`` when absent) is kept in the
-    cursor; a different value requests a run. The first tick only records the fingerprint (the
-    build evaluates the rules). An invalid file is reported as the skip reason, and the cursor
+    every 30 s: a SHA-256 of ``ALERT_RULES_FILE`` (of its example ``rules.example.yml`` while
+    the file does not exist, ``missing`` when neither does) is kept in the cursor; a different
+    value requests a run. The first tick only records the fingerprint (the build evaluates the
+    rules). The app's first-use copy of the example keeps the bytes, so it requests no run. An invalid file is reported as the skip reason, and the cursor
     is not advanced, so the fixed file is picked up.
 ``alert_delivery_retry_sensor``
     every 60 s: when pending deliveries are due, requests a run (at most one per
