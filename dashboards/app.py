@@ -1,8 +1,9 @@
 """Entry point of the Streamlit app: ``streamlit run dashboards/app.py``.
 
 Declares the pages (Screener, Stock, Portfolio, Alerts) with ``st.navigation`` and draws the frame
-shared by every page: the "data as of" line from ``meta.build_info``, or a
-friendly message when the warehouse has not been built yet. The app reads the
+shared by every page: the market data date of each market (the last trading day with prices,
+from ``marts.dim_companies``) in bold, the build time and run of ``meta.build_info`` below it in
+small print, or a friendly message when the warehouse has not been built yet. The app reads the
 published DuckDB snapshot, or the PostgreSQL warehouse when ``WAREHOUSE_URL`` is
 set, always read-only (see :mod:`domain.warehouse.readers`; settings and reader: :mod:`dashboards.lib.context`).
 
@@ -16,8 +17,30 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards.lib import context
+from dashboards.lib import formatting as fmt
 from dashboards.queries import build
-from domain.warehouse.readers import DATABASE_ERRORS, WarehouseNotBuiltError
+from domain.warehouse.readers import DATABASE_ERRORS, BuildInfo, Reader, WarehouseNotBuiltError
+
+
+def _data_as_of(reader: Reader, info: BuildInfo | None) -> None:
+    """Sidebar: "<market> market data as of <last trade date>" per market in bold (the latest
+    trading day with prices), then the build time and run in small print."""
+    try:
+        markets = build.market_dates(reader)
+    except DATABASE_ERRORS as exc:
+        st.sidebar.caption(f"Market data date unknown: {exc}")
+        markets = None
+    if markets == []:
+        st.sidebar.markdown("**No market data yet**")
+    for market in markets or ():
+        st.sidebar.markdown(
+            f":material/event: **{fmt.market_name(market.market)} market data as of {fmt.day(market.last_trade_date)}**"
+        )
+    if info is None:
+        st.sidebar.caption(f"Build time unknown (empty `{reader.table('meta', 'build_info')}`)")
+    else:
+        st.sidebar.caption(f"Warehouse built {info.built_at:%Y-%m-%d %H:%M} UTC · run `{info.run_id}`")
+
 
 st.set_page_config(page_title="Stock screener", page_icon=":material/query_stats:", layout="wide")
 
@@ -58,9 +81,6 @@ except DATABASE_ERRORS as exc:
         st.error(f"Could not read {reader.describe()}: {exc}. Run `make build` to publish a new one.")
     st.stop()
 
-if info is None:
-    st.sidebar.caption(f"Data as of: unknown (empty `{reader.table('meta', 'build_info')}`)")
-else:
-    st.sidebar.caption(f"Data as of {info.built_at:%Y-%m-%d %H:%M} UTC · run `{info.run_id}`")
 
+_data_as_of(reader, info)
 page.run()

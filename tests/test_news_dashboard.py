@@ -115,7 +115,7 @@ def test_stock_page_news_panel(app_on):
     # the panel ignores the chart's date range: A's latest news (2020) is after the price history (2018)
     assert pd.to_datetime(panel["published_at"]).dt.year.max() == 2020
     caption = next(c.value for c in at.caption if "articles tagged with A" in c.value)
-    assert caption.startswith(f"{len(expected)} articles tagged with A, ")
+    assert caption.startswith(f"{len(expected):,} articles tagged with A, ")
     assert len(at.get("plotly_chart")) == 2  # price chart + monthly news chart
 
 

@@ -6,13 +6,22 @@ one row per trade date, oldest first, with ``trade_date``, OHLC prices (USD),
 (0-100), ``macd``, ``macd_signal``, ``macd_hist``. When the frame has the
 ``adjusted_*`` columns, candles and volume bars are drawn from them: the
 split- and dividend-adjusted bars the overlays are computed on.
+
+Date axes show exchange sessions only (:func:`session_rangebreaks`, XNYS calendar of
+:mod:`domain.calendar`): weekends and exchange holidays leave no empty slot, while a session
+without a bar stays visible as a gap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from domain.calendar import sessions_between
 
 UP_COLOR = "#26a69a"
 DOWN_COLOR = "#ef5350"
@@ -21,6 +30,31 @@ BB_COLOR = "rgba(120, 120, 120, 0.8)"
 
 #: Row order of :func:`stock_figure`'s panels.
 PANELS: tuple[str, ...] = ("Price", "Volume", "RSI (14)", "MACD (12, 26, 9)")
+
+#: Ticks of the sentiment axis of :func:`news_figure` (scores are in [-1, 1]).
+SENTIMENT_TICKS: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
+
+
+def session_rangebreaks(days: Iterable[date | pd.Timestamp]) -> list[dict]:
+    """Plotly ``rangebreaks`` hiding the calendar days between the first and last of ``days``
+    that are not exchange sessions (weekends and exchange holidays), so a daily date axis
+    shows sessions only.
+
+    Returns ``[]`` for no days, else the weekend pattern (``bounds: ["sat", "mon"]``) and a
+    ``values`` break of each weekday holiday (``YYYY-MM-DD``). A day of ``days`` is never
+    hidden, even if the calendar says the exchange was closed; a session missing from ``days``
+    is not hidden either, so missing data stays visible as a gap.
+    """
+    stamps = pd.to_datetime(pd.Series(list(days), dtype="object")).dropna()
+    if stamps.empty:
+        return []
+    first, last = stamps.min().date(), stamps.max().date()
+    shown = set(sessions_between(first, last)) | {ts.date() for ts in stamps}
+    calendar_days = [ts.date() for ts in pd.date_range(first, last, freq="D")]
+    if any(day.weekday() >= 5 for day in shown):  # a weekend session: list every closed day
+        return [{"values": [d.isoformat() for d in calendar_days if d not in shown]}]
+    holidays = [d.isoformat() for d in calendar_days if d.weekday() < 5 and d not in shown]
+    return [{"bounds": ["sat", "mon"]}, *([{"values": holidays}] if holidays else [])]
 
 
 def _line(frame: pd.DataFrame, column: str, name: str, **line: object) -> go.Scatter:
@@ -136,9 +170,13 @@ def stock_figure(
         hovermode="x unified",
         bargap=0.1,
     )
-    # trading days only: hide weekends
-    fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}])
-    fig.update_yaxes(title_text="USD", row=1, col=1)
+    # exchange sessions only: no empty slots on weekends and holidays
+    fig.update_xaxes(rangebreaks=session_rangebreaks(x))
+    fig.update_yaxes(title_text="USD", tickprefix="$", hoverformat=",.2f", row=1, col=1)
+    fig.update_yaxes(title_text="shares", tickformat="~s", hoverformat=",d", rangemode="tozero", row=2, col=1)
+    fig.update_yaxes(tickmode="array", tickvals=sorted({0.0, *rsi_levels, 100.0}), tickformat="~g", hoverformat=".1f",
+                     row=3, col=1)  # fmt: skip
+    fig.update_yaxes(hoverformat=".3f", row=4, col=1)
     return fig
 
 
@@ -150,30 +188,88 @@ def candle_count(fig: go.Figure) -> int:
     return 0
 
 
+def monthly_news(daily: pd.DataFrame) -> pd.DataFrame:
+    """Calendar months of a frame like :func:`dashboards.queries.stock.news_daily` (``news_date``,
+    ``article_count``, ``avg_sentiment``; UTC dates), one row per month from the first month with
+    news to the last, oldest first: ``month`` (timestamp of the month's first day),
+    ``article_count`` (0 in a month without news) and ``sentiment``, the article-weighted mean
+    of the days' ``avg_sentiment`` (-1..1; NaN in a month without news, or whose days have no
+    score).
+
+    Raises:
+        KeyError: a column above is missing from ``daily`` (named in the message).
+    """
+    for column in ("news_date", "article_count", "avg_sentiment"):
+        if column not in daily:
+            raise KeyError(f"daily news frame has no column {column!r}")
+    columns = ["month", "article_count", "sentiment"]
+    if daily.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "article_count": pd.Series(dtype="int64"),
+                             "sentiment": pd.Series(dtype="float64")})  # fmt: skip
+    counts = pd.to_numeric(daily["article_count"], errors="coerce").fillna(0)
+    scores = pd.to_numeric(daily["avg_sentiment"], errors="coerce")
+    frame = pd.DataFrame(
+        {
+            "month": pd.to_datetime(daily["news_date"]).dt.to_period("M").dt.to_timestamp(),
+            "article_count": counts,
+            "weighted": scores * counts,
+            "scored": counts.where(scores.notna(), 0),
+        }
+    )
+    monthly = frame.groupby("month")[["article_count", "weighted", "scored"]].sum()
+    months = pd.date_range(monthly.index.min(), monthly.index.max(), freq="MS")
+    monthly = monthly.reindex(months, fill_value=0)
+    monthly["sentiment"] = (monthly["weighted"] / monthly["scored"]).where(monthly["scored"] > 0)
+    monthly["article_count"] = monthly["article_count"].astype("int64")
+    return monthly.rename_axis("month").reset_index()[columns]
+
+
+def news_gaps(monthly: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Runs of consecutive months without articles in a :func:`monthly_news` frame, as
+    ``(first month, last month)`` pairs (month-start timestamps), oldest first."""
+    gaps: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    start = None
+    for month, count in zip(monthly["month"], monthly["article_count"], strict=True):
+        if count == 0 and start is None:
+            start = month
+        if count == 0:
+            end = month
+        elif start is not None:
+            gaps.append((start, end))
+            start = None
+    if start is not None:
+        gaps.append((start, end))
+    return gaps
+
+
 def news_figure(daily: pd.DataFrame) -> go.Figure:
     """Monthly news of one ticker from a frame like :func:`dashboards.queries.stock.news_daily`
-    (``news_date``, ``article_count``, ``avg_sentiment``): bars of articles per calendar month
-    (UTC dates) and a line of the month's article-weighted mean sentiment (-1..1, right axis)."""
-    frame = daily.assign(
-        month=pd.to_datetime(daily["news_date"]).dt.to_period("M").dt.to_timestamp(),
-        weighted=daily["avg_sentiment"] * daily["article_count"],
-    )
-    monthly = frame.groupby("month", as_index=False)[["article_count", "weighted"]].sum()
-    monthly["sentiment"] = monthly["weighted"] / monthly["article_count"]
+    (see :func:`monthly_news`): bars of articles per calendar month (UTC dates, left axis) and a
+    line of the month's article-weighted mean sentiment (-1..1, right axis, ticks at
+    :data:`SENTIMENT_TICKS`). The line is broken at every month without news
+    (``connectgaps=False``), so it never bridges a stretch with no data.
+    """
+    monthly = monthly_news(daily)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Bar(x=monthly["month"], y=monthly["article_count"], name="Articles", marker_color="#90a4ae"),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=monthly["month"], y=monthly["sentiment"], name="Mean sentiment", mode="lines+markers",
-            line={"color": "#5e35b1", "width": 1.5}, marker={"size": 4},
-        ),  # fmt: skip
-        secondary_y=True,
-    )
-    fig.update_yaxes(title_text="articles / month", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="sentiment", secondary_y=True, range=[-1.05, 1.05], zeroline=True)
+    bars = go.Bar(
+        x=monthly["month"], y=monthly["article_count"], name="Articles", marker_color="#90a4ae",
+        hovertemplate="%{y:,d} articles<extra></extra>",
+    )  # fmt: skip
+    line = go.Scatter(
+        x=monthly["month"], y=monthly["sentiment"], name="Mean sentiment", mode="lines+markers",
+        line={"color": "#5e35b1", "width": 1.5}, marker={"size": 4}, connectgaps=False,
+        hovertemplate="sentiment %{y:.2f}<extra></extra>",
+    )  # fmt: skip
+    fig.add_trace(bars, secondary_y=False)
+    fig.add_trace(line, secondary_y=True)
+    top = int(monthly["article_count"].max()) if len(monthly) else 0
+    fig.update_yaxes(title_text="articles / month", secondary_y=False, rangemode="tozero", tickformat=",d",
+                     **({"dtick": 1} if top <= 5 else {}))  # fmt: skip
+    fig.update_yaxes(
+        title_text="sentiment", secondary_y=True, range=[-1.05, 1.05], zeroline=True, showgrid=False,
+        tickmode="array", tickvals=list(SENTIMENT_TICKS), ticktext=[f"{v:g}" for v in SENTIMENT_TICKS],
+    )  # fmt: skip
+    fig.update_xaxes(hoverformat="%b %Y")
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, bargap=0.1, hovermode="x unified",
                       legend={"orientation": "h", "y": 1.12})  # fmt: skip
     return fig

@@ -1,4 +1,5 @@
-"""Text formatting of warehouse values for display (missing values render as an em dash)."""
+"""Text formatting of warehouse values for display (missing values render as an em dash), counted
+nouns (``1 article`` / ``2 articles``) and market names."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Any
 import pandas as pd
 
 MISSING = "—"
+
+#: Display names of the markets (ISO 10383 exchange codes, as in ``domain.calendar.EXCHANGE``);
+#: a market without an entry shows its code.
+MARKET_NAMES = {"XNYS": "US", "XKRX": "Korea"}
 
 
 def _missing(value: Any) -> bool:
@@ -104,3 +109,26 @@ def by_format(value: Any, display_format: str | None, unit: str = "ratio", signe
     if display_format.startswith("%.") and display_format.endswith("f"):
         return number(value, int(display_format[2:-1]))
     return text(value)
+
+
+def noun(count: int, singular: str, plural: str | None = None) -> str:
+    """The form of a noun (or verb) that agrees with ``count``: ``singular`` for exactly 1,
+    else ``plural`` (default ``singular + "s"``), e.g. ``noun(1, "article") -> "article"``.
+
+    Raises:
+        TypeError: ``count`` is not a whole number.
+    """
+    if isinstance(count, bool) or not float(count).is_integer():
+        raise TypeError(f"count must be a whole number, got {count!r}")
+    return singular if int(count) == 1 else (plural if plural is not None else f"{singular}s")
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``count`` with its agreeing noun and thousands separators: ``1 article``,
+    ``1,204 articles`` (``plural`` as in :func:`noun`)."""
+    return f"{int(count):,} {noun(count, singular, plural)}"
+
+
+def market_name(code: str) -> str:
+    """Display name of a market code (``XNYS -> US``), the code itself when unknown."""
+    return MARKET_NAMES.get(code, code)

@@ -14,8 +14,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboards.lib import formatting as fmt
+from dashboards.lib.charts import session_rangebreaks
+from dashboards.lib.stock_reads import StockReads
 from dashboards.queries import stock as queries
-from domain.warehouse.readers import Reader
 
 #: Row order of :func:`valuation_figure`'s panels.
 VALUATION_PANELS: tuple[str, ...] = ("P/E and P/B", "ROE and net margin (%)")
@@ -24,7 +25,9 @@ VALUATION_PANELS: tuple[str, ...] = ("P/E and P/B", "ROE and net margin (%)")
 def valuation_figure(history: pd.DataFrame) -> go.Figure:
     """Two panels sharing the date axis: PER and PBR (ratios), ROE and net margin (percent).
 
-    Gaps stay gaps: a day with a NULL ratio (missing or non-positive input) is not drawn.
+    Gaps stay gaps: a day with a NULL ratio (missing or non-positive input) is not drawn. The
+    date axis shows exchange sessions only, like the price chart
+    (:func:`dashboards.lib.charts.session_rangebreaks`).
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=VALUATION_PANELS)
     x = history["trade_date"]
@@ -33,9 +36,11 @@ def valuation_figure(history: pd.DataFrame) -> go.Figure:
     for column, name in (("roe", "ROE (TTM)"), ("net_margin", "Net margin (TTM)")):
         values = pd.to_numeric(history[column], errors="coerce") * 100
         fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines"), row=2, col=1)
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
-    fig.update_yaxes(title_text="ratio", row=1, col=1)
-    fig.update_yaxes(title_text="%", row=2, col=1)
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+                      hovermode="x unified")  # fmt: skip
+    fig.update_xaxes(rangebreaks=session_rangebreaks(x))
+    fig.update_yaxes(title_text="ratio", hoverformat=".2f", row=1, col=1)
+    fig.update_yaxes(title_text="%", ticksuffix="%", hoverformat=".1f", row=2, col=1)
     return fig
 
 
@@ -57,10 +62,11 @@ def _quarter_table(quarters: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def render(reader: Reader, ticker: str, start: date, end: date) -> None:
-    """The panel for ``ticker`` over ``start..end`` (a caption when there are no filings)."""
+def render(reads: StockReads, ticker: str, start: date, end: date) -> None:
+    """The panel for ``ticker`` over ``start..end`` (a caption when there are no filings), read
+    through the page's cached ``reads``."""
     st.subheader("Valuation from SEC filings (point in time)")
-    history = queries.valuation_history(reader, ticker, start, end)
+    history = reads(queries.valuation_history, ticker, start, end)
     if history.empty:
         st.caption(
             f"No SEC filings for {ticker} in the warehouse: the P/E and P/B above are the vendor "
@@ -90,7 +96,7 @@ def render(reader: Reader, ticker: str, start: date, end: date) -> None:
             ("Shares outstanding", "shares_outstanding_fact_ref"),
         ):
             st.markdown(f"**{label}**: {fmt.text(last.get(column))}")
-    quarters = queries.quarterly_fundamentals(reader, ticker)
+    quarters = reads(queries.quarterly_fundamentals, ticker)
     if not quarters.empty:
         st.markdown("**Quarters as first reported** (\\* EPS derived as fiscal year minus nine months)")
         st.dataframe(_quarter_table(quarters), hide_index=True)

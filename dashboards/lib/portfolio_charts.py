@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
-
-PORTFOLIO_COLOR = "#1f77b4"
-BENCHMARK_COLOR = "#7f7f7f"
-INVESTED_COLOR = "#ff7f0e"
 
 #: Row order of :func:`performance_figure`'s panels.
 PANELS: tuple[str, ...] = ("Market value (USD)", "Cumulative return (TWR)", "Drawdown")
+#: The series of :func:`performance_figure`, in trace order, and their colours: one colour each,
+#: from plotly's qualitative ``Plotly`` palette, so that every legend entry names one line.
+SERIES: tuple[str, ...] = (
+    "market_value", "net_invested", "portfolio_return", "benchmark_return", "portfolio_drawdown", "benchmark_drawdown",
+)  # fmt: skip
+SERIES_COLORS: dict[str, str] = dict(zip(SERIES, qualitative.Plotly, strict=False))
 
 
 def benchmark_label(benchmark_id: str | None) -> str:
@@ -34,39 +37,30 @@ def performance_figure(daily: pd.DataFrame) -> go.Figure:
     2. Cumulative time-weighted return of the portfolio and of its benchmark over the same days.
     3. Drawdown of both from their running peaks (<= 0).
 
-    Traces, in order: market value, net invested, portfolio return, benchmark return,
-    portfolio drawdown, benchmark drawdown.
+    Traces, in order (:data:`SERIES`): market value, net invested, portfolio return, benchmark
+    return, portfolio drawdown, benchmark drawdown; each in its own colour
+    (:data:`SERIES_COLORS`) and listed in the legend (a click hides a line).
     """
     label = benchmark_label(daily["benchmark_id"].dropna().iloc[0] if daily["benchmark_id"].notna().any() else None)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, subplot_titles=PANELS,
                         row_heights=[0.4, 0.35, 0.25])  # fmt: skip
     x = daily["trade_date"]
-    fig.add_trace(go.Scatter(x=x, y=daily["market_value"], name="Market value", line={"color": PORTFOLIO_COLOR}), 1, 1)
-    fig.add_trace(
-        go.Scatter(x=x, y=daily["net_cash_flow"].cumsum(), name="Net invested", line={"color": INVESTED_COLOR, "dash": "dot"}),
-        1,
-        1,
-    )
-    fig.add_trace(go.Scatter(x=x, y=daily["cumulative_return"], name="Portfolio", line={"color": PORTFOLIO_COLOR}), 2, 1)
-    fig.add_trace(
-        go.Scatter(x=x, y=daily["benchmark_cumulative_return"], name=label, line={"color": BENCHMARK_COLOR}), 2, 1
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=daily["drawdown"], name="Portfolio drawdown", fill="tozeroy", line={"color": PORTFOLIO_COLOR},
-                   showlegend=False),  # fmt: skip
-        3,
-        1,
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=daily["benchmark_drawdown"], name=f"{label} drawdown", line={"color": BENCHMARK_COLOR},
-                   showlegend=False),  # fmt: skip
-        3,
-        1,
-    )
+    lines = [  # (series, name, values, panel row, extra Scatter arguments)
+        ("market_value", "Market value", daily["market_value"], 1, {}),
+        ("net_invested", "Net invested", daily["net_cash_flow"].cumsum(), 1, {"dash": "dot"}),
+        ("portfolio_return", "Portfolio return", daily["cumulative_return"], 2, {}),
+        ("benchmark_return", f"{label} return", daily["benchmark_cumulative_return"], 2, {}),
+        ("portfolio_drawdown", "Portfolio drawdown", daily["drawdown"], 3, {"fill": "tozeroy"}),
+        ("benchmark_drawdown", f"{label} drawdown", daily["benchmark_drawdown"], 3, {}),
+    ]
+    for series, name, values, row, extra in lines:
+        line = {"color": SERIES_COLORS[series], **({"dash": extra["dash"]} if "dash" in extra else {})}
+        fig.add_trace(go.Scatter(x=x, y=values, name=name, line=line, fill=extra.get("fill"), showlegend=True), row, 1)
     fig.update_yaxes(tickprefix="$", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=2, col=1)
     fig.update_yaxes(tickformat=".0%", row=3, col=1)
-    fig.update_layout(height=720, margin={"t": 40, "b": 20}, hovermode="x unified", legend={"orientation": "h"})
+    fig.update_layout(height=720, margin={"t": 40, "b": 20}, hovermode="x unified", showlegend=True,
+                      legend={"orientation": "h"})  # fmt: skip
     return fig
 
 

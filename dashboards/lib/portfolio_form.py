@@ -6,23 +6,46 @@ ticker's price history, no selling more than held, ...), atomically, so the
 ``portfolio_files_sensor`` never reads a half-written file. A file with errors is not written;
 the errors are listed with their line and field. The reference price history is read from the
 app's warehouse (``marts.fct_daily_indicators``).
+
+"Save as" is filled in from each newly uploaded file's name, made a valid file name
+(:func:`suggested_file_name`); the user may change it, and an emptied field gets its own error.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
+from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
 
 from dashboards.lib import context
+from dashboards.lib import formatting as fmt
 from dashboards.queries import portfolio
 from domain.portfolios import store, transactions
 from domain.warehouse.readers import Reader
 
 KEY_UPLOAD = "portfolio_upload"
 KEY_UPLOAD_NAME = "portfolio_upload_name"
+KEY_UPLOAD_SEEN = "_portfolio_upload_seen"  # file_id of the upload "Save as" was filled from
 KEY_EDITOR = "portfolio_editor"
+FALLBACK_STEM = "portfolio"
+_STEM_LIMIT = 100  # transactions.FILE_NAME_PATTERN: 1 to 100 characters before ".csv"
+
+
+def suggested_file_name(upload_name: str) -> str:
+    """A file name :data:`~domain.portfolios.transactions.FILE_NAME_PATTERN` accepts, made from
+    an uploaded file's name: folders and the extension dropped, accents removed
+    (``Café`` -> ``Cafe``), every run of other characters than letters, digits, ``_`` and ``-``
+    replaced by ``_``, leading/trailing ``_``/``-`` trimmed, at most 100 characters, then
+    ``.csv``; ``portfolio.csv`` when nothing is left. E.g. ``My Portfolio (2024).CSV`` ->
+    ``My_Portfolio_2024.csv``."""
+    stem = PurePath(upload_name.replace("\\", "/")).stem if upload_name else ""
+    unaccented = "".join(c for c in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(c))
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", unaccented).strip("_-")[:_STEM_LIMIT].rstrip("_-")
+    return f"{cleaned or FALLBACK_STEM}.csv"
 
 
 def _history(reader: Reader) -> transactions.PriceHistory:
@@ -34,10 +57,13 @@ def _history(reader: Reader) -> transactions.PriceHistory:
 
 def _save(reader: Reader, file_name: str, data: bytes) -> None:
     """Validate and write ``data`` as ``PORTFOLIOS_DIR/file_name``; report the outcome."""
+    if not file_name:
+        st.error("Save as: enter a file name: letters, digits, '_' or '-' ending in .csv (e.g. my_portfolio.csv).")
+        return
     try:
         written = store.write_portfolio_file(context.settings().portfolios_dir, file_name, data, _history(reader))
     except transactions.PortfolioFileError as exc:
-        st.error(f"{file_name} was not saved: {len(exc.errors)} error(s).")
+        st.error(f"{file_name} was not saved: {fmt.counted(len(exc.errors), 'error')}.")
         st.dataframe(
             pd.DataFrame([{"line": e.line, "field": e.field, "error": str(e)} for e in exc.errors]),
             hide_index=True,
@@ -70,8 +96,13 @@ def render(reader: Reader, name: str | None, source_file: str | None) -> None:
         upload_tab, edit_tab = st.tabs(["Upload a CSV file", f"Edit {source_file or 'a file'}"])
         with upload_tab:
             uploaded = st.file_uploader("Transactions CSV", type=["csv"], key=KEY_UPLOAD)
-            default_name = uploaded.name if uploaded is not None else ""
-            file_name = st.text_input("Save as", value=default_name, key=KEY_UPLOAD_NAME, placeholder="my_portfolio.csv")
+            if uploaded is not None and st.session_state.get(KEY_UPLOAD_SEEN) != uploaded.file_id:
+                st.session_state[KEY_UPLOAD_SEEN] = uploaded.file_id  # a new upload: suggest its name once
+                st.session_state[KEY_UPLOAD_NAME] = suggested_file_name(uploaded.name)
+            file_name = st.text_input(
+                "Save as", key=KEY_UPLOAD_NAME, placeholder="my_portfolio.csv",
+                help="letters, digits, '_' or '-', ending in .csv; an existing file of that name is replaced",
+            )  # fmt: skip
             if st.button("Validate and save", key="portfolio_upload_save", disabled=uploaded is None):
                 _save(reader, file_name.strip(), uploaded.getvalue())
         with edit_tab:

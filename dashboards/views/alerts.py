@@ -2,20 +2,21 @@
 
 Rules live in the YAML file ``ALERT_RULES_FILE`` (:mod:`domain.alerts.store`): the page
 edits that file (atomically, under a file lock), so a rule made here survives restarts and is
-the same rule the pipelines evaluate. The ``alert_rules_sensor`` notices the change and runs
-``alerts_evaluate``; events appear here once that run has published the warehouse. Events and
-their delivery status come from ``alerts.alert_events`` / ``alerts.alert_deliveries``
-(:mod:`dashboards.queries.alerts`).
+the same rule the pipelines evaluate. The file is user data, not tracked by git: on first use
+(the file does not exist) the page copies its tracked example ``rules.example.yml``, which it
+never writes. The create form is :mod:`dashboards.lib.alert_form`. The ``alert_rules_sensor``
+notices the change and runs ``alerts_evaluate``; events appear here once that run has published
+the warehouse. Events and their delivery status come from ``alerts.alert_events`` /
+``alerts.alert_deliveries`` (:mod:`dashboards.queries.alerts`).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import context
+from dashboards.lib import alert_form, context
+from dashboards.lib import formatting as fmt
 from dashboards.queries import alerts
 from dashboards.queries.stock import companies
 from domain import screens
@@ -24,9 +25,10 @@ from domain.alerts import store as alert_store
 
 EVENT_LIMIT = 200
 KEY_RULE = "alerts_rule"
-KEY_FLASH = "_alerts_flash"  # message shown once after a rerun
-RULE_TYPES = list(alert_rules.RuleType)
-CHANNELS = ["log", "webhook", "email"]
+ALL_RULES = "All rules"
+#: Column order of the events table (what fired, then how it was delivered, then the details).
+EVENT_ORDER = ("rule_id", "trade_date", "ticker", "observed_value", "threshold", "deliveries", "message", "rule_type",
+               "fired_at")  # fmt: skip
 
 
 def _rules_path():
@@ -79,7 +81,7 @@ def _rules_table(rules: list[alert_rules.AlertRule]) -> pd.DataFrame:
 
 def _manage(rules: list[alert_rules.AlertRule]) -> None:
     ids = [rule.id for rule in rules]
-    chosen = st.selectbox("Rule", ids, key=KEY_RULE)
+    chosen = st.selectbox("Rule to pause, resume or delete", ids, key=KEY_RULE)
     rule = next(r for r in rules if r.id == chosen)
     pause_col, delete_col, confirm_col = st.columns([1, 1, 2], vertical_alignment="bottom")
     with pause_col:
@@ -96,62 +98,17 @@ def _manage(rules: list[alert_rules.AlertRule]) -> None:
             st.rerun()
 
 
-def _create_form() -> None:
-    tickers = companies(reader)["ticker"].tolist()
-    presets = [name for name in screens.preset_names() if name != screens.NO_PRESET]
-    watchable = screens.registry().alert_columns
-    with st.form("alerts_create", clear_on_submit=False):
-        st.markdown("**New rule**")
-        first, second = st.columns(2)
-        rule_type = first.selectbox(
-            "Condition", RULE_TYPES, format_func=lambda t: f"{t}: {alert_rules.RULE_TYPE_DESCRIPTIONS[t]}", key="alerts_new_type"
-        )
-        rule_id = second.text_input("Rule id", placeholder="aapl-above-200", help="lower-case letters, digits, '-' and '_'", key="alerts_new_id")
-        chosen = st.multiselect("Tickers (price, moving-average, RSI and volume rules)", tickers, key="alerts_new_tickers")
-        a, b, c, f = st.columns(4)
-        level = a.number_input("Level (in the watched value's unit)", value=None, step=1.0, key="alerts_new_level",
-                               help="USD for prices, 0-100 for RSI and the stochastic, a ratio for relative volume, "
-                               "a fraction for returns (0.05 = 5 %)")  # fmt: skip
-        column = f.selectbox("Column (indicator rules)", list(watchable), format_func=lambda c: watchable[c].label,
-                             key="alerts_new_column")  # fmt: skip
-        window = b.selectbox("Moving average (days)", alert_rules.SMA_WINDOWS, index=1, key="alerts_new_window")
-        screen = c.selectbox("Screen (screen rules)", presets, key="alerts_new_screen")
-        d, e = st.columns(2)
-        channels = d.multiselect("Notify by", CHANNELS, default=["log"], key="alerts_new_channels")
-        since = e.date_input("Evaluate from", value=None, help="empty: from the latest trade date on", format="YYYY-MM-DD", key="alerts_new_since")
-        description = st.text_input("Description", key="alerts_new_description")
-        submitted = st.form_submit_button("Create rule")
-    if not submitted:
-        return
-    fields: dict = {"id": rule_id.strip(), "type": str(rule_type), "channels": channels, "description": description}
-    if rule_type in alert_rules.SCREEN_TYPES:
-        fields["screen"] = screen
-    else:
-        fields["tickers"] = chosen
-        if rule_type in alert_rules.SMA_TYPES:
-            fields["window"] = window
-        else:
-            fields["level"] = level
-        if rule_type in alert_rules.INDICATOR_TYPES:
-            fields["column"] = column
-    if isinstance(since, date) and rule_type not in alert_rules.SCREEN_TYPES:
-        fields["since"] = since
-    try:
-        rule = alert_store.add_rule(_rules_path(), alert_rules.parse_rule(fields, source="new rule"))
-    except alert_rules.RulesFileError as exc:
-        st.error("The rule was not created:\n\n" + "\n\n".join(f"- {p}" for p in exc.problems))
-        return
-    st.session_state[KEY_FLASH] = (
-        f"Created {rule.id}. It is evaluated after the next build, or as soon as the alert_rules_sensor runs."
-    )
-    st.rerun()
-
-
 st.title("Alerts")
 reader = context.reader()
-if flash := st.session_state.pop(KEY_FLASH, None):
+if flash := st.session_state.pop(alert_form.KEY_FLASH, None):
     st.success(flash)
 path = _rules_path()
+try:
+    if alert_store.ensure_rules_file(path):
+        st.info(f"First use: copied the example rules {alert_store.example_path(path).name} to `{path}`, "
+                "the file this page edits.")  # fmt: skip
+except (ValueError, OSError) as exc:  # an example file as ALERT_RULES_FILE, a read-only folder
+    st.warning(f"The rules cannot be edited here: {exc}")
 try:
     rules = alert_store.load_rules(path)
 except (ValueError, OSError) as exc:
@@ -159,46 +116,49 @@ except (ValueError, OSError) as exc:
     st.stop()
 
 st.subheader("Rules")
-st.caption(f"{len(rules)} rule(s) in `{path}`.")
+st.caption(f"{fmt.counted(len(rules), 'rule')} in `{alert_store.rules_source(path)}`.")
 if rules:
     st.dataframe(
         _rules_table(rules),
+        width="stretch",
         hide_index=True,
         key="alerts_rules",
-        column_config={
-            "id": "Rule",
-            "status": "Status",
-            "condition": st.column_config.TextColumn("Condition", width="medium"),
-            "tickers": "Tickers",
-            "channels": "Channels",
-            "since": st.column_config.DateColumn("Since"),
-            "events": st.column_config.NumberColumn("Events", format="%d"),
-            "last_event": st.column_config.DateColumn("Last event"),
+        column_config={  # widths in pixels: all but the description fit a 1400-pixel-wide window
+            "id": st.column_config.TextColumn("Rule", width=170, pinned=True),
+            "status": st.column_config.TextColumn("Status", width=70),
+            "condition": st.column_config.TextColumn("Condition", width=230),
+            "tickers": st.column_config.TextColumn("Tickers", width=140),
+            "channels": st.column_config.TextColumn("Channels", width=75),
+            "since": st.column_config.DateColumn("Since", width=90),
+            "events": st.column_config.NumberColumn("Events", format="%d", width=60),
+            "last_event": st.column_config.DateColumn("Last event", width=90),
             "description": st.column_config.TextColumn("Description", width="large"),
         },
     )
     _manage(rules)
-_create_form()
+alert_form.render(path, companies(reader)["ticker"].tolist())
 
 st.subheader("Recent events")
-rule_filter = st.selectbox("Rule", ["All rules", *[r.id for r in rules]], key="alerts_event_rule")
-events = alerts.recent_events(reader, EVENT_LIMIT, None if rule_filter == "All rules" else rule_filter)
+rule_filter = st.selectbox("Show events of", [ALL_RULES, *[r.id for r in rules]], key="alerts_event_rule")
+events = alerts.recent_events(reader, EVENT_LIMIT, None if rule_filter == ALL_RULES else rule_filter)
 if events.empty:
     st.info("No alert has fired yet.")
 else:
     st.dataframe(
         events,
+        width="stretch",
         hide_index=True,
         key="alerts_events",
-        column_config={
-            "fired_at": st.column_config.DatetimeColumn("Fired (UTC)", format="YYYY-MM-DD HH:mm"),
-            "trade_date": st.column_config.DateColumn("Trade date"),
-            "rule_id": "Rule",
-            "rule_type": "Type",
-            "ticker": "Ticker",
-            "observed_value": st.column_config.NumberColumn("Observed", format="%.2f"),
-            "threshold": st.column_config.NumberColumn("Threshold", format="%.2f"),
+        column_order=EVENT_ORDER,
+        column_config={  # widths in pixels; the long message and the audit columns come last
+            "rule_id": st.column_config.TextColumn("Rule", width=170, pinned=True),
+            "trade_date": st.column_config.DateColumn("Trade date", width=95),
+            "ticker": st.column_config.TextColumn("Ticker", width=65),
+            "observed_value": st.column_config.NumberColumn("Observed", format="%.2f", width=80),
+            "threshold": st.column_config.NumberColumn("Threshold", format="%.2f", width=80),
+            "deliveries": st.column_config.TextColumn("Delivery", width=140),
             "message": st.column_config.TextColumn("Message", width="large"),
-            "deliveries": st.column_config.TextColumn("Delivery", width="medium"),
+            "rule_type": st.column_config.TextColumn("Type", width=150),
+            "fired_at": st.column_config.DatetimeColumn("Fired (UTC)", format="YYYY-MM-DD HH:mm", width=130),
         },
     )

@@ -26,7 +26,8 @@ def _rejected_banner() -> None:
         return
     files = sorted(rejected["source_file"].unique())
     st.warning(
-        f"{len(files)} transaction file(s) were not loaded because of invalid rows: {', '.join(files)}. "
+        f"{fmt.counted(len(files), 'transaction file')} {fmt.noun(len(files), 'was', 'were')} not loaded "
+        f"because of invalid rows: {', '.join(files)}. "
         "Fix them below or in the folder; nothing of a rejected file is loaded.",
         icon=":material/error:",
     )
@@ -69,28 +70,39 @@ def _metrics(risk: dict) -> None:
     )
 
 
+#: Column order of the holdings table: what a position is worth and earned comes right after
+#: the ticker, so that it is visible without scrolling.
+HOLDINGS_ORDER: tuple[str, ...] = (
+    "ticker", "market_value", "weight", "total_pnl", "unrealised_pnl", "quantity", "close_price", "average_cost",
+    "cost_basis", "realised_pnl", "dividend_income", "company_name", "sector", "price_date",
+)  # fmt: skip
+
+
 def _holdings(name: str) -> None:
     st.subheader("Holdings")
     frame = portfolio.holdings(reader, name)
+    money = {"format": "dollar", "width": 105}  # pixels: "Unrealised P&L" and "$12,345.67" fit
     st.dataframe(
         frame,
+        width="stretch",
         hide_index=True,
         key="portfolio_holdings",
+        column_order=HOLDINGS_ORDER,
         column_config={
-            "ticker": "Ticker",
-            "company_name": "Company",
-            "sector": "Sector",
-            "quantity": st.column_config.NumberColumn("Shares", format="%.4g"),
-            "average_cost": st.column_config.NumberColumn("Avg cost", format="dollar"),
-            "close_price": st.column_config.NumberColumn("Close", format="dollar"),
-            "price_date": st.column_config.DateColumn("Price date"),
-            "market_value": st.column_config.NumberColumn("Market value", format="dollar"),
-            "cost_basis": st.column_config.NumberColumn("Cost basis", format="dollar"),
-            "unrealised_pnl": st.column_config.NumberColumn("Unrealised P&L", format="dollar"),
-            "realised_pnl": st.column_config.NumberColumn("Realised P&L", format="dollar"),
-            "dividend_income": st.column_config.NumberColumn("Dividends", format="dollar"),
-            "total_pnl": st.column_config.NumberColumn("Total P&L", format="dollar"),
-            "weight": st.column_config.NumberColumn("Weight", format="percent"),
+            "ticker": st.column_config.TextColumn("Ticker", width="small", pinned=True),
+            "market_value": st.column_config.NumberColumn("Market value", **money),
+            "weight": st.column_config.NumberColumn("Weight", format="percent", width=80),
+            "total_pnl": st.column_config.NumberColumn("Total P&L", **money),
+            "unrealised_pnl": st.column_config.NumberColumn("Unrealised P&L", **money),
+            "quantity": st.column_config.NumberColumn("Shares", format="%.4g", width=70),
+            "close_price": st.column_config.NumberColumn("Close", **money),
+            "average_cost": st.column_config.NumberColumn("Avg cost", **money),
+            "cost_basis": st.column_config.NumberColumn("Cost basis", **money),
+            "realised_pnl": st.column_config.NumberColumn("Realised P&L", **money),
+            "dividend_income": st.column_config.NumberColumn("Dividends", **money),
+            "company_name": st.column_config.TextColumn("Company", width="medium"),
+            "sector": st.column_config.TextColumn("Sector", width="medium"),
+            "price_date": st.column_config.DateColumn("Price date", width=95),
         },
     )
 
@@ -101,9 +113,12 @@ def _allocation(name: str) -> None:
     if allocation.empty or not (allocation["market_value"] > 0).any():
         st.info("No open positions.")
         return
-    st.plotly_chart(portfolio_charts.allocation_figure(allocation), key="portfolio_allocation", config={"displaylogo": False})
-    st.dataframe(
+    chart_col, table_col = st.columns(2, vertical_alignment="center")
+    chart_col.plotly_chart(portfolio_charts.allocation_figure(allocation), key="portfolio_allocation",
+                           config={"displaylogo": False})  # fmt: skip
+    table_col.dataframe(
         allocation,
+        width="stretch",
         hide_index=True,
         key="portfolio_allocation_table",
         column_config={
@@ -120,6 +135,7 @@ def _transactions(name: str) -> pd.DataFrame:
     frame = portfolio.transactions(reader, name)
     st.dataframe(
         frame,
+        width="stretch",
         hide_index=True,
         key="portfolio_transactions",
         column_config={
@@ -167,11 +183,8 @@ daily = portfolio.daily(reader, name)
 if len(daily) > 1:
     st.plotly_chart(portfolio_charts.performance_figure(daily), key="portfolio_performance", config={"displaylogo": False})
 
-holdings_col, allocation_col = st.columns([3, 2])
-with holdings_col:
-    _holdings(name)
-with allocation_col:
-    _allocation(name)
+_holdings(name)  # full width: the table has 14 columns
+_allocation(name)
 
 rows = _transactions(name)
 source_file = str(rows["source_file"].iloc[0]) if not rows.empty else None

@@ -2,11 +2,15 @@
 
 Filters sit in the sidebar, one per filter of the column registry
 (:mod:`domain.screens.columns`), in display units (market cap in USD billions,
-fractions in percent); ranges are open intervals ("over" / "under"). Choosing a preset writes its values into
-the filter widgets; editing any filter afterwards switches the preset menu to
-"Custom". The result table is sortable and downloadable as CSV (warehouse
-units: fractions and USD). Selecting a table row (or picking a ticker below the
-table) and pressing "Open chart" opens it on the Stock page (``?ticker=XYZ``).
+fractions in percent); ranges are open intervals ("over" / "under"), each input labelled with
+its field (:func:`dashboards.lib.filter_form.widget_label`). Choosing a preset writes its values
+into the filter widgets; editing any filter afterwards switches the preset menu to "Custom".
+
+The result table shows ticker and company first, then the columns the active screen sorts and
+filters on, then the columns chosen under "Columns" (:func:`dashboards.lib.tables.column_order`);
+missing values are empty cells. The table is sortable and downloadable as CSV (every result
+column, warehouse units: fractions and USD). Selecting a table row (or picking a ticker below
+the table) and pressing "Open chart" opens it on the Stock page (``?ticker=XYZ``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import streamlit as st
 
 from dashboards.lib import context, tables
 from dashboards.lib import filter_form as ff
+from dashboards.lib import formatting as fmt
 from dashboards.queries import screener as queries
 from domain import screens
 
 CUSTOM = "Custom"
 KEY_PRESET = "scr_preset"
 KEY_TABLE = "scr_table"
+KEY_COLUMNS = "scr_columns"
 STOCK_PAGE = "views/stock.py"
 
 TREND_LABELS = {"any": "Any", "above": "Above", "below": "Below"}
@@ -54,6 +60,11 @@ def _mark_custom() -> None:
 def _init_state(available_sectors: list[str]) -> None:
     st.session_state["_scr_sectors_available"] = available_sectors
     st.session_state.setdefault(KEY_PRESET, screens.NO_PRESET)
+    st.session_state.setdefault(KEY_COLUMNS, list(tables.DEFAULT_COLUMNS))
+    # a column chosen before the registry lost it cannot stay chosen
+    result_columns = set(screens.registry().result_columns)
+    if not set(st.session_state[KEY_COLUMNS]) <= result_columns:
+        st.session_state[KEY_COLUMNS] = [c for c in st.session_state[KEY_COLUMNS] if c in result_columns]
     defaults = ff.widget_values(screens.presets()[screens.NO_PRESET], available_sectors)
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -68,21 +79,28 @@ def _widget(column: screens.ScreenerColumn) -> None:
     common = {"on_change": _mark_custom, "persist_state": "session"}
     help_text = column.description or None
     if column.filter == "range":
+        # the heading shows the field once; each input's own (collapsed) label names it too,
+        # which is what a screen reader announces ("RSI 14 over", "RSI 14 under")
         st.markdown(f"**{column.input_label}**", help=help_text)
         low, high = st.columns(2)
-        bounds = {"value": None, "step": column.step, "format": "%g", "placeholder": "any"}
-        low.number_input("over", key=ff.widget_key(column, "min"), **bounds, **common)
-        high.number_input("under", key=ff.widget_key(column, "max"), **bounds, **common)
+        bounds = {"value": None, "step": column.step, "format": "%g", "label_visibility": "collapsed"}
+        for container, bound in ((low, "min"), (high, "max")):
+            container.number_input(
+                ff.widget_label(column, bound),
+                key=ff.widget_key(column, bound),
+                placeholder=ff.BOUND_WORDS[bound],
+                **bounds,
+                **common,
+            )
     elif column.filter == "trend":
-        st.radio(f"Close vs {column.label}", list(TREND_LABELS), format_func=TREND_LABELS.__getitem__,
+        st.radio(ff.widget_label(column), list(TREND_LABELS), format_func=TREND_LABELS.__getitem__,
                  key=ff.widget_key(column), horizontal=True, help=help_text, **common)  # fmt: skip
     elif column.filter == "flag":
-        st.checkbox(column.label, key=ff.widget_key(column), help=help_text, **common)
+        st.checkbox(ff.widget_label(column), key=ff.widget_key(column), help=help_text, **common)
     else:
         whole = column.unit == "count"
-        label = column.input_label
         st.number_input(
-            f"{label}: at most this far below" if column.filter == "max_below" else f"Min {_lower_first(label)}",
+            ff.widget_label(column),
             key=ff.widget_key(column),
             value=None,
             min_value=0 if whole else 0.0,
@@ -94,16 +112,30 @@ def _widget(column: screens.ScreenerColumn) -> None:
         )
 
 
-def _lower_first(label: str) -> str:
-    """``Relative volume`` -> ``relative volume``; acronyms (``RSI 14``) stay as they are."""
-    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
+def _reset_columns() -> None:
+    st.session_state[KEY_COLUMNS] = list(tables.DEFAULT_COLUMNS)
+
+
+def _column_chooser(registry: screens.Registry) -> None:
+    """The "Columns" multiselect: which further result columns the table shows, in this order."""
+    options = [c for c in registry.result_columns if c not in tables.LEAD_COLUMNS]
+    st.multiselect(
+        "Columns",
+        options,
+        format_func=lambda name: tables.header(registry[name]),
+        key=KEY_COLUMNS,
+        placeholder="Only the screen's own columns",
+        persist_state="session",
+        help="Ticker, company and the columns the screen sorts or filters on always come first.",
+    )
+    st.button("Default columns", key="scr_columns_reset", on_click=_reset_columns, icon=":material/restart_alt:")
 
 
 def _filters(available_sectors: list[str], registry: screens.Registry) -> None:
     with st.sidebar:
         st.header("Filters")
-        st.text_input("Ticker or company contains", key=ff.KEY_TEXT, on_change=_mark_custom, persist_state="session")
-        st.multiselect("Sector", available_sectors, key=ff.KEY_SECTORS, placeholder="All sectors",
+        st.text_input(ff.LABEL_TEXT, key=ff.KEY_TEXT, on_change=_mark_custom, persist_state="session")
+        st.multiselect(ff.LABEL_SECTORS, available_sectors, key=ff.KEY_SECTORS, placeholder="All sectors",
                        on_change=_mark_custom, persist_state="session")  # fmt: skip
         filters = [c for c in registry.filters.values()]
         for group, title, expanded, caption in SECTIONS:
@@ -153,8 +185,12 @@ result = queries.run_screen(reader, spec)
 elapsed_ms = (time.perf_counter() - started) * 1000
 total = queries.universe_size(reader)
 
-count_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
-count_col.markdown(f"**{len(result)}** of {total} stocks match")
+count_col, columns_col, download_col = st.columns([4, 1, 1], vertical_alignment="bottom")
+count_col.markdown(
+    f"**{len(result)}** of {total} {fmt.noun(total, 'stock')} {fmt.noun(len(result), 'matches', 'match')}"
+)
+with columns_col.popover("Columns", icon=":material/view_column:", width="stretch"):
+    _column_chooser(registry)
 count_col.caption(f"Query: {elapsed_ms:.1f} ms")
 label = chosen if chosen != CUSTOM else "custom"
 download_col.download_button(
@@ -176,13 +212,16 @@ if "fundamentals_known_on_trade_date" in result.columns:
     ahead = int(result["fundamentals_known_on_trade_date"].eq(False).sum())  # NULL (no fundamentals) is not False
     if ahead:
         st.caption(
-            f":material/warning: {ahead} of these rows show fundamentals dated after their price "
-            "(a vendor snapshot published later: look-ahead). Tick *Fundamentals known on price date* "
+            f":material/warning: {ahead} of these rows {fmt.noun(ahead, 'shows', 'show')} fundamentals dated "
+            "after their price (a vendor snapshot published later: look-ahead). Tick *Fundamentals known on price date* "
             "under Fundamentals for a point-in-time screen."
         )
 
+shown_columns = tables.column_order(spec, st.session_state[KEY_COLUMNS])
 event = st.dataframe(
-    result,
+    # every result column stays in the data (reordered: shown ones first); column_order hides the rest
+    result[[*shown_columns, *(c for c in result.columns if c not in shown_columns)]],
+    column_order=shown_columns,
     key=KEY_TABLE,
     hide_index=True,
     column_config=tables.registry_column_config(registry, list(result.columns)),

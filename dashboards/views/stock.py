@@ -9,10 +9,16 @@ ratios of ``marts.fct_daily_valuation`` over the chosen range and lists quarters
 headlines (``marts.fct_news_articles``) whatever the chosen date range, since the
 bundled news mostly lies outside the price history, with a monthly chart from
 ``marts.mart_news_daily``.
+
+A URL ticker is matched case-insensitively (``?ticker=nvda`` opens NVDA,
+:mod:`dashboards.lib.stock_ticker`); an unknown one shows "Unknown ticker ..." and the picker,
+never another stock. Every read goes through :class:`dashboards.lib.stock_reads.StockReads`,
+cached per ticker, range and warehouse build.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pandas as pd
@@ -20,6 +26,8 @@ import streamlit as st
 
 from dashboards.lib import charts, context, fundamentals_panel
 from dashboards.lib import formatting as fmt
+from dashboards.lib.stock_reads import StockReads
+from dashboards.lib.stock_ticker import resolve_ticker
 from dashboards.queries import stock as queries
 from domain import screens
 
@@ -28,6 +36,7 @@ KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain ticke
 KEY_DATES = "stock_dates"
 KEY_PERIOD = "stock_period"
 KEY_BOUNDS = "_stock_bounds"
+KEY_URL_TICKER = "_stock_url_ticker"  # the last URL ticker applied to the picker
 KEY_NEWS = "stock_news"
 NEWS_LIMIT = 20
 DEFAULT_TICKER = "AAPL"
@@ -119,20 +128,21 @@ def _indicator_table(row: dict, registry: screens.Registry) -> pd.DataFrame:
     return pd.DataFrame(items, columns=["Indicator", "Value"])
 
 
-def _news_panel(reader, ticker: str) -> None:
+def _news_panel(reads: StockReads, ticker: str) -> None:
     """Latest headlines of ``ticker`` (any date), their count and a monthly chart."""
     st.subheader("News")
-    summary = queries.news_summary(reader, ticker)
+    summary = reads(queries.news_summary, ticker)
     if not summary["articles"]:
         st.info(f"No news articles are tagged with {ticker}.")
         return
     shown = min(summary["articles"], NEWS_LIMIT)
+    below = f"the latest {shown} below" if shown > 1 else "shown below"
     st.caption(
-        f"{summary['articles']} articles tagged with {ticker}, {fmt.day(summary['first'])} to "
+        f"{fmt.counted(summary['articles'], 'article')} tagged with {ticker}, {fmt.day(summary['first'])} to "
         f"{fmt.day(summary['last'])} (UTC dates), mean headline sentiment "
-        f"{fmt.number(summary['avg_sentiment'], 3)} (-1..1, Loughran-McDonald); the latest {shown} below."
+        f"{fmt.number(summary['avg_sentiment'], 3)} (-1..1, Loughran-McDonald); {below}."
     )
-    headlines = queries.news_headlines(reader, ticker, NEWS_LIMIT)
+    headlines = reads(queries.news_headlines, ticker, NEWS_LIMIT)
     st.dataframe(
         headlines[["published_at", "publisher", "title", "link", "sentiment_score", "tag_method"]],
         key=KEY_NEWS,
@@ -146,31 +156,79 @@ def _news_panel(reader, ticker: str) -> None:
             "tag_method": st.column_config.TextColumn("Tagged by", help="vendor, symbol or company name"),
         },
     )
-    daily = queries.news_daily(reader, ticker)
+    daily = reads(queries.news_daily, ticker)
     if len(daily) > 1:
         st.plotly_chart(charts.news_figure(daily), key="stock_news_chart", config={"displaylogo": False})
+        monthly = charts.monthly_news(daily)
+        gaps = charts.news_gaps(monthly)
+        if gaps:
+            first, last = max(gaps, key=lambda gap: gap[1] - gap[0])
+            span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} to {last:%Y-%m}"
+            empty = int((monthly["article_count"] == 0).sum())
+            st.caption(
+                f"No articles in {fmt.counted(empty, 'month')} of {len(monthly)} (longest stretch: {span}); "
+                "the sentiment line is not drawn across months without articles."
+            )
+
+
+def _markdown_text(value: str, limit: int = 40) -> str:
+    """``value`` (from the URL) shown literally in Markdown: formatting and link characters
+    escaped, cut to ``limit`` characters."""
+    cut = value if len(value) <= limit else value[: limit - 1] + "…"
+    return re.sub(r"([\\`*_\[\]()<>#~$|!{}])", r"\\\1", cut)
+
+
+def _apply_url_ticker(tickers: list[str]) -> str | None:
+    """Before the picker exists: put the ticker a new URL value names, in the warehouse's
+    spelling (``nvda`` -> ``NVDA``), into the picker's state, or None when it names no ticker.
+    Returns the URL value when it names no ticker, else None.
+
+    A URL value is applied once (remembered under ``KEY_URL_TICKER``), so a later pick in the
+    picker is not undone by a URL that has not caught up with it yet.
+    """
+    requested = st.query_params.get(KEY_TICKER)
+    if not requested or requested == st.session_state.get(KEY_URL_TICKER):
+        return None
+    st.session_state[KEY_URL_TICKER] = requested
+    found = resolve_ticker(requested, tickers)
+    st.session_state[KEY_TICKER] = found  # None (unknown): the picker shows its placeholder
+    return requested if found is None else None
 
 
 st.title("Stock")
 
 reader = context.reader()
+reads = StockReads(reader)
 registry = screens.registry()
-companies = queries.companies(reader)
+companies = reads(queries.companies)
 if companies.empty:
     st.info("The warehouse has no tickers yet.")
     st.stop()
 tickers = companies["ticker"].tolist()
 names = dict(zip(companies["ticker"], companies["company_name"], strict=True))
 
+unknown = _apply_url_ticker(tickers)
+if unknown is None and KEY_TICKER not in st.session_state:
+    st.session_state[KEY_TICKER] = DEFAULT_TICKER if DEFAULT_TICKER in tickers else tickers[0]
 ticker = st.selectbox(
     "Ticker",
     tickers,
-    index=tickers.index(DEFAULT_TICKER) if DEFAULT_TICKER in tickers else 0,
+    index=None,
+    placeholder="Choose a ticker",
     key=KEY_TICKER,
     bind="query-params",
 )
+if unknown is not None:
+    st.error(
+        f"Unknown ticker {_markdown_text(unknown)}: the warehouse has no such ticker. "
+        f"Choose one of its {len(tickers)} tickers above."
+    )
+    st.stop()
+if ticker is None:
+    st.info("Choose a ticker.")
+    st.stop()
 
-bounds = queries.date_bounds(reader, ticker)
+bounds = reads(queries.date_bounds, ticker)
 if bounds is None:
     st.info(f"No price history for {ticker} in the warehouse.")
     st.stop()
@@ -194,8 +252,8 @@ if not isinstance(picked, (tuple, list)) or len(picked) != 2:
     st.stop()
 start, end = picked
 
-history = queries.price_history(reader, ticker, start, end)
-row = queries.latest_row(reader, ticker)
+history = reads(queries.price_history, ticker, start, end)
+row = reads(queries.latest_row, ticker)
 
 company = names.get(ticker) or ticker
 st.subheader(f"{ticker} · {company}")
@@ -230,8 +288,8 @@ else:
         )
     st.dataframe(_indicator_table(row, registry), hide_index=True, width=480)
 
-fundamentals_panel.render(reader, ticker, start, end)
+fundamentals_panel.render(reads, ticker, start, end)
 
-_news_panel(reader, ticker)
+_news_panel(reads, ticker)
 
 st.page_link("views/screener.py", label="Back to the screener", icon=":material/arrow_back:")
