@@ -14,6 +14,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboards.lib import formatting as fmt
+from dashboards.lib import tables
 from dashboards.lib.charts import session_rangebreaks
 from dashboards.lib.stock_reads import StockReads
 from dashboards.queries import stock as queries
@@ -99,4 +100,4 @@ def render(reads: StockReads, ticker: str, start: date, end: date) -> None:
     quarters = reads(queries.quarterly_fundamentals, ticker)
     if not quarters.empty:
         st.markdown("**Quarters as first reported** (\\* EPS derived as fiscal year minus nine months)")
-        st.dataframe(_quarter_table(quarters), hide_index=True)
+        st.dataframe(_quarter_table(quarters), hide_index=True, placeholder=tables.EMPTY_CELL)

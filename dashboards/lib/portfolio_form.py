@@ -21,7 +21,7 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import context
+from dashboards.lib import context, tables
 from dashboards.lib import formatting as fmt
 from dashboards.queries import portfolio
 from domain.portfolios import store, transactions
@@ -66,6 +66,7 @@ def _save(reader: Reader, file_name: str, data: bytes) -> None:
         st.error(f"{file_name} was not saved: {fmt.counted(len(exc.errors), 'error')}.")
         st.dataframe(
             pd.DataFrame([{"line": e.line, "field": e.field, "error": str(e)} for e in exc.errors]),
+            placeholder=tables.EMPTY_CELL,
             hide_index=True,
             key=f"errors_{file_name}",
         )

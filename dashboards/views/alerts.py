@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import alert_form, context
+from dashboards.lib import alert_form, context, tables
 from dashboards.lib import formatting as fmt
 from dashboards.queries import alerts
 from dashboards.queries.stock import companies
@@ -120,6 +120,7 @@ st.caption(f"{fmt.counted(len(rules), 'rule')} in `{alert_store.rules_source(pat
 if rules:
     st.dataframe(
         _rules_table(rules),
+        placeholder=tables.EMPTY_CELL,
         width="stretch",
         hide_index=True,
         key="alerts_rules",
@@ -146,6 +147,7 @@ if events.empty:
 else:
     st.dataframe(
         events,
+        placeholder=tables.EMPTY_CELL,
         width="stretch",
         hide_index=True,
         key="alerts_events",

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.lib import formatting as fmt
-from dashboards.lib import context, portfolio_charts, portfolio_form
+from dashboards.lib import context, portfolio_charts, portfolio_form, tables
 from dashboards.queries import portfolio
 from domain.warehouse.readers import DATABASE_ERRORS
 
@@ -34,6 +34,7 @@ def _rejected_banner() -> None:
     with st.expander("Errors of the rejected files"):
         st.dataframe(
             rejected,
+            placeholder=tables.EMPTY_CELL,
             hide_index=True,
             column_config={
                 "source_file": "File",
@@ -84,6 +85,7 @@ def _holdings(name: str) -> None:
     money = {"format": "dollar", "width": 105}  # pixels: "Unrealised P&L" and "$12,345.67" fit
     st.dataframe(
         frame,
+        placeholder=tables.EMPTY_CELL,
         width="stretch",
         hide_index=True,
         key="portfolio_holdings",
@@ -135,6 +137,7 @@ def _transactions(name: str) -> pd.DataFrame:
     frame = portfolio.transactions(reader, name)
     st.dataframe(
         frame,
+        placeholder=tables.EMPTY_CELL,
         width="stretch",
         hide_index=True,
         key="portfolio_transactions",

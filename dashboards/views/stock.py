@@ -24,7 +24,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import charts, context, fundamentals_panel
+from dashboards.lib import charts, context, fundamentals_panel, tables
 from dashboards.lib import formatting as fmt
 from dashboards.lib.stock_reads import StockReads
 from dashboards.lib.stock_ticker import resolve_ticker
@@ -145,6 +145,7 @@ def _news_panel(reads: StockReads, ticker: str) -> None:
     headlines = reads(queries.news_headlines, ticker, NEWS_LIMIT)
     st.dataframe(
         headlines[["published_at", "publisher", "title", "link", "sentiment_score", "tag_method"]],
+        placeholder=tables.EMPTY_CELL,
         key=KEY_NEWS,
         hide_index=True,
         column_config={
@@ -286,7 +287,7 @@ else:
             f"The fundamentals are dated {fmt.day(row.get('fundamentals_as_of_date'))}, after this price "
             f"({fmt.day(row.get('trade_date'))}): they were not known on that day (look-ahead)."
         )
-    st.dataframe(_indicator_table(row, registry), hide_index=True, width=480)
+    st.dataframe(_indicator_table(row, registry), hide_index=True, width=480, placeholder=tables.EMPTY_CELL)
 
 fundamentals_panel.render(reads, ticker, start, end)
 
