@@ -203,6 +203,29 @@ def definitions():
     return build_definitions(Settings.from_values(), environ={})
 
 
+# --------------------------------------------------------------------------- user-data folders
+
+
+@pytest.fixture()
+def portfolios_dir(tmp_path) -> Path:
+    """A portfolio folder in ``tmp_path`` holding a copy of the shipped example transaction file
+    (``data/portfolios/example_us_core.csv``): what a page test may write to."""
+    folder = tmp_path / "portfolios"
+    folder.mkdir()
+    shutil.copy(REPO_ROOT / "data" / "portfolios" / "example_us_core.csv", folder / "example_us_core.csv")
+    return folder
+
+
+@pytest.fixture()
+def first_use(tmp_path) -> tuple[Path, Path]:
+    """An alert-rules folder as in a fresh checkout, the tracked example only:
+    ``(rules file (absent), example)``."""
+    example = tmp_path / "alerts" / "rules.example.yml"
+    example.parent.mkdir()
+    example.write_bytes((REPO_ROOT / "data" / "alerts" / "rules.example.yml").read_bytes())
+    return tmp_path / "alerts" / "rules.yml", example
+
+
 # --------------------------------------------------------------------------- shared builds
 
 

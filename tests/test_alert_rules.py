@@ -251,15 +251,6 @@ def test_the_default_rules_file_is_untracked_and_its_example_is_the_shipped_file
     assert not any(line and fnmatch.fnmatch("data/alerts/rules.example.yml", line) for line in ignored)
 
 
-@pytest.fixture()
-def first_use(tmp_path):
-    """A rules folder holding only the example (a fresh checkout): ``(rules file, example)``."""
-    example = tmp_path / "alerts" / "rules.example.yml"
-    example.parent.mkdir()
-    example.write_bytes(SHIPPED.read_bytes())
-    return tmp_path / "alerts" / "rules.yml", example
-
-
 def test_until_the_rules_file_exists_the_example_is_in_force(first_use):
     path, example = first_use
     shipped = load_rules(SHIPPED)

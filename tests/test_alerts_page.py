@@ -61,14 +61,6 @@ def test_rule_fields_keep_only_the_chosen_types_values():
 # --------------------------------------------------------------------------- the page (integration)
 
 
-@pytest.fixture()
-def first_use(tmp_path):
-    """A rules folder as in a fresh checkout: the example only. ``(rules file, example)``."""
-    example = tmp_path / "alerts" / "rules.example.yml"
-    example.parent.mkdir()
-    example.write_bytes(EXAMPLE.read_bytes())
-    return tmp_path / "alerts" / "rules.yml", example
-
 
 def open_alerts_page(source, rules_file):
     at = run_app(source.settings.with_values(alert_rules_file=rules_file))

@@ -4,7 +4,6 @@ valid files (errors name line and field; nothing written)."""
 
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 import pytest
@@ -63,14 +62,6 @@ def test_figures_and_tables_match_the_marts(app_on):
     transactions = frame(at, "side", "quantity_after")
     assert len(transactions) == 12
     assert pd.Timestamp(transactions["trade_date"].iloc[0]).date().isoformat() == "2017-11-16"
-
-
-@pytest.fixture()
-def portfolios_dir(tmp_path):
-    folder = tmp_path / "portfolios"
-    folder.mkdir()
-    shutil.copy(EXAMPLE_FILE, folder / EXAMPLE_FILE.name)
-    return folder
 
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)

@@ -6,7 +6,6 @@ own colour and legend entry."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -87,14 +86,6 @@ def _containers(node, path=()):
         return
     for child in children.values():
         yield from _containers(child, (*path, node.type))
-
-
-@pytest.fixture()
-def portfolios_dir(tmp_path):
-    folder = tmp_path / "portfolios"
-    folder.mkdir()
-    shutil.copy(EXAMPLE_FILE, folder / EXAMPLE_FILE.name)
-    return folder
 
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)
