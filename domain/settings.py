@@ -48,6 +48,10 @@ said otherwise):
 ``SEC_USER_AGENT``
     ``User-Agent`` sent to the SEC (a name and a contact e-mail); required with
     ``FUNDAMENTALS_SOURCE=sec``.
+``KRX_ID``, ``KRX_PW``
+    Member login of KRX's data portal (``data.krx.co.kr``), which needs a member session since
+    early 2026; required by the live KRX client (``pipelines/sources/krx.py``), unused otherwise
+    (default: none).
 ``NEWS_FEEDS``
     Comma-separated RSS/Atom feed URLs polled by the news sensor (default: none).
 ``NEWS_POLL_MINUTES``
@@ -209,6 +213,8 @@ class Settings(BaseSettings):
     yahoo_tickers: CommaList = ()
     fundamentals_source: Literal["bundled", "sec"] = "bundled"
     sec_user_agent: str = ""
+    krx_id: str = ""
+    krx_pw: SecretStr = SecretStr("")
     news_feeds: CommaList = ()
     news_poll_minutes: PositiveInt = 30
     raw_responses_dir: Path = Path("data/raw")

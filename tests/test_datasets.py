@@ -79,7 +79,7 @@ def test_manifest_lists_every_data_file_with_a_source():
     with open(REPO_ROOT / "data" / "manifest.toml", "rb") as handle:
         document = tomllib.load(handle)
     assert document["manifest"]["target"] == "data/sample"
-    assert len(document["file"]) == len(MANIFEST) == 20
+    assert len(document["file"]) == len(MANIFEST) == 33
     assert {p for p in MANIFEST if not p.startswith("fixtures/")} == {
         "sp500_all_stocks_5yr.csv.gz", "constituents_2018-04-02.csv", "constituents-financials_2018-02-08.csv",
         "datapackage_constituents.json", "datapackage_financials_2018.json",
@@ -88,8 +88,12 @@ def test_manifest_lists_every_data_file_with_a_source():
         "sec/company_tickers.json.gz", "sec/companyfacts_CIK0000320193.json.gz",
         "sec/companyfacts_CIK0001045810.json.gz", "sec/companyfacts_CIK0001652044.json.gz",
         "sec/companyfacts_CIK0001835632.json.gz",
+        "krx/krx_daily_ohlcv_20180102_20220516.csv.gz", "krx/krx_index_daily_KS11_KQ11_KS200.csv.gz",
+        "krx/krx_listing_fdr_20220516.csv", "krx/krx_listing_desc_sector_20260322.csv.gz",
+        "krx/krx_delisting_20260322.csv.gz", "dart/dart_key_accounts_annual.csv",
     }  # fmt: skip
     assert len([p for p in MANIFEST if p.startswith("fixtures/yahoo/")]) == 5
+    assert len([p for p in MANIFEST if p.startswith("fixtures/krx/")]) == 7
     for entry in MANIFEST.values():
         assert len(entry.sha256) == 64 and entry.size > 0 and entry.licence, entry.path
         assert entry.source["kind"] in KINDS, entry.path
