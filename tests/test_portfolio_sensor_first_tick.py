@@ -70,7 +70,7 @@ def test_first_tick_after_a_load_of_the_same_files_requests_nothing(folder):
         first, cursor = evaluate(instance, folder)
         assert isinstance(first, SkipReason)
         assert (
-            first.skip_message == f"first evaluation: the 1 transaction files of {folder} are those the last load read"
+            first.skip_message == f"first evaluation: the 1 transaction file of {folder} are those the last load read"
         )
         assert json.loads(cursor) == {"generation": 0, "files": {GOOD.name: file_sha256(GOOD.read_bytes())}}
 

@@ -89,14 +89,14 @@ def portfolio_files_sensor(context: SensorEvaluationContext, portfolio_files: Po
     if cursor is not None:
         before, generation = cursor["files"], cursor["generation"]
         if before == files:
-            return SkipReason(f"no transaction file added, changed or deleted in {directory} ({len(files)} files)")
+            return SkipReason(f"no transaction file added, changed or deleted in {directory} ({_files(len(files))})")
     else:
         loaded = last_loaded_files(context.instance, directory)
         before, generation = loaded or {}, 0
         if before == files:
             context.update_cursor(json.dumps({"generation": generation, "files": files}, sort_keys=True))
             return SkipReason(
-                f"first evaluation: the {len(files)} transaction files of {directory} are those the last load read"
+                f"first evaluation: the {_files(len(files), 'transaction ')} of {directory} are those the last load read"
                 if loaded is not None
                 else f"first evaluation: no transaction file in {directory} and none loaded yet"
             )
@@ -113,3 +113,8 @@ def portfolio_files_sensor(context: SensorEvaluationContext, portfolio_files: Po
         run_key=f"portfolios-{generation}-{fingerprint_hash(files)[:16]}",
         tags={"portfolio_changes": changes[:200]},
     )
+
+
+def _files(count: int, kind: str = "") -> str:
+    """``count`` with its noun: ``1 file``, ``2 transaction files``."""
+    return f"{count} {kind}file" if count == 1 else f"{count} {kind}files"
