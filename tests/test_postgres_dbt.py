@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -47,6 +48,7 @@ MART_KEYS = {
     "fct_daily_indicators": ["ticker", "trade_date"],
     "mart_screener_latest": ["ticker"],
     "dim_companies": ["ticker"],
+    "dim_markets": ["market"],
     "fct_portfolio_positions_daily": ["portfolio", "ticker", "trade_date"],
     "fct_portfolio_daily": ["portfolio", "trade_date"],
     "fct_benchmark_daily": ["benchmark_id", "trade_date"],
@@ -87,6 +89,7 @@ POSTGRES_TYPES = {
     "BOOLEAN": {"boolean"},
     "DATE": {"date"},
     "TIMESTAMP": {"timestamp without time zone"},
+    "TIME": {"time without time zone"},
     "VARCHAR": {"character varying", "text"},
 }
 
@@ -111,8 +114,9 @@ def _select_all(schema: str, table: str, keys: list[str]) -> sql.Composed:
 
 
 def _comparable(values: pd.Series) -> list:
-    """Non-NULL values as plain Python objects (dates as Timestamps) for an exact comparison."""
-    if pd.api.types.is_datetime64_any_dtype(values) or (len(values) and hasattr(values.iloc[0], "isoformat")):
+    """Non-NULL values as plain Python objects (dates as Timestamps, times of day as they are) for
+    an exact comparison."""
+    if pd.api.types.is_datetime64_any_dtype(values) or (len(values) and isinstance(values.iloc[0], date)):
         return list(pd.to_datetime(values))
     return values.astype(object).tolist()
 

@@ -107,9 +107,9 @@ def test_noun_forms():
 
 
 def test_market_names():
-    assert fmt.market_name("XNYS") == "US"
-    assert fmt.market_name("XKRX") == "Korea"
-    assert fmt.market_name("XTSE") == "XTSE"
+    assert fmt.market_name("US") == "US"
+    assert fmt.market_name("KOSPI") == "KOSPI (Korea)"
+    assert fmt.market_name("TSX") == "TSX"
 
 
 # ----------------------------------------------------------------------------- unit: market dates
@@ -152,11 +152,11 @@ def test_market_dates_one_market_without_a_market_column(companies):
 def test_market_dates_per_market_when_the_warehouse_names_them(companies):
     companies.execute("ALTER TABLE marts.dim_companies ADD COLUMN market VARCHAR")
     companies.execute(
-        "UPDATE marts.dim_companies SET market = CASE WHEN ticker LIKE '%.KS' THEN 'XKRX' ELSE 'XNYS' END"
+        "UPDATE marts.dim_companies SET market = CASE WHEN ticker LIKE '%.KS' THEN 'KOSPI' ELSE 'US' END"
     )
     assert build.market_dates(_MemoryReader(companies)) == [
-        build.MarketDate(market="XKRX", last_trade_date=date(2018, 2, 8), tickers=1),
-        build.MarketDate(market="XNYS", last_trade_date=date(2018, 2, 7), tickers=2),
+        build.MarketDate(market="KOSPI", last_trade_date=date(2018, 2, 8), tickers=1),
+        build.MarketDate(market="US", last_trade_date=date(2018, 2, 7), tickers=2),
     ]
 
 

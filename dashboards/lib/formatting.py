@@ -11,9 +11,10 @@ import pandas as pd
 
 MISSING = "—"
 
-#: Display names of the markets (ISO 10383 exchange codes, as in ``domain.calendar.EXCHANGE``);
-#: a market without an entry shows its code.
-MARKET_NAMES = {"XNYS": "US", "XKRX": "Korea"}
+#: Display names of the markets, keyed by market code (``dim_companies.market``): the
+#: ``display_name`` column of the dbt seed ``markets`` (``dim_markets``); a market without an entry
+#: shows its code.
+MARKET_NAMES = {"US": "US", "KOSPI": "KOSPI (Korea)", "KOSDAQ": "KOSDAQ (Korea)"}
 
 
 def _missing(value: Any) -> bool:
@@ -130,5 +131,5 @@ def counted(count: int, singular: str, plural: str | None = None) -> str:
 
 
 def market_name(code: str) -> str:
-    """Display name of a market code (``XNYS -> US``), the code itself when unknown."""
+    """Display name of a market code (``KOSPI -> KOSPI (Korea)``), the code itself when unknown."""
     return MARKET_NAMES.get(code, code)

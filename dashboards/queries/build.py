@@ -8,21 +8,21 @@ from datetime import date
 
 import pandas as pd
 
-from domain.calendar import EXCHANGE
 from domain.warehouse.readers import BuildInfo, Reader
 
-#: Column of ``marts.dim_companies`` naming each ticker's market (an ISO 10383 exchange code such
-#: as ``XNYS`` or ``XKRX``). A warehouse without it holds one market: :data:`DEFAULT_MARKET`.
+#: Column of ``marts.dim_companies`` naming each ticker's market (a market code of
+#: ``marts.dim_markets``: ``US``, ``KOSPI``, ``KOSDAQ``). A warehouse without it holds one
+#: market: :data:`DEFAULT_MARKET`.
 MARKET_COLUMN = "market"
 
-#: The market of every ticker when ``marts.dim_companies`` has no :data:`MARKET_COLUMN`: the
-#: exchange whose calendar the price pipeline follows.
-DEFAULT_MARKET = EXCHANGE
+#: The market of every ticker when ``marts.dim_companies`` has no :data:`MARKET_COLUMN` (a
+#: warehouse built before markets were data): the US market, the only one loaded then.
+DEFAULT_MARKET = "US"
 
 
 @dataclass(frozen=True)
 class MarketDate:
-    """How recent one market's prices are: ``market`` (exchange code), ``last_trade_date`` (the
+    """How recent one market's prices are: ``market`` (market code), ``last_trade_date`` (the
     latest trading day with a price bar of any of its tickers, exchange-local date) and
     ``tickers`` (number of tickers of the market)."""
 

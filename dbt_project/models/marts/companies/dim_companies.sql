@@ -45,7 +45,10 @@ joined as (
         companies.ticker is not null as in_constituents_list,
         price_history.first_trade_date,
         price_history.last_trade_date,
-        price_history.trading_days
+        price_history.trading_days,
+        -- raw.prices_daily holds one market's bars (the US price pipeline): its market is
+        -- the var prices_daily_market, a row of the seed markets (tested: relationships)
+        cast('{{ var("prices_daily_market") }}' as varchar(16)) as market
 
     from price_history
     left join companies
@@ -65,7 +68,8 @@ final as (
         in_constituents_list,
         first_trade_date,
         last_trade_date,
-        trading_days
+        trading_days,
+        market
 
     from joined
 

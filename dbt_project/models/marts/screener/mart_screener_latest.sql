@@ -203,7 +203,8 @@ final as (
         financials.pb_ratio as vendor_pb_ratio,
         financials.eps as vendor_eps,
         coalesce(news_7d.news_count_7d, 0) as news_count_7d,
-        news_7d.news_sentiment_7d
+        news_7d.news_sentiment_7d,
+        companies.market
 
     from latest
     inner join companies
