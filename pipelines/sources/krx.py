@@ -60,10 +60,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import polars as pl
-from httpx_retries import Retry
 
 from pipelines.lib.http import HttpPolicy, LazyVendorClient, RawResponseStore, VendorClient, VendorHTTPError
-from pipelines.lib.http.client import ATTEMPTS, RETRY_STATUSES, parse_json_body
+from pipelines.lib.http.client import ATTEMPTS, parse_json_body
 from pipelines.lib.http.errors import VendorResponseError
 
 VENDOR = "krx"
@@ -178,29 +177,11 @@ class KrxHTTPError(VendorHTTPError):
         self.args = (f"{VENDOR}: POST {url} ({what}) failed with {result} after {attempts} attempt(s): {detail}",)
 
 
-@dataclass(frozen=True)
-class KrxPolicy(HttpPolicy):
-    """:class:`HttpPolicy` whose retries also cover POST (the portal's queries are read-only)."""
-
-    def retry(self) -> Retry:
-        """The shared retry configuration with POST added to the retried methods."""
-        return Retry(
-            total=self.max_retries,
-            allowed_methods=["GET", "HEAD", "POST"],
-            status_forcelist=RETRY_STATUSES,
-            retry_on_exceptions=(httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError),
-            backoff_factor=self.backoff_factor,
-            backoff_jitter=self.backoff_jitter,
-            max_backoff_wait=self.max_backoff_s,
-            respect_retry_after_header=True,
-        )
-
-
-def krx_policy() -> KrxPolicy:
+def krx_policy() -> HttpPolicy:
     """KRX's HTTP policy: 2 requests/s, 4 retries with 1, 2, 4, 8 s backoff (jitter 50 %), 30 s
     timeouts (whole-market answers are about 1 MB), a browser-like agent and the portal's
-    ``Referer`` (it refuses queries without one)."""
-    return KrxPolicy(
+    ``Referer`` (it refuses queries without one); its POSTs are retried too (read-only queries)."""
+    return HttpPolicy(
         vendor=VENDOR,
         user_agent=USER_AGENT,
         timeout_s=30.0,
@@ -210,6 +191,7 @@ def krx_policy() -> KrxPolicy:
         max_backoff_s=60.0,
         rate_per_second=KRX_RATE_PER_SECOND,
         headers={"Referer": REFERER},
+        retried_methods=("GET", "HEAD", "POST"),
     )
 
 

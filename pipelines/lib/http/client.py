@@ -51,6 +51,8 @@ class HttpPolicy:
         rate_per_second: client-side limit of requests (every attempt, retries included) per
             second, as a sliding one-second window; ``None`` = none.
         headers: extra headers sent with every request.
+        retried_methods: HTTP methods whose failures are retried (default GET and HEAD; a vendor
+            whose read-only queries are POSTs, such as KRX's portal, adds POST).
 
     Raises:
         ValueError: a value out of range (names the field).
@@ -65,6 +67,7 @@ class HttpPolicy:
     max_backoff_s: float = 30.0
     rate_per_second: int | None = None
     headers: Mapping[str, str] | None = None
+    retried_methods: tuple[str, ...] = ("GET", "HEAD")
 
     def __post_init__(self) -> None:
         problems = [
@@ -91,7 +94,7 @@ class HttpPolicy:
         """The httpx-retries configuration of this policy."""
         return Retry(
             total=self.max_retries,
-            allowed_methods=["GET", "HEAD"],
+            allowed_methods=list(self.retried_methods),
             status_forcelist=RETRY_STATUSES,
             retry_on_exceptions=(httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError),
             backoff_factor=self.backoff_factor,
