@@ -203,6 +203,24 @@ def definitions():
     return build_definitions(Settings.from_values(), environ={})
 
 
+# --------------------------------------------------------------------------- small warehouses
+
+
+@pytest.fixture(scope="module")
+def priced_duckdb(tmp_path_factory) -> Path:
+    """A DuckDB warehouse with the prices of five tickers 2017-01-03..2018-02-07
+    (``fixtures/sp500_5tickers_2017-01_2018-02.csv``), built once per test module: copy it."""
+    from dagster import DagsterInstance
+
+    from tests.data_files import sample_fixture
+
+    directory = tmp_path_factory.mktemp("five_ticker_prices")
+    settings = test_settings(directory, prices_csv=sample_fixture("sp500_5tickers_2017-01_2018-02.csv"))
+    with DagsterInstance.ephemeral() as instance:
+        materialize_prices("2017-01-03", "2018-02-07", instance, settings)
+    return settings.warehouse_path
+
+
 # --------------------------------------------------------------------------- user-data folders
 
 

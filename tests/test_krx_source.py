@@ -23,9 +23,11 @@ from pipelines.lib.http import RawResponseStore, VendorResponseError
 from pipelines.sources.krx import (
     INDEX_SCHEMA,
     JSON_URL,
+    LISTING_FIELDS,
     LISTING_SCHEMA,
     LOGIN_PAGE_URL,
     LOGIN_URL,
+    NO_PAR,
     OHLCV_SCHEMA,
     REFERER,
     VALUATION_SCHEMA,
@@ -37,6 +39,7 @@ from pipelines.sources.krx import (
     krx_policy,
     parse_number,
     raw_key,
+    screen_frame,
 )
 from tests.data_files import sample_fixture
 
@@ -283,3 +286,20 @@ def test_bad_input_names_the_field(tmp_path):
     assert parse_number("-") is None and parse_number("") is None
     with pytest.raises(ValueError, match="PER: 'n/a' is not a number"):
         parse_number("n/a", "PER")
+
+
+def test_screen_frame_parses_each_field_by_its_column_type():
+    """One listing row as KRX sends it (comma-formatted numbers, padded text, a no-par share):
+    parsed by the schema's types; a value that is not a number names its field."""
+    row = {"ISU_SRT_CD": " 005930 ", "ISU_CD": "KR7005930003", "ISU_ABBRV": "삼성전자", "ISU_NM": "삼성전자보통주",
+           "ISU_ENG_NM": "SamsungElectronics", "LIST_DD": "1975/06/11", "MKT_TP_NM": "KOSPI",
+           "SECUGRP_NM": "주권", "SECT_TP_NM": "", "KIND_STKCERT_TP_NM": "보통주", "PARVAL": "100",
+           "LIST_SHRS": "5,969,782,550"}  # fmt: skip
+    frame = screen_frame([row, {**row, "PARVAL": NO_PAR}], LISTING_SCHEMA, LISTING_FIELDS)
+    first = frame.row(0, named=True)
+    assert (first["code"], first["listed_on"], first["listed_shares"], first["par_value"]) == (
+        "005930", date(1975, 6, 11), 5_969_782_550, 100.0,
+    )  # fmt: skip
+    assert frame["par_value"][1] is None
+    with pytest.raises(ValueError, match="LIST_SHRS: 'many' is not a number"):
+        screen_frame([{**row, "LIST_SHRS": "many"}], LISTING_SCHEMA, LISTING_FIELDS)

@@ -423,16 +423,6 @@ def _materialize(instance, settings, raise_on_error: bool = True):
     )
 
 
-@pytest.fixture(scope="module")
-def priced_duckdb(tmp_path_factory) -> Path:
-    """A DuckDB warehouse with the five tickers' prices 2017-01-03..2018-02-07 (built once)."""
-    directory = tmp_path_factory.mktemp("portfolio_prices")
-    settings = test_settings(directory, prices_csv=FIVE_TICKERS)
-    with DagsterInstance.ephemeral() as instance:
-        materialize_prices("2017-01-03", "2018-02-07", instance, settings)
-    return settings.warehouse_path
-
-
 @pytest.fixture()
 def portfolios_dir(tmp_path) -> Path:
     folder = tmp_path / "portfolios"

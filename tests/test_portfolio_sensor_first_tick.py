@@ -27,12 +27,8 @@ from domain.portfolios.store import file_sha256
 from pipelines.defs.portfolios.assets import PORTFOLIO_TRANSACTIONS_KEY, portfolio_transactions
 from pipelines.defs.portfolios.sensors import fingerprint_hash, last_loaded_files, portfolio_files_sensor
 from pipelines.lib.resources import PortfolioFilesResource
-from tests.conftest import FIXTURES, materialize_prices, resources_for, test_settings
-from tests.data_files import sample_fixture
-
-FIVE_TICKERS = sample_fixture("sp500_5tickers_2017-01_2018-02.csv")
-GOOD = FIXTURES / "portfolios" / "five_tickers_2017.csv"
-BAD = FIXTURES / "portfolios" / "bad_2017.csv"
+from tests.conftest import resources_for, test_settings
+from tests.test_portfolio_ingest import BAD, FIVE_TICKERS, GOOD  # the ingest tests' price and transaction files
 
 
 def evaluate(instance: DagsterInstance, folder: Path, cursor: str | None = None):
@@ -121,16 +117,6 @@ def test_a_new_instance_with_an_empty_folder_requests_nothing(folder):
         shutil.copy(GOOD, folder)
         added, _ = evaluate(instance, folder, cursor)
         assert isinstance(added, RunRequest) and added.tags["portfolio_changes"] == "added five_tickers_2017.csv"
-
-
-@pytest.fixture(scope="module")
-def priced_duckdb(tmp_path_factory) -> Path:
-    """A DuckDB warehouse with the five tickers' prices 2017-01-03..2018-02-07."""
-    directory = tmp_path_factory.mktemp("first_tick_prices")
-    settings = test_settings(directory, prices_csv=FIVE_TICKERS)
-    with DagsterInstance.ephemeral() as instance:
-        materialize_prices("2017-01-03", "2018-02-07", instance, settings)
-    return settings.warehouse_path
 
 
 @pytest.mark.integration

@@ -116,8 +116,8 @@ LISTING_SCHEMA: dict[str, pl.DataType] = {
     "listed_shares": pl.Int64(),
 }
 """Columns of :meth:`KrxSource.listing`: one row per listed security. ``market`` is KRX's
-``KOSPI``, ``KOSDAQ``, ``KOSDAQ GLOBAL`` or ``KONEX``; ``par_value`` KRW (NULL for no-par shares, which KRX marks ``무액면``);
-``section`` KOSDAQ's division (empty for KOSPI)."""
+``KOSPI``, ``KOSDAQ``, ``KOSDAQ GLOBAL`` or ``KONEX``; ``par_value`` KRW (NULL for no-par
+shares, which KRX marks ``무액면``); ``section`` KOSDAQ's division (empty for KOSPI)."""
 
 INDEX_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
@@ -181,18 +181,11 @@ def krx_policy() -> HttpPolicy:
     """KRX's HTTP policy: 2 requests/s, 4 retries with 1, 2, 4, 8 s backoff (jitter 50 %), 30 s
     timeouts (whole-market answers are about 1 MB), a browser-like agent and the portal's
     ``Referer`` (it refuses queries without one); its POSTs are retried too (read-only queries)."""
+    # retries, backoff and jitter: HttpPolicy's defaults (4; 1, 2, 4, 8 s; 50 %)
     return HttpPolicy(
-        vendor=VENDOR,
-        user_agent=USER_AGENT,
-        timeout_s=30.0,
-        max_retries=4,
-        backoff_factor=0.5,
-        backoff_jitter=0.5,
-        max_backoff_s=60.0,
-        rate_per_second=KRX_RATE_PER_SECOND,
-        headers={"Referer": REFERER},
-        retried_methods=("GET", "HEAD", "POST"),
-    )
+        vendor=VENDOR, user_agent=USER_AGENT, timeout_s=30.0, max_backoff_s=60.0,
+        rate_per_second=KRX_RATE_PER_SECOND, headers={"Referer": REFERER}, retried_methods=("GET", "HEAD", "POST"),
+    )  # fmt: skip
 
 
 class KrxHttp(VendorClient):
@@ -278,6 +271,49 @@ def parse_date(text: str, column: str = "date") -> date:
         raise ValueError(f"{column}: {text!r} is not a date YYYY/MM/DD") from None
 
 
+def parse_field(text: Any, dtype: pl.DataType, field: str) -> Any:
+    """One portal value as the column type ``dtype``: Int64 -> :func:`parse_integer`, Float64 ->
+    :func:`parse_number`, Date -> :func:`parse_date`, else the text without surrounding spaces;
+    a text of :data:`NO_VALUE_TEXTS` for ``field`` -> None.
+
+    Raises:
+        ValueError: not of the column's type (names ``field`` and the text).
+    """
+    if text is not None and str(text).strip() in NO_VALUE_TEXTS.get(field, ()):
+        return None
+    if dtype == pl.Int64:
+        return parse_integer(text, field)
+    if dtype == pl.Float64:
+        return parse_number(text, field)
+    if dtype == pl.Date:
+        return parse_date(text, field)
+    return None if text is None else str(text).strip()
+
+
+def screen_frame(
+    rows: list[Mapping[str, Any]], schema: Mapping[str, pl.DataType], fields: Mapping[str, str],
+    given: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """A screen's rows as a frame of ``schema``, in the portal's order: each column parsed from its
+    field of ``fields`` (:func:`parse_field`), or the value of ``given`` (the same on every row).
+
+    Raises:
+        ValueError: a value not of its column's type (names the field).
+    """
+    given = given or {}
+    return pl.DataFrame(
+        [
+            tuple(
+                given[column] if column in given else parse_field(row[fields[column]], dtype, fields[column])
+                for column, dtype in schema.items()
+            )
+            for row in rows
+        ],
+        schema=dict(schema),
+        orient="row",
+    )
+
+
 def rows_of(body: Any, block: str) -> list[dict[str, str]]:
     """The rows of a checked body (the list under ``block``)."""
     return body[block]
@@ -324,17 +360,31 @@ class Screen:
         return BLD_PREFIX + self.name
 
 
-DAILY = Screen("MDCSTAT01501", "OutBlock_1", ("ISU_SRT_CD", "ISU_ABBRV", "MKT_NM", "TDD_OPNPRC", "TDD_HGPRC",
-                                              "TDD_LWPRC", "TDD_CLSPRC", "ACC_TRDVOL"))  # fmt: skip
-LISTING = Screen("MDCSTAT01901", "OutBlock_1", ("ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD",
-                                                "MKT_TP_NM", "SECUGRP_NM", "SECT_TP_NM", "KIND_STKCERT_TP_NM",
-                                                "PARVAL", "LIST_SHRS"))  # fmt: skip
-INDEX = Screen("MDCSTAT00301", "output", ("TRD_DD", "OPNPRC_IDX", "HGPRC_IDX", "LWPRC_IDX", "CLSPRC_IDX",
-                                          "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP"))  # fmt: skip
-VALUATION = Screen("MDCSTAT03501", "output", ("ISU_SRT_CD", "ISU_ABBRV", "TDD_CLSPRC", "EPS", "PER", "BPS", "PBR",
-                                              "DPS", "DVD_YLD"))  # fmt: skip
-VALUATION_HISTORY = Screen("MDCSTAT03502", "output", ("TRD_DD", "TDD_CLSPRC", "EPS", "PER", "BPS", "PBR", "DPS",
-                                                      "DVD_YLD"))  # fmt: skip
+#: Output column -> the portal's field, per screen (columns of the schema not named here are
+#: given by the query: the day asked for, the code inside an ISIN). Each value is parsed by the
+#: column's type in the schema (:func:`parse_field`).
+DAILY_FIELDS = {"open": "TDD_OPNPRC", "high": "TDD_HGPRC", "low": "TDD_LWPRC", "close": "TDD_CLSPRC",
+                "volume": "ACC_TRDVOL", "code": "ISU_SRT_CD", "name": "ISU_ABBRV", "market": "MKT_NM"}  # fmt: skip
+LISTING_FIELDS = {"code": "ISU_SRT_CD", "isin": "ISU_CD", "name": "ISU_ABBRV", "full_name": "ISU_NM",
+                  "name_en": "ISU_ENG_NM", "listed_on": "LIST_DD", "market": "MKT_TP_NM",
+                  "security_group": "SECUGRP_NM", "section": "SECT_TP_NM", "share_kind": "KIND_STKCERT_TP_NM",
+                  "par_value": "PARVAL", "listed_shares": "LIST_SHRS"}  # fmt: skip
+INDEX_FIELDS = {"date": "TRD_DD", "open": "OPNPRC_IDX", "high": "HGPRC_IDX", "low": "LWPRC_IDX",
+                "close": "CLSPRC_IDX", "volume": "ACC_TRDVOL", "amount": "ACC_TRDVAL",
+                "market_cap": "MKTCAP"}  # fmt: skip
+RATIO_FIELDS = {"close": "TDD_CLSPRC", "eps": "EPS", "per": "PER", "bps": "BPS", "pbr": "PBR", "dps": "DPS",
+                "dividend_yield_pct": "DVD_YLD"}  # fmt: skip
+VALUATION_FIELDS = {"code": "ISU_SRT_CD", "name": "ISU_ABBRV", **RATIO_FIELDS}
+VALUATION_HISTORY_FIELDS = {"date": "TRD_DD", **RATIO_FIELDS}
+
+#: Texts of a field that mean "no value" beyond ``-`` and empty (a no-par share's ``PARVAL``).
+NO_VALUE_TEXTS = {"PARVAL": frozenset({NO_PAR})}
+
+DAILY = Screen("MDCSTAT01501", "OutBlock_1", tuple(DAILY_FIELDS.values()))
+LISTING = Screen("MDCSTAT01901", "OutBlock_1", tuple(LISTING_FIELDS.values()))
+INDEX = Screen("MDCSTAT00301", "output", tuple(INDEX_FIELDS.values()))
+VALUATION = Screen("MDCSTAT03501", "output", tuple(VALUATION_FIELDS.values()))
+VALUATION_HISTORY = Screen("MDCSTAT03502", "output", tuple(VALUATION_HISTORY_FIELDS.values()))
 
 
 @dataclass
@@ -494,24 +544,7 @@ class KrxSource(LazyVendorClient):
         """
         params = {"mktId": market_id(market), "trdDd": day.strftime("%Y%m%d")}
         rows = self.query(DAILY, params, storable=self._day_over(day))
-        return pl.DataFrame(
-            [
-                (
-                    day,
-                    parse_integer(r["TDD_OPNPRC"], "TDD_OPNPRC"),
-                    parse_integer(r["TDD_HGPRC"], "TDD_HGPRC"),
-                    parse_integer(r["TDD_LWPRC"], "TDD_LWPRC"),
-                    parse_integer(r["TDD_CLSPRC"], "TDD_CLSPRC"),
-                    parse_integer(r["ACC_TRDVOL"], "ACC_TRDVOL"),
-                    str(r["ISU_SRT_CD"]).strip(),
-                    str(r["ISU_ABBRV"]).strip(),
-                    str(r["MKT_NM"]).strip(),
-                )
-                for r in rows
-            ],
-            schema=OHLCV_SCHEMA,
-            orient="row",
-        )
+        return screen_frame(rows, OHLCV_SCHEMA, DAILY_FIELDS, {"date": day})
 
     def listing(self, market: str = "ALL") -> pl.DataFrame:
         """The listing master now (``MDCSTAT01901``), as :data:`LISTING_SCHEMA`; stored per Seoul
@@ -523,27 +556,7 @@ class KrxSource(LazyVendorClient):
         """
         as_of = self._now().astimezone(SEOUL).date().isoformat()
         rows = self.query(LISTING, {"mktId": market_id(market)}, store_key_params={"asOf": as_of})
-        return pl.DataFrame(
-            [
-                (
-                    str(r["ISU_SRT_CD"]).strip(),
-                    r["ISU_CD"],
-                    r["ISU_ABBRV"],
-                    r["ISU_NM"],
-                    r["ISU_ENG_NM"],
-                    parse_date(r["LIST_DD"], "LIST_DD"),
-                    r["MKT_TP_NM"],
-                    r["SECUGRP_NM"],
-                    r["SECT_TP_NM"],
-                    r["KIND_STKCERT_TP_NM"],
-                    None if str(r["PARVAL"]).strip() == NO_PAR else parse_number(r["PARVAL"], "PARVAL"),
-                    parse_integer(r["LIST_SHRS"], "LIST_SHRS"),
-                )
-                for r in rows
-            ],
-            schema=LISTING_SCHEMA,
-            orient="row",
-        )
+        return screen_frame(rows, LISTING_SCHEMA, LISTING_FIELDS)
 
     def index_ohlcv(self, index_group: str, index_code: str, first: date, last: date) -> pl.DataFrame:
         """Daily series of one index for sessions ``first <= d <= last`` (``MDCSTAT00301``), as
@@ -561,24 +574,7 @@ class KrxSource(LazyVendorClient):
         params = {"indIdx": str(index_group), "indIdx2": str(index_code),
                   "strtDd": first.strftime("%Y%m%d"), "endDd": last.strftime("%Y%m%d")}  # fmt: skip
         rows = self.query(INDEX, params, storable=self._day_over(last))
-        frame = pl.DataFrame(
-            [
-                (
-                    parse_date(r["TRD_DD"], "TRD_DD"),
-                    parse_number(r["OPNPRC_IDX"], "OPNPRC_IDX"),
-                    parse_number(r["HGPRC_IDX"], "HGPRC_IDX"),
-                    parse_number(r["LWPRC_IDX"], "LWPRC_IDX"),
-                    parse_number(r["CLSPRC_IDX"], "CLSPRC_IDX"),
-                    parse_integer(r["ACC_TRDVOL"], "ACC_TRDVOL"),
-                    parse_integer(r["ACC_TRDVAL"], "ACC_TRDVAL"),
-                    parse_integer(r["MKTCAP"], "MKTCAP"),
-                )
-                for r in rows
-            ],
-            schema=INDEX_SCHEMA,
-            orient="row",
-        )
-        return frame.sort("date")
+        return screen_frame(rows, INDEX_SCHEMA, INDEX_FIELDS).sort("date")
 
     def valuation(self, day: date, market: str = "ALL") -> pl.DataFrame:
         """Every ticker's EPS, PER, BPS, PBR, DPS and dividend yield on ``day``
@@ -590,7 +586,7 @@ class KrxSource(LazyVendorClient):
         """
         params = {"mktId": market_id(market), "trdDd": day.strftime("%Y%m%d")}
         rows = self.query(VALUATION, params, storable=self._day_over(day))
-        return _valuation_frame([(day, str(r["ISU_SRT_CD"]).strip(), r["ISU_ABBRV"], r) for r in rows])
+        return screen_frame(rows, VALUATION_SCHEMA, VALUATION_FIELDS, {"date": day})
 
     def valuation_history(self, isin: str, first: date, last: date, market: str = "ALL") -> pl.DataFrame:
         """One ticker's ratios by day ``first <= d <= last`` (``MDCSTAT03502``), as
@@ -611,27 +607,5 @@ class KrxSource(LazyVendorClient):
         params = {"mktId": market_id(market), "strtDd": first.strftime("%Y%m%d"),
                   "endDd": last.strftime("%Y%m%d"), "isuCd": isin}  # fmt: skip
         rows = self.query(VALUATION_HISTORY, params, storable=self._day_over(last))
-        code = isin[3:9]
-        return _valuation_frame([(parse_date(r["TRD_DD"], "TRD_DD"), code, None, r) for r in rows]).sort("date")
-
-
-def _valuation_frame(rows: list[tuple[date, str, str | None, Mapping[str, str]]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [
-            (
-                day,
-                code,
-                name,
-                parse_integer(r["TDD_CLSPRC"], "TDD_CLSPRC"),
-                parse_number(r["EPS"], "EPS"),
-                parse_number(r["PER"], "PER"),
-                parse_number(r["BPS"], "BPS"),
-                parse_number(r["PBR"], "PBR"),
-                parse_number(r["DPS"], "DPS"),
-                parse_number(r["DVD_YLD"], "DVD_YLD"),
-            )
-            for day, code, name, r in rows
-        ],
-        schema=VALUATION_SCHEMA,
-        orient="row",
-    )
+        given = {"code": isin[3:9], "name": None}
+        return screen_frame(rows, VALUATION_SCHEMA, VALUATION_HISTORY_FIELDS, given).sort("date")
