@@ -20,6 +20,21 @@ said otherwise):
 ``PRICES_CSV``
     Daily OHLCV CSV (``date,open,high,low,close,volume,Name``, optionally gzip), default the
     bundled ``data/sample/sp500_all_stocks_5yr.csv.gz``.
+``KRX_PRICES_CSV``
+    Korean daily OHLCV CSV (``date,open,high,low,close,volume,code,name,market``, KRW, optionally
+    gzip; ``code`` the 6-character KRX code, ``market`` KOSPI or KOSDAQ), default the bundled
+    ``data/sample/krx/krx_daily_ohlcv_20180102_20220516.csv.gz``.
+``KRX_LISTING_CSV``
+    KRX listing (``Symbol,Name,Market``), default the bundled 2022-05-16 listing.
+``KRX_INDUSTRY_CSV``
+    KRX listing with KSIC industry (``Code,Name,Market,Sector,Industry,ListingDate,...``),
+    default the bundled 2026-03-22 file.
+``KRX_INDEX_CSV``
+    Daily KOSPI / KOSDAQ / KOSPI 200 series (``index_code,Date,Close,...``), default the bundled
+    ``krx_index_daily_KS11_KQ11_KS200.csv.gz``.
+``DART_ACCOUNTS_CSV``
+    DART annual key accounts per company-year (KRW), default the bundled
+    ``data/sample/dart/dart_key_accounts_annual.csv``.
 ``HISTORY_START``
     First day a price may be dated, ``YYYY-MM-DD`` (default 2013-02-08, the bundled file's first
     session; not before 1995-01-03). Earlier rows are quarantined with a reason.
@@ -116,6 +131,11 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 BUNDLED_PRICES_CSV = SAMPLE_DIR / "sp500_all_stocks_5yr.csv.gz"
 BUNDLED_CONSTITUENTS_CSV = SAMPLE_DIR / "constituents_2018-04-02.csv"
 BUNDLED_FINANCIALS_CSV = SAMPLE_DIR / "constituents-financials_2018-02-08.csv"
+BUNDLED_KRX_PRICES_CSV = SAMPLE_DIR / "krx" / "krx_daily_ohlcv_20180102_20220516.csv.gz"
+BUNDLED_KRX_LISTING_CSV = SAMPLE_DIR / "krx" / "krx_listing_fdr_20220516.csv"
+BUNDLED_KRX_INDUSTRY_CSV = SAMPLE_DIR / "krx" / "krx_listing_desc_sector_20260322.csv.gz"
+BUNDLED_KRX_INDEX_CSV = SAMPLE_DIR / "krx" / "krx_index_daily_KS11_KQ11_KS200.csv.gz"
+BUNDLED_DART_ACCOUNTS_CSV = SAMPLE_DIR / "dart" / "dart_key_accounts_annual.csv"
 
 #: Schemas of the warehouse layers (each gets ``schema_prefix`` in front).
 LAYERS = ("raw", "staging", "intermediate", "marts", "portfolios", "meta", "alerts")
@@ -204,6 +224,11 @@ class Settings(BaseSettings):
     history_start: date = HISTORY_START
     constituents_csv: Path = BUNDLED_CONSTITUENTS_CSV
     financials_csv: Path = BUNDLED_FINANCIALS_CSV
+    krx_prices_csv: Path = BUNDLED_KRX_PRICES_CSV
+    krx_listing_csv: Path = BUNDLED_KRX_LISTING_CSV
+    krx_industry_csv: Path = BUNDLED_KRX_INDUSTRY_CSV
+    krx_index_csv: Path = BUNDLED_KRX_INDEX_CSV
+    dart_accounts_csv: Path = BUNDLED_DART_ACCOUNTS_CSV
     dbt_project_dir: Path = DBT_PROJECT_DIR
     warehouse_url: SecretStr | None = None
     schema_prefix: str = Field(default="", validation_alias=AliasChoices("schema_prefix", "WAREHOUSE_SCHEMA_PREFIX"))
@@ -287,6 +312,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         for name in ("warehouse_path", "prices_csv", "constituents_csv", "financials_csv", "dbt_project_dir",
+                     "krx_prices_csv", "krx_listing_csv", "krx_industry_csv", "krx_index_csv", "dart_accounts_csv",
                      "raw_responses_dir", "portfolios_dir", "alert_rules_file"):  # fmt: skip
             object.__setattr__(self, name, _resolve(getattr(self, name)))
         warehouse = self.warehouse_path

@@ -447,6 +447,16 @@ class ReferenceDataResource(ConfigurableResource):
     financials_csv: str = Field(description="Vendor financials snapshot file.")
 
 
+class KoreanMarketFilesResource(ConfigurableResource):
+    """The Korean market's files (KRX prices, listing, industry, indices; DART annual accounts)."""
+
+    prices_csv: str = Field(description="KRX_PRICES_CSV: daily OHLCV (date,open,high,low,close,volume,code,name,market).")
+    listing_csv: str = Field(description="KRX_LISTING_CSV: listing (Symbol,Name,Market).")
+    industry_csv: str = Field(description="KRX_INDUSTRY_CSV: listing with KSIC industry (Code,Name,Market,Sector,Industry,...).")
+    index_csv: str = Field(description="KRX_INDEX_CSV: daily index series (index_code,Date,Close,...).")
+    dart_accounts_csv: str = Field(description="DART_ACCOUNTS_CSV: DART annual key accounts per company-year.")
+
+
 class FundamentalsSourceResource(ConfigurableResource):
     """Where SEC companyfacts come from: the bundled files or ``data.sec.gov``."""
 
@@ -553,6 +563,13 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
         ),
         "reference_data": ReferenceDataResource(
             constituents_csv=str(settings.constituents_csv), financials_csv=str(settings.financials_csv)
+        ),
+        "krx_files": KoreanMarketFilesResource(
+            prices_csv=str(settings.krx_prices_csv),
+            listing_csv=str(settings.krx_listing_csv),
+            industry_csv=str(settings.krx_industry_csv),
+            index_csv=str(settings.krx_index_csv),
+            dart_accounts_csv=str(settings.dart_accounts_csv),
         ),
         "fundamentals": FundamentalsSourceResource(
             source=settings.fundamentals_source, sec_user_agent=settings.sec_user_agent
