@@ -55,6 +55,9 @@ said otherwise):
     ``WAREHOUSE_URL``).
 ``PRICE_SOURCE``
     ``file`` (default: ``PRICES_CSV``) or ``yahoo`` (Yahoo Finance v8 chart API over HTTP).
+``PRICE_FEEDS``
+    Comma-separated price feeds the build loads (default ``us,krx``): ``us`` (market US,
+    ``PRICE_SOURCE``) and ``krx`` (KOSPI and KOSDAQ, ``KRX_PRICES_CSV``).
 ``YAHOO_TICKERS``
     Comma-separated tickers fetched by the ``yahoo`` price source (default: the company table's).
 ``FUNDAMENTALS_SOURCE``
@@ -235,6 +238,7 @@ class Settings(BaseSettings):
     dbt_target: str | None = None
     duckdb_memory_limit: str = "6GB"
     price_source: Literal["file", "yahoo"] = "file"
+    price_feeds: CommaList = ("us", "krx")
     yahoo_tickers: CommaList = ()
     fundamentals_source: Literal["bundled", "sec"] = "bundled"
     sec_user_agent: str = ""
@@ -260,7 +264,7 @@ class Settings(BaseSettings):
     alert_email_to: CommaList = ()
     alert_retry_minutes: PositiveInt = 5
 
-    @field_validator("yahoo_tickers", "news_feeds", "alert_email_to", mode="before")
+    @field_validator("yahoo_tickers", "news_feeds", "alert_email_to", "price_feeds", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -276,6 +280,15 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("price_feeds")
+    @classmethod
+    def _price_feeds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        feeds = tuple(item.lower() for item in value)
+        unknown = sorted(set(feeds) - {"us", "krx"})
+        if unknown or not feeds:
+            raise ValueError(f"PRICE_FEEDS must name one or more of us, krx; got {', '.join(value) or 'nothing'}")
+        return feeds
 
     @field_validator("portfolio_benchmark", mode="before")
     @classmethod

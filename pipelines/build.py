@@ -6,7 +6,9 @@ successful build it runs ``alerts_evaluate`` (the rules of ``ALERT_RULES_FILE`` 
 marts, then the snapshot again). ``--partition-range FIRST...LAST`` loads only those sessions:
 into a built warehouse it runs ``prices_update`` (the daily path, as the weekday schedule does:
 the price sources and the models downstream of them, which recompute from ``FIRST`` on only,
-see ``dbt_project/README.md``); into an empty one ``warehouse_build`` with that window. The runs are
+see ``dbt_project/README.md``); into an empty one ``warehouse_build`` with that window.
+``--price-feed us|krx`` (repeatable) loads only those price feeds (default PRICE_FEEDS: both);
+the other markets' rows stay as they are. The runs are
 recorded in the Dagster instance of ``DAGSTER_HOME``, so the UI shows them. ``--if-missing``
 does nothing when a completed build exists (``make demo``). Exits non-zero on failure.
 Output: one line per step as it starts and ends, with the time since the build started and the
@@ -27,7 +29,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import DagsterInstance
 
@@ -66,9 +68,11 @@ def run_build(
     instance: DagsterInstance | None = None,
     allow_shrink: bool = False,
     progress: BuildProgress | None = None,
+    price_feeds: list[str] | None = None,
 ) -> BuildResult:
     """Execute the build job in process, loading the price sessions ``first_session..last_session``
-    (``YYYY-MM-DD``; default: the source's whole history), then, if it succeeded, the
+    (``YYYY-MM-DD``; default: the source's whole history) of the ``price_feeds`` (``us``, ``krx``;
+    default PRICE_FEEDS), then, if it succeeded, the
     ``alerts_evaluate`` job, both with the resources of ``settings``. The build job is
     ``prices_update`` when a session is given and a build was published (:func:`already_built`),
     else ``warehouse_build``.
@@ -90,8 +94,8 @@ def run_build(
     with _output_to(progress):
         parsed = build_resources(settings, environ={})["dbt"].parse_if_needed()
     note(f"dbt project parsed ({time.monotonic() - started:.1f} s)" if parsed else "dbt project: manifest is current")
-    from pipelines.defs.build.jobs import warehouse_build_run_config
     from pipelines.definitions import build_definitions
+    from pipelines.defs.build.jobs import warehouse_build_run_config
 
     note("loading the Dagster definitions")
     defs = build_definitions(settings)
@@ -101,7 +105,7 @@ def run_build(
     if last_session:
         tags[LAST_SESSION_TAG] = last_session
     instance = instance or DagsterInstance.get()
-    run_config = warehouse_build_run_config(first_session, last_session, allow_shrink)
+    run_config = warehouse_build_run_config(first_session, last_session, allow_shrink, price_feeds)
     job_name = "prices_update" if (first_session or last_session) and already_built(settings) else "warehouse_build"
     result = _execute(defs.resolve_job_def(job_name), instance, tags, run_config, progress)
     if not result.success:
@@ -161,7 +165,7 @@ def published_build(settings: Settings) -> str:
     if settings.postgres is None:
         if not settings.snapshot_path.exists():
             return "no build has been published yet"
-        written = datetime.fromtimestamp(settings.snapshot_path.stat().st_mtime, tz=timezone.utc)
+        written = datetime.fromtimestamp(settings.snapshot_path.stat().st_mtime, tz=UTC)
         return f"the previous snapshot {settings.snapshot_path} (published {written:%Y-%m-%d %H:%M:%S} UTC)"
     if not already_built(settings):
         return "no build has been published yet"
@@ -187,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--if-missing", action="store_true", help="skip when a snapshot exists")
     parser.add_argument("--partition-range", help="FIRST...LAST session keys (YYYY-MM-DD...YYYY-MM-DD)")
     parser.add_argument(
+        "--price-feed",
+        action="append",
+        choices=["us", "krx"],
+        help="load only this price feed (repeatable; default PRICE_FEEDS): us (market US) or krx (KOSPI, KOSDAQ); "
+        "with --partition-range the sessions are on its calendar (XNYS, XKRX)",
+    )
+    parser.add_argument(
         "--allow-shrink",
         action="store_true",
         help="accept a price file that leaves far fewer rows than are stored (an intended deletion)",
@@ -206,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--partition-range {args.partition_range!r}: expected FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD)")
         first, last = parts
     progress = BuildProgress(sys.stdout, live=sys.stdout.isatty(), verbose=args.verbose)
-    result = run_build(settings, first, last, allow_shrink=args.allow_shrink, progress=progress)
+    result = run_build(settings, first, last, allow_shrink=args.allow_shrink, progress=progress,
+                       price_feeds=args.price_feed)  # fmt: skip
     if result.alerts_run_id is None and not result.success:
         print(f"build FAILED ({result.job_name} run {result.build_run_id}); nothing new was published")
         for error in result.errors:

@@ -7,9 +7,14 @@ fixture (:data:`WAREHOUSE_FIXTURES`), and share ONE built warehouse per backend 
 
 ``built_warehouse``
     the whole bundled build on DuckDB (the same Dagster job and range ``make build`` runs) into a
-    temporary folder; tests that write copy it first (:func:`copy_built_warehouse`).
+    temporary folder, with the KRX feed on a cut of the bundled KRX file (about 50 tickers, see
+    :func:`tests.data_files.krx_cut`; the whole file takes minutes on PostgreSQL); tests that
+    write copy it first (:func:`copy_built_warehouse`).
 ``built_postgres_warehouse``
     the same build on PostgreSQL, in a database it creates and drops, with a schema prefix.
+``krx_full_warehouse``
+    the bundled KRX file whole (2.4 M rows, feed ``krx`` only) built on DuckDB: TA-Lib equality
+    on every Korean ticker.
 
 Under ``pytest-xdist`` the builds are made once per session, not once per worker: the first
 worker that needs one builds it under a file lock in the session's shared temporary folder, the
@@ -67,6 +72,7 @@ WAREHOUSE_FIXTURES = frozenset(
     {
         # shared builds (this file) and the app harness
         "built_warehouse", "built_postgres_warehouse", "postgres_server", "source", "app_on", "warehouse_con",
+        "krx_full_warehouse",
         # warehouses that test modules make for themselves
         "small_warehouse", "priced_duckdb", "first_ingest", "marts_template", "warehouse_file", "snapshot_env",
         "pg_env", "pg_scratch_prefix", "both_backends", "snapshot", "duckdb_build", "postgres_build", "build",
@@ -166,6 +172,8 @@ def test_settings(folder: Path, **values: Any) -> Settings:
         "snapshot_path": folder / "warehouse.snapshot.duckdb",
         "raw_responses_dir": folder / "raw",
         "alert_rules_file": rules,
+        # the US feed only unless a test asks for more: the bundled KRX file is 2.4 M rows
+        "price_feeds": ("us",),
     }
     return Settings.from_values(**{**defaults, **values})
 
@@ -297,7 +305,7 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
         snapshot = Path(os.environ.get("TEST_SNAPSHOT_PATH", path)).resolve()
         return BuiltWarehouse(Settings.from_values(warehouse_path=path, snapshot_path=snapshot))
     with _once_per_session(tmp_path_factory, "duckdb-build") as (folder, first):
-        settings = test_settings(folder)
+        settings = test_settings(folder, **both_feeds(folder))
         if first:
             from dagster import DagsterInstance
 
@@ -306,6 +314,31 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
             with DagsterInstance.ephemeral() as instance:
                 result = run_build(settings, instance=instance)
             assert result.success, "the full build of the bundled data failed"
+            (folder / "done.json").write_text(json.dumps({"build_run_id": result.build_run_id}))
+    return BuiltWarehouse(settings)
+
+
+def both_feeds(folder: Path) -> dict[str, Any]:
+    """Settings values of the session builds: both price feeds, the KRX one on the suite's cut
+    of the bundled KRX file (written into ``folder`` at test time)."""
+    from tests.data_files import krx_cut
+
+    return {"price_feeds": ("us", "krx"), "krx_prices_csv": krx_cut(folder / "krx_cut.csv.gz")}
+
+
+@pytest.fixture(scope="session")
+def krx_full_warehouse(tmp_path_factory) -> BuiltWarehouse:
+    """The bundled KRX price file whole (feed ``krx`` only) built on DuckDB, once per session."""
+    with _once_per_session(tmp_path_factory, "krx-full-build") as (folder, first):
+        settings = test_settings(folder, price_feeds=("krx",))
+        if first:
+            from dagster import DagsterInstance
+
+            from pipelines.build import run_build
+
+            with DagsterInstance.ephemeral() as instance:
+                result = run_build(settings, instance=instance)
+            assert result.success, "the build of the whole bundled KRX file failed"
             (folder / "done.json").write_text(json.dumps({"build_run_id": result.build_run_id}))
     return BuiltWarehouse(settings)
 
@@ -401,7 +434,7 @@ def built_postgres_warehouse(postgres_server, tmp_path_factory) -> BuiltPostgres
 
             database = _create_database(postgres_server, f"sw_test_build_{uuid.uuid4().hex[:8]}")
             with DagsterInstance.ephemeral() as instance:
-                result = run_build(postgres_settings(database, folder), instance=instance)
+                result = run_build(postgres_settings(database, folder, **both_feeds(folder)), instance=instance)
             assert result.success, "the full build on PostgreSQL failed"
             (folder / "done.json").write_text(json.dumps({**database.__dict__, "admin_url": postgres_server}))
         else:

@@ -32,3 +32,36 @@ def sample_fixture(relative: str) -> Path:
         domain.datasets.MissingDataFileError: it (or a manifest file under it) is missing.
     """
     return bundled_path(f"fixtures/{relative}")
+
+
+#: The bundled KRX price file (2.4 M rows) and the tickers of the test suite's KRX cut: every
+#: company of the bundled DART file, the Korean example portfolio's, and tickers with the file's
+#: quirks (Samsung's split halt, KR Motors' rounding, Sindoh Electric halted at the end, EcoPro BM
+#: listed in 2019, a zero-price bar with volume).
+KRX_PRICES = "krx/krx_daily_ohlcv_20180102_20220516.csv.gz"
+KRX_QUIRK_TICKERS = ("005930", "000660", "035720", "000040", "007610", "247540", "033790")
+
+
+def krx_cut(target: Path, tickers: tuple[str, ...] | None = None) -> Path:
+    """Write the bundled KRX price file's rows of ``tickers`` (default: the DART companies, the
+    Korean example portfolio's tickers and :data:`KRX_QUIRK_TICKERS`) to ``target`` as a gzip CSV
+    of the same layout (at test time, never committed); returns ``target``. Written once: an
+    existing ``target`` is kept."""
+    import gzip
+
+    import polars as pl
+
+    if target.exists():
+        return target
+    if tickers is None:
+        dart = pl.read_csv(sample_file("dart/dart_key_accounts_annual.csv"), schema_overrides={"stock_code": pl.Utf8})
+        portfolio = Path(__file__).resolve().parents[1] / "data" / "portfolios" / "example_kr_core.csv"
+        held = pl.read_csv(portfolio, schema_overrides={"ticker": pl.Utf8})["ticker"] if portfolio.exists() else []
+        tickers = tuple(sorted({*dart["stock_code"], *held, *KRX_QUIRK_TICKERS}))
+    frame = pl.read_csv(sample_file(KRX_PRICES), schema_overrides={"code": pl.Utf8}).filter(pl.col("code").is_in(tickers))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with gzip.open(partial, "wb") as handle:
+        frame.write_csv(handle)
+    partial.replace(target)
+    return target

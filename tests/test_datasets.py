@@ -79,7 +79,7 @@ def test_manifest_lists_every_data_file_with_a_source():
     with open(REPO_ROOT / "data" / "manifest.toml", "rb") as handle:
         document = tomllib.load(handle)
     assert document["manifest"]["target"] == "data/sample"
-    assert len(document["file"]) == len(MANIFEST) == 33
+    assert len(document["file"]) == len(MANIFEST) == 34
     assert {p for p in MANIFEST if not p.startswith("fixtures/")} == {
         "sp500_all_stocks_5yr.csv.gz", "constituents_2018-04-02.csv", "constituents-financials_2018-02-08.csv",
         "datapackage_constituents.json", "datapackage_financials_2018.json",

@@ -93,8 +93,8 @@ def test_schedule_requests_the_closed_session_and_skips_holidays(definitions):
     )
     requests = list(schedule.evaluate_tick(context).run_requests)
     assert [r.run_config for r in requests] == [
-        {"ops": {"raw__prices_daily": {"config": {"allow_shrink": False, "first_session": "2017-07-03",
-                                                  "last_session": "2017-07-03"}}}}
+        {"ops": {"raw__prices_daily": {"config": {"allow_shrink": False, "price_feeds": ["us"],
+                                                  "first_session": "2017-07-03", "last_session": "2017-07-03"}}}}
     ]  # fmt: skip
     holiday = build_schedule_context(
         scheduled_execution_time=datetime(2017, 7, 4, 18, 30, tzinfo=NEW_YORK), repository_def=repository
@@ -218,7 +218,7 @@ def test_dbt_check_description_lists_the_model_tests_in_words(definitions):
         "unique (ticker, trade_date)",
         "not null: ticker, trade_date, bar_number, open, high, low, close, volume",
         "ticker in dim_companies.ticker",
-        "as many rows as prices.prices_daily",
+        "as many rows as stg_prices__daily",
         "adjusted_close > 0",
         "stoch_k between -1e-9 and 100 + 1e-9 (warns)",
     ]:

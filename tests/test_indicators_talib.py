@@ -1,6 +1,8 @@
-"""The dbt indicator mart reproduces TA-Lib exactly.
+"""The dbt indicator mart reproduces TA-Lib exactly, on both markets.
 
-For every ticker in ``raw.prices_daily`` the indicators are recomputed in
+Two warehouses (the module's ``con`` is parametrised): the session build (the US file and a cut
+of the KRX file) and the whole bundled KRX file (2,474 tickers, 2.4 M rows; halts are no bars).
+For every ticker in ``raw.prices_daily`` (its traded rows) the indicators are recomputed in
 process with TA-Lib (default compatibility, no unstable period) on the ticker's
 bars ordered by trade date, and compared with ``marts.fct_daily_indicators``
 row by row: the absolute difference must be at most 1e-6 on every row, and the
@@ -97,9 +99,17 @@ def _one(con, sql: str):
     return rows[0] if rows else None
 
 
-@pytest.fixture(scope="module")
-def con(warehouse_con):
-    return warehouse_con
+@pytest.fixture(scope="module", params=["us_and_krx_cut", "krx_full"])
+def con(request):
+    """A read-only connection to the session build, then to the whole-KRX build."""
+    if request.param == "us_and_krx_cut":
+        yield request.getfixturevalue("warehouse_con")
+        return
+    import duckdb
+
+    connection = duckdb.connect(str(request.getfixturevalue("krx_full_warehouse").warehouse_path), read_only=True)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +119,7 @@ def compared(con) -> pd.DataFrame:
         """
         select ticker, trade_date, high, low, close, cast(volume as double) as volume
         from raw.prices_daily
+        where not is_halted
         order by ticker, trade_date
         """
     ).df()
@@ -147,7 +158,7 @@ def _describe(rows: pd.DataFrame, column: str) -> str:
 
 
 def test_mart_has_one_row_per_raw_row(con):
-    raw_rows = _one(con, "select count(*) from raw.prices_daily")[0]
+    raw_rows = _one(con, "select count(*) from raw.prices_daily where not is_halted")[0]
     mart_rows = _one(con, "select count(*) from marts.fct_daily_indicators")[0]
     keys = _one(con, "select count(*) from (select distinct ticker, trade_date from marts.fct_daily_indicators)")[0]
     assert raw_rows > 0
@@ -156,7 +167,7 @@ def test_mart_has_one_row_per_raw_row(con):
 
 
 def test_all_tickers_compared(con, compared):
-    raw_tickers, raw_rows = _one(con, "select count(distinct ticker), count(*) from raw.prices_daily")
+    raw_tickers, raw_rows = _one(con, "select count(distinct ticker), count(*) from raw.prices_daily where not is_halted")
     assert compared["ticker"].nunique() == raw_tickers
     assert len(compared) == raw_rows
 
@@ -211,7 +222,51 @@ PINNED_AAPL_2018_02_07 = {
 }
 
 
-def test_pinned_values_aapl(con):
+# Values read once from TA-Lib 0.8.2 on the KRX file's traded bars of Samsung Electronics
+# (005930, 2021-01-04, bar 735: the 3 halt rows of May 2018 are no bars), KRW.
+PINNED_005930_2021_01_04 = {
+    "bar_number": 735,
+    "close": 83000.0,
+    "rsi_14": 82.39016943447102,
+    "sma_200": 57026.0,
+    "ema_12": 76908.39080613443,
+    "macd": 3509.400231445092,
+    "macd_signal": 2920.530797496966,
+    "atr_14": 2033.2630416417082,
+    "bb_upper": 81165.35713316534,
+    "stoch_k": 87.75388291517324,
+    "high_52w": 84400.0,
+    "low_52w": 42300.0,
+}
+
+
+def test_pinned_values_samsung(con):
+    columns = list(PINNED_005930_2021_01_04)
+    row = _one(
+        con,
+        f"""
+        select {", ".join(columns)}
+        from marts.fct_daily_indicators
+        where ticker = '005930' and trade_date = date '2021-01-04'
+        """,
+    )
+    assert row is not None, "005930 2021-01-04 missing from marts.fct_daily_indicators"
+    for column, expected, actual in zip(columns, PINNED_005930_2021_01_04.values(), row, strict=True):
+        assert actual == pytest.approx(expected, abs=TOLERANCE), f"005930 2021-01-04 {column}: {actual} != {expected}"
+
+
+def test_every_korean_ticker_of_the_file_is_compared(con, request):
+    """On the whole-KRX build: every ticker with a traded bar (2,473 of the file's 2,474; one is
+    halted over the whole period) is in the comparison above."""
+    if request.node.callspec.params["con"] != "krx_full":
+        pytest.skip("the whole KRX file is the krx_full build")
+    assert _one(con, "select count(distinct ticker) from raw.prices_daily") == (2474,)
+    assert _one(con, "select count(distinct ticker) from marts.fct_daily_indicators") == (2473,)
+    assert _one(con, "select count(*) from raw.prices_daily where is_halted") == (58813,)
+
+
+def test_pinned_values_aapl(warehouse_con):
+    con = warehouse_con
     columns = list(PINNED_AAPL_2018_02_07)
     row = _one(
         con,
@@ -226,8 +281,9 @@ def test_pinned_values_aapl(con):
         assert actual == pytest.approx(expected, abs=TOLERANCE), f"AAPL 2018-02-07 {column}: {actual} != {expected}"
 
 
-def test_warmup_boundaries_aapl(con):
+def test_warmup_boundaries_aapl(warehouse_con):
     """First non-NULL bar of each indicator is TA-Lib's lookback."""
+    con = warehouse_con
     first_bar = _one(
         con,
         """

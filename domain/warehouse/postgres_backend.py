@@ -75,6 +75,12 @@ class PostgresWarehouse(Warehouse):
                 cursor.execute(to_pyformat(f"delete from {item.table} where {item.delete_where}"), list(item.params))
                 if item.frame.height:
                     copy_frame(cursor, item.table, item.frame)
+        # planner statistics right after a bulk write (as dbt's post-hook does for models): a
+        # freshly loaded table without them gets row estimates of ~100, and the price load's
+        # completeness query a nested loop over millions of rows (169 s instead of 7 s measured
+        # for the 2.4 M KRX rows)
+        for table in dict.fromkeys(item.table for item in replacements if item.frame.height):
+            self.con.execute(f"analyze {table}")
 
     def set_role_password(self, role: str, password: str) -> None:
         """See :func:`set_role_password`."""

@@ -434,6 +434,7 @@ class PriceSourceResource(ConfigurableResource):
     """Where daily prices come from: the CSV file (default) or Yahoo's chart API."""
 
     source: Literal["file", "yahoo"] = Field(default="file", description="PRICE_SOURCE")
+    feeds: list[str] = Field(default_factory=lambda: ["us", "krx"], description="PRICE_FEEDS: the price feeds a build loads.")
     prices_csv: str = Field(description="PRICES_CSV: daily OHLCV file (date,open,high,low,close,volume,Name).")
     history_start: str = Field(description="HISTORY_START: first day a price may be dated (YYYY-MM-DD).")
     yahoo_tickers: list[str] = Field(default_factory=list, description="YAHOO_TICKERS (empty: the company table).")
@@ -556,6 +557,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
         "raw_responses": RawResponsesResource(directory=str(settings.raw_responses_dir)),
         "price_source": PriceSourceResource(
             source=settings.price_source,
+            feeds=list(settings.price_feeds),
             prices_csv=str(settings.prices_csv),
             history_start=settings.history_start.isoformat(),
             yahoo_tickers=list(settings.yahoo_tickers),

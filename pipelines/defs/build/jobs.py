@@ -44,12 +44,18 @@ prices_update_job = define_asset_job(
 
 
 def warehouse_build_run_config(
-    first_session: str | None = None, last_session: str | None = None, allow_shrink: bool = False
+    first_session: str | None = None,
+    last_session: str | None = None,
+    allow_shrink: bool = False,
+    price_feeds: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run config of ``warehouse_build`` and ``prices_update``: load the sessions ``first_session..last_session``
-    (``YYYY-MM-DD``; None: the source's first / latest session); ``allow_shrink`` accepts a load
-    that leaves far fewer rows in its window (see :class:`pipelines.defs.prices.assets.PricesConfig`)."""
+    (``YYYY-MM-DD``; None: the source's first / latest session) of the ``price_feeds`` (``us``,
+    ``krx``; None: PRICE_FEEDS); ``allow_shrink`` accepts a load that leaves far fewer rows in its
+    window (see :class:`pipelines.defs.prices.assets.PricesConfig`)."""
     config: dict[str, Any] = {"allow_shrink": allow_shrink}
+    if price_feeds:
+        config["price_feeds"] = list(price_feeds)
     if first_session:
         config["first_session"] = first_session
     if last_session:

@@ -1,5 +1,9 @@
 """Per-session completeness of the loaded prices against the universe of active tickers.
 
+Completeness is per price feed, on its own calendar: the sessions of the feed's exchange, the
+tickers of the feed's markets (a KRX session is not compared with the US universe). A halt row
+(``is_halted``) counts as present: the source delivered the ticker's session.
+
 The universe of session D is the set of tickers whose loaded history spans D:
 first trade_date <= D and last trade_date >= the session before D (so a ticker that
 traded yesterday and is missing today counts as missing, while a ticker that left the
@@ -66,9 +70,13 @@ _PER_DAY = {"trade_date": pl.Date, "rows": pl.Int64, "universe": pl.Int64, "miss
 _MISSING = {"ticker": pl.Utf8, "trade_date": pl.Date, "reason": pl.Utf8}
 
 
-def session_completeness(warehouse: Warehouse, sessions: list[date]) -> Completeness:
-    """Completeness of ``sessions`` (exchange sessions) in ``raw.prices_daily``, with the
-    reasons of missing rows from ``raw.rejected_prices``.
+def session_completeness(
+    warehouse: Warehouse, sessions: list[date], markets: tuple[str, ...] = ("US",), exchange: str = "XNYS",
+    price_feed: str = "us",
+) -> Completeness:
+    """Completeness of ``sessions`` (sessions of ``exchange``) in ``raw.prices_daily`` for the
+    tickers of ``markets``, with the reasons of missing rows from ``raw.rejected_prices`` (the
+    rows of ``price_feed``).
 
     The universe, the present rows and the counts are computed in the warehouse (one range join
     of the sessions with each ticker's first and last trade_date, then a left join with the
@@ -78,18 +86,20 @@ def session_completeness(warehouse: Warehouse, sessions: list[date]) -> Complete
     if not sessions:
         return Completeness(pl.DataFrame(schema=_PER_DAY), pl.DataFrame(schema=_MISSING))
     days = ", ".join(
-        f"(cast('{day.isoformat()}' as date), cast('{previous_session_before(day).isoformat()}' as date))"
+        f"(cast('{day.isoformat()}' as date), cast('{previous_session_before(day, exchange).isoformat()}' as date))"
         for day in sorted(set(sessions))
     )
+    in_markets = "market in (" + ", ".join(f"'{code}'" for code in markets) + ")"
     window = [min(sessions), max(sessions)]
     checked = f"""
         with days (trade_date, previous_session) as (values {days}),
         spans as (
             select ticker, min(trade_date) as first_date, max(trade_date) as last_date
-            from {prices_table(warehouse)} group by ticker
+            from {prices_table(warehouse)} where {in_markets} group by ticker
         ),
         present as (
-            select ticker, trade_date from {prices_table(warehouse)} where trade_date >= ? and trade_date <= ?
+            select ticker, trade_date from {prices_table(warehouse)}
+            where {in_markets} and trade_date >= ? and trade_date <= ?
         ),
         checked as (
             select spans.ticker, days.trade_date, present.ticker is not null as found
@@ -114,8 +124,8 @@ def session_completeness(warehouse: Warehouse, sessions: list[date]) -> Complete
     )
     rejected = warehouse.fetch_frame(
         f"select ticker, trade_date, reason from {rejected_table(warehouse)} "
-        f"where trade_date >= ? and trade_date <= ? and ticker is not null",
-        window,
+        f"where trade_date >= ? and trade_date <= ? and ticker is not null and price_feed = ?",
+        [*window, price_feed],
     )
     reasons = (
         rejected.cast({"ticker": pl.Utf8, "trade_date": pl.Date, "reason": pl.Utf8})

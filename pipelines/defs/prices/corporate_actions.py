@@ -12,7 +12,7 @@ same event (overlapping windows), the one fetched last (latest ``split_basis_dat
 Cost: files without an ``"events"`` key are skipped after a byte search; the others are parsed.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
@@ -58,7 +58,7 @@ def corporate_actions(
     store = raw_responses.store(VENDOR)
     actions = stored_actions(store)
     frame = actions.with_columns(
-        source=pl.lit(SOURCE), loaded_at=pl.lit(datetime.now(timezone.utc).replace(tzinfo=None))
+        source=pl.lit(SOURCE), loaded_at=pl.lit(datetime.now(UTC).replace(tzinfo=None))
     ).select(COLUMNS)
     with warehouse.connect() as wh:
         ensure_corporate_actions_table(wh)

@@ -1,4 +1,4 @@
-"""Read a daily OHLCV CSV file (the bundled S&P 500 layout) into a typed frame.
+"""Read the daily OHLCV CSV files (the bundled S&P 500 layout, the KRX layout) into typed frames.
 
 Input: CSV, optionally gzip, header ``date,open,high,low,close,volume,Name``
 (extra columns are ignored).
@@ -47,6 +47,47 @@ def read_prices_csv(path: Path | str) -> pl.DataFrame:
     spellings = frame.select(pl.col("ticker").unique()).with_columns(normalized=normalized_ticker("ticker"))
     frame = frame.with_columns(pl.col("ticker").replace(spellings["ticker"], spellings["normalized"]))
     return frame.select("source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume")
+
+
+KRX_PRICE_FILE_COLUMNS = {
+    "date": Column("trade_date", "date", required=True),
+    "code": Column("ticker"),
+    "market": Column("market"),
+    "open": Column("open", "float"),
+    "high": Column("high", "float"),
+    "low": Column("low", "float"),
+    "close": Column("close", "float"),
+    "volume": Column("volume", "int"),
+}
+
+
+#: Market spellings of KRX files that name a segment of a market of the seed: KOSDAQ GLOBAL is
+#: KOSDAQ's premium segment (same exchange, calendar and currency). Other values (KONEX, a typo)
+#: stay as written and are quarantined by validation (rule ``market_known``).
+KRX_MARKET_SEGMENTS = {"KOSDAQ GLOBAL": "KOSDAQ"}
+
+
+def read_krx_prices_csv(path: Path | str) -> pl.DataFrame:
+    """Read and type a KRX price file: CSV, optionally gzip, header
+    ``date,open,high,low,close,volume,code,name,market`` (``name`` and extra columns ignored).
+
+    Output: one row per data row in file order: ``source_line`` (Int64), ``ticker`` (Utf8: the
+    ``code`` as written, 6 characters with leading zeros such as ``005930``; never read as a
+    number), ``market`` (Utf8: ``KOSPI`` or ``KOSDAQ`` as the file says; validation rejects
+    others), ``trade_date`` (Date), ``open, high, low, close`` (Float64, KRW), ``volume`` (Int64,
+    shares, not split-adjusted in the bundled file). Empty fields become NULL (quarantined by
+    validation).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        MalformedFileError: missing column, empty date, or an unparsable value (file, line, field).
+    """
+    frame = read_typed_csv(path, KRX_PRICE_FILE_COLUMNS)
+    market = pl.col("market").str.strip_chars().str.to_uppercase()
+    frame = frame.with_columns(pl.col("ticker").str.strip_chars(), market.replace(KRX_MARKET_SEGMENTS))
+    return frame.select(
+        "source_line", "ticker", "market", "trade_date", "open", "high", "low", "close", "volume"
+    )
 
 
 def latest_trade_date(path: Path | str) -> date | None:

@@ -1,12 +1,16 @@
-"""Where a price run's rows come from: the configured CSV file (default) or Yahoo's chart API.
+"""Where a price run's rows come from, per price feed (:mod:`pipelines.defs.prices.feeds`).
 
-``PRICE_SOURCE`` (the ``price_source`` resource) picks one; both give the same frame, so the
-rest of the asset (Great Expectations split, quarantine, window replacement) is one code path.
+Feed ``us``: ``PRICE_SOURCE`` (the ``price_source`` resource) picks the CSV file (default) or
+Yahoo's chart API. Feed ``krx``: the KRX CSV file ``KRX_PRICES_CSV`` (the ``krx_files`` resource).
+All give the same frame, so the rest of the asset (Great Expectations split, quarantine, window
+replacement) is one code path.
 
 :func:`read_price_batch` returns :class:`PriceBatch` whose ``rows`` has, one row per input row:
 ``source_line`` (Int64: 1-based line of the CSV, or position in the Yahoo response),
-``ticker``, ``trade_date`` (Date), ``open, high, low, close`` (Float64, USD), ``volume`` (Int64,
-shares), ``adj_close`` (Float64, Yahoo's split- and dividend-adjusted close; NULL for the CSV),
+``ticker``, ``market`` (``US``; ``KOSPI``/``KOSDAQ`` as the KRX file says), ``trade_date``
+(Date), ``open, high, low, close`` (Float64, the market's currency: USD, KRW), ``volume`` (Int64,
+shares), ``is_halted`` (Boolean: a trading halt as the KRX file writes it, open = high = low = 0
+and volume 0; see :func:`halt_flag`), ``adj_close`` (Float64, Yahoo's split- and dividend-adjusted close; NULL for the CSV),
 ``split_basis_date`` (Date: the vendor split-adjusted the row as of that day, see below),
 ``source`` (``csv:<file name>`` or ``yahoo:chart``) and ``source_file`` (the CSV path, or the
 raw-store key of the Yahoo response).
@@ -16,7 +20,8 @@ raw-store key of the Yahoo response).
 partition can hold (a row dated after the last partition, e.g. a 2030 typo, is rejected by the
 load and does not move the basis, see :mod:`pipelines.defs.prices.reconciliation`); a Yahoo row gets
 its response's :attr:`~pipelines.sources.yahoo.YahooChart.split_basis_date`. dbt applies to a
-row only the splits with an ex-date after it (``int_prices_daily_adjusted``).
+row only the splits with an ex-date after it (``int_prices_daily_adjusted``). The KRX file is
+split-adjusted likewise as of its last trade date (its volumes are not: see docs/markets.md).
 """
 
 from __future__ import annotations
@@ -30,18 +35,28 @@ import polars as pl
 
 from domain.datasets import require_file
 from domain.warehouse import Warehouse
-from pipelines.defs.prices.reader import read_prices_csv
+from pipelines.defs.prices.feeds import PriceFeed
+from pipelines.defs.prices.reader import read_krx_prices_csv, read_prices_csv
 from pipelines.lib.csv_files import Column, read_typed_csv
+from pipelines.lib.resources import KoreanMarketFilesResource, PriceSourceResource, RawResponsesResource
 from pipelines.lib.sessions import session_span
-from pipelines.lib.resources import PriceSourceResource, RawResponsesResource
 from pipelines.sources.yahoo import SOURCE as YAHOO_SOURCE
 from pipelines.sources.yahoo import VENDOR as YAHOO_VENDOR
 from pipelines.sources.yahoo import YahooChartSource, fetch_window
 
 BATCH_COLUMNS = (
-    "source_line", "ticker", "trade_date", "open", "high", "low", "close", "volume",
+    "source_line", "ticker", "market", "trade_date", "open", "high", "low", "close", "volume", "is_halted",
     "adj_close", "split_basis_date", "source", "source_file",
 )  # fmt: skip
+
+
+def halt_flag() -> pl.Expr:
+    """True on a trading-halt row: open = high = low = 0 and volume 0 (the KRX file's halt rows,
+    whose close repeats the previous close). Such a row is no price bar: it is loaded with
+    ``is_halted`` and left out of the bars, indicators, returns and screens (dbt
+    ``stg_prices__daily``); a zero-price row with volume is not a halt and fails validation."""
+    zero = [pl.col(column) == 0 for column in ("open", "high", "low", "volume")]
+    return pl.all_horizontal(zero).fill_null(False).alias("is_halted")
 
 
 @dataclass(frozen=True)
@@ -60,27 +75,38 @@ def read_price_batch(
     end: date,
     tickers: list[str] | None = None,
     yahoo: YahooChartSource | None = None,
+    feed: PriceFeed | None = None,
+    krx_files: KoreanMarketFilesResource | None = None,
 ) -> PriceBatch:
-    """The rows the configured source has for the window ``[first, end)`` (the CSV: the whole
-    file, the caller filters; Yahoo: one chart request per ticker of ``tickers``, default
-    :func:`yahoo_universe` without a warehouse).
+    """The rows the ``feed``'s source (default: the ``us`` feed) has for the window ``[first,
+    end)`` (a CSV: the whole file, the caller filters; Yahoo: one chart request per ticker of
+    ``tickers``, default :func:`yahoo_universe` without a warehouse).
 
     ``yahoo`` replaces the default Yahoo source (tests pass one with a mock transport).
 
     Raises:
-        MalformedFileError, FileNotFoundError: the CSV (see :func:`read_prices_csv`).
+        MalformedFileError, FileNotFoundError: a CSV (see :func:`read_prices_csv`).
         VendorHTTPError, VendorResponseError: Yahoo (a 404 only skips the ticker).
+        ValueError: the ``krx`` feed without the ``krx_files`` resource.
     """
+    history_start = date.fromisoformat(price_source.history_start)
+    if feed is not None and feed.name == "krx":
+        if krx_files is None:
+            raise ValueError("the krx price feed needs the krx_files resource (KRX_PRICES_CSV)")
+        path = Path(krx_files.prices_csv)
+        return _csv_batch(path, read_krx_prices_csv(require_file(path)), history_start, feed.exchange)
     if price_source.source == "yahoo":
         return _yahoo_batch(raw_responses, first, end, tickers or yahoo_universe(price_source), yahoo)
-    return _csv_batch(Path(price_source.prices_csv), date.fromisoformat(price_source.history_start))
+    path = Path(price_source.prices_csv)
+    rows = read_prices_csv(require_file(path)).with_columns(market=pl.lit("US"))
+    return _csv_batch(path, rows, history_start, "XNYS")
 
 
-def _csv_batch(path: Path, history_start: date) -> PriceBatch:
-    rows = read_prices_csv(require_file(path))
-    _, span_end = session_span(history_start)
+def _csv_batch(path: Path, rows: pl.DataFrame, history_start: date, exchange: str) -> PriceBatch:
+    _, span_end = session_span(history_start, exchange=exchange)
     basis = rows.filter(pl.col("trade_date") < span_end)["trade_date"].max()
     rows = rows.with_columns(
+        halt_flag(),
         adj_close=pl.lit(None, dtype=pl.Float64),
         split_basis_date=pl.lit(basis, dtype=pl.Date),
         source=pl.lit(f"csv:{path.name}"),
@@ -110,7 +136,7 @@ def _yahoo_batch(
     finally:
         if yahoo is None:
             source.close()
-    rows = window.bars.with_columns(source=pl.lit(YAHOO_SOURCE)).select(BATCH_COLUMNS)
+    rows = window.bars.with_columns(halt_flag(), market=pl.lit("US"), source=pl.lit(YAHOO_SOURCE)).select(BATCH_COLUMNS)
     metadata = {
         "yahoo_tickers": len(tickers),
         "yahoo_rows": rows.height,

@@ -15,7 +15,14 @@ Two suites, both run on pandas frames (GE 1.x's SQL path does not work on DuckDB
 Rule names (the ``reason`` values in ``raw.rejected_prices``): ``<col>_not_null``,
 ``ticker_trade_date_unique``, ``low_le_open``, ``open_le_high``, ``low_le_close``,
 ``close_le_high``, ``<price>_positive``, ``volume_non_negative``,
-``trade_date_is_session`` (a session of the exchange calendar, XNYS by default).
+``trade_date_is_session`` (a session of the feed's exchange calendar: XNYS, XKRX),
+``market_known`` (a market of the feed: ``US``; ``KOSPI`` or ``KOSDAQ``), ``ticker_format`` (the
+feed's ticker pattern: a 6-character KRX code).
+
+Halt rows (``is_halted``: open = high = low = 0, volume 0) are validated as the flat bar they
+stand for: the suite sees open = high = low = close, so a halt passes when its close is a valid
+price; a zero price with volume is no halt and fails ``<price>_positive``. They are stored as the
+source wrote them.
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ import pandas as pd
 import polars as pl
 
 from pipelines.defs.prices.completeness import COMPLETENESS_MIN_MISSING, COMPLETENESS_THRESHOLD
+from pipelines.defs.prices.sources import halt_flag
 from pipelines.lib import expectations
 from pipelines.lib.expectations import SuiteOutcome
 
-KEY_COLUMNS = ("ticker", "trade_date")
+KEY_COLUMNS = ("ticker", "trade_date", "market")
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
@@ -52,7 +60,7 @@ class PriceSplit:
 MAX_PRICE = 1e12
 
 
-def _row_suite(sessions: tuple[str, ...]):
+def _row_suite(sessions: tuple[str, ...], markets: tuple[str, ...], ticker_pattern: str | None):
     gx = expectations.gx()
     expectations.context()  # suites need an active context
     expect = gx.expectations
@@ -60,7 +68,7 @@ def _row_suite(sessions: tuple[str, ...]):
     for column in (*KEY_COLUMNS, *VALUE_COLUMNS):
         suite.add_expectation(expect.ExpectColumnValuesToNotBeNull(column=column, meta={"rule": f"{column}_not_null"}))
     suite.add_expectation(
-        expect.ExpectCompoundColumnsToBeUnique(column_list=list(KEY_COLUMNS), meta={"rule": "ticker_trade_date_unique"})
+        expect.ExpectCompoundColumnsToBeUnique(column_list=["ticker", "trade_date"], meta={"rule": "ticker_trade_date_unique"})
     )
     for greater, smaller in (("open", "low"), ("high", "open"), ("close", "low"), ("high", "close")):
         suite.add_expectation(
@@ -91,6 +99,13 @@ def _row_suite(sessions: tuple[str, ...]):
             column="trade_date", value_set=list(sessions), meta={"rule": "trade_date_is_session"}
         )
     )
+    suite.add_expectation(
+        expect.ExpectColumnValuesToBeInSet(column="market", value_set=list(markets), meta={"rule": "market_known"})
+    )
+    if ticker_pattern:
+        suite.add_expectation(
+            expect.ExpectColumnValuesToMatchRegex(column="ticker", regex=ticker_pattern, meta={"rule": "ticker_format"})
+        )
     return suite
 
 
@@ -115,24 +130,39 @@ def _completeness_suite():
 
 
 def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    pdf = frame.select(*KEY_COLUMNS, *VALUE_COLUMNS).to_pandas()
+    halted = pl.col("is_halted").fill_null(False)
+    flat = [pl.when(halted).then(pl.col("close")).otherwise(pl.col(c)).alias(c) for c in ("open", "high", "low")]
+    pdf = frame.with_columns(flat).select(*KEY_COLUMNS, *VALUE_COLUMNS).to_pandas()
     pdf["trade_date"] = frame["trade_date"].dt.strftime("%Y-%m-%d").to_pandas()
     return pdf
 
 
 def split_valid_rejected(
-    batch: pl.DataFrame, sessions: Iterable[date], on_chunk: Callable[[int, int], None] | None = None
+    batch: pl.DataFrame,
+    sessions: Iterable[date],
+    on_chunk: Callable[[int, int], None] | None = None,
+    markets: Iterable[str] = ("US",),
+    ticker_pattern: str | None = None,
 ) -> PriceSplit:
-    """Run the row suite on ``batch`` (frame of :func:`reader.read_prices_csv`) and split it.
+    """Run the row suite on ``batch`` (a frame of :data:`pipelines.defs.prices.sources.BATCH_COLUMNS`)
+    and split it.
 
-    ``sessions``: the exchange sessions the batch may contain. ``on_chunk(done, total)`` is
+    ``sessions``: the exchange sessions the batch may contain; ``markets``: the markets its rows
+    may name (a batch without a ``market`` column is of the first; without ``is_halted``, halts
+    are flagged with :func:`~pipelines.defs.prices.sources.halt_flag`); ``ticker_pattern``: the
+    feed's ticker format (None: any). ``on_chunk(done, total)`` is
     called after each chunk (progress of a long load).
     Returns valid rows (input columns) and rejected rows (input columns + ``reason``), and the
     suite's outcome on the batch and on the valid rows. Both runs go chunk by chunk (whole
     tickers, :func:`ticker_chunks`): the valid rows of a chunk are re-validated while the chunk
     is in memory, not in a second pass over the whole batch.
     """
-    suite = _row_suite(tuple(d.isoformat() for d in sessions))
+    markets = tuple(markets)
+    if "market" not in batch.columns:  # a reader's frame: the rows of the feed's first market
+        batch = batch.with_columns(market=pl.lit(markets[0]))
+    if "is_halted" not in batch.columns:
+        batch = batch.with_columns(halt_flag())
+    suite = _row_suite(tuple(d.isoformat() for d in sessions), markets, ticker_pattern)
     valid, rejected, outcomes, valid_outcomes = [], [], [], []
     total = ticker_chunk_count(batch) if on_chunk else 0
     for done, chunk in enumerate(ticker_chunks(batch), start=1):

@@ -115,6 +115,7 @@ factored as (
 
     select
         bars.ticker,
+        bars.market,
         bars.trade_date,
         bars.split_basis_date,
         bars.open,
@@ -138,6 +139,7 @@ final as (
 
     select
         ticker,
+        market,
         trade_date,
         split_basis_date,
         open,

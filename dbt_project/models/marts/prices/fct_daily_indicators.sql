@@ -100,7 +100,8 @@ joined as (
         w.avg_volume_20,
         w.relative_volume,
         w.sma_50_crossed_above_sma_200,
-        {{ dbt_run_timestamp() }} as computed_at
+        {{ dbt_run_timestamp() }} as computed_at,
+        p.market
 
     from window_indicators as w
     inner join prices as p
@@ -157,7 +158,8 @@ final as (
         avg_volume_20,
         relative_volume,
         sma_50_crossed_above_sma_200,
-        computed_at
+        computed_at,
+        market
 
     from joined
 

@@ -59,6 +59,11 @@ valuation as (
 
 ),
 
+markets as (
+
+    select market, currency from {{ ref('markets') }}
+
+),
 
 recent_crosses as (
 
@@ -84,6 +89,22 @@ latest as (
     inner join last_bar
         on indicators.ticker = last_bar.ticker
         and indicators.bar_number = last_bar.bar_number
+
+),
+
+halts as (
+
+    -- halt rows after a ticker's last traded bar: the ticker is halted on its market's latest
+    -- session(s) (halts are no bars, so the screener's prices are those of the last traded bar)
+    select
+        halts.ticker,
+        min(halts.trade_date) as halted_since
+
+    from {{ ref('stg_prices__halts') }} as halts
+    inner join latest
+        on halts.ticker = latest.ticker
+        and halts.trade_date > latest.trade_date
+    group by halts.ticker
 
 ),
 
@@ -204,7 +225,10 @@ final as (
         financials.eps as vendor_eps,
         coalesce(news_7d.news_count_7d, 0) as news_count_7d,
         news_7d.news_sentiment_7d,
-        companies.market
+        latest.market,
+        markets.currency,
+        halts.halted_since is not null as is_halted,
+        halts.halted_since
 
     from latest
     inner join companies
@@ -220,6 +244,10 @@ final as (
         and latest.trade_date = valuation.trade_date
     left join prior_high
         on latest.ticker = prior_high.ticker
+    left join markets
+        on latest.market = markets.market
+    left join halts
+        on latest.ticker = halts.ticker
 
 )
 
