@@ -79,8 +79,10 @@ said otherwise):
 ``PORTFOLIOS_DIR``
     Folder of portfolio transaction CSV files (default ``data/portfolios``).
 ``PORTFOLIO_BENCHMARK``
-    ``EQUAL_WEIGHT`` (default: the equal-weighted index of the universe, rebalanced daily) or a
-    ticker of the universe.
+    Empty (default): each portfolio against its market's benchmark (the markets seed: US
+    ``EQUAL_WEIGHT``, KOSPI ``KS11``, KOSDAQ ``KQ11``); or ``EQUAL_WEIGHT`` (the equal-weighted
+    index of each currency's universe, rebalanced daily), an index (``KS11``, ``KQ11``, ``KS200``)
+    or a ticker, applied to the portfolios in its currency.
 ``RISK_FREE_RATE``
     Annual risk-free rate as a fraction in [0, 1) for Sharpe and Sortino (default 0).
 ``ALERT_RULES_FILE``
@@ -248,7 +250,7 @@ class Settings(BaseSettings):
     news_poll_minutes: PositiveInt = 30
     raw_responses_dir: Path = Path("data/raw")
     portfolios_dir: Path = Path("data/portfolios")
-    portfolio_benchmark: str = "EQUAL_WEIGHT"
+    portfolio_benchmark: str = ""
     risk_free_rate: float = 0.0
     alert_rules_file: Path = Path("data/alerts/rules.yml")
     alert_webhook_url: str = ""
@@ -293,7 +295,7 @@ class Settings(BaseSettings):
     @field_validator("portfolio_benchmark", mode="before")
     @classmethod
     def _benchmark(cls, value: Any) -> Any:
-        return (value.strip().upper() or "EQUAL_WEIGHT") if isinstance(value, str) else value
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("sec_user_agent", "alert_webhook_url", "smtp_host", "smtp_user", "alert_email_from")
     @classmethod

@@ -20,7 +20,7 @@ def test_defaults_are_the_bundled_files_and_duckdb():
     assert settings.warehouse_path == REPO_ROOT / "data" / "warehouse.duckdb"
     assert settings.snapshot_path == REPO_ROOT / "data" / "warehouse.snapshot.duckdb"
     assert settings.prices_csv == REPO_ROOT / "data" / "sample" / "sp500_all_stocks_5yr.csv.gz"
-    assert settings.schema("marts") == "marts" and settings.portfolio_benchmark == "EQUAL_WEIGHT"
+    assert settings.schema("marts") == "marts" and settings.portfolio_benchmark == ""
 
 
 def test_environment_is_parsed_once_into_typed_values(monkeypatch, tmp_path):

@@ -5,13 +5,14 @@ one or more portfolios' transactions, one row per transaction:
 
 ============  ==============================================================================
 portfolio     name, 1-64 of ``A-Z a-z 0-9 _ -`` and space; a portfolio lives in ONE file
-trade_date    ``YYYY-MM-DD``, an NYSE session within the ticker's price history
+trade_date    ``YYYY-MM-DD``, a session of the ticker's exchange (NYSE for US tickers, KRX for
+              KOSPI and KOSDAQ ones) within the ticker's price history
 ticker        a ticker of the price universe (any case in; stored as domain.tickers spells it: BRK.B)
 side          ``buy`` | ``sell`` | ``dividend`` (any case in, lower case out)
 quantity      shares, > 0 and finite; for ``dividend`` the shares the dividend was paid on
-price         USD per share, > 0 and finite; for ``dividend`` the dividend per share
-fees          USD, >= 0 and finite; empty = 0 (commission, or withholding on a dividend)
-currency      ``USD`` (the currency of the price data)
+price         per share in the currency, > 0 and finite; for ``dividend`` the dividend per share
+fees          in the currency, >= 0 and finite; empty = 0 (commission, or withholding on a dividend)
+currency      the currency of the ticker's market (``USD``, ``KRW``: :mod:`domain.markets`)
 ============  ==============================================================================
 
 Used by the ingest asset (:mod:`pipelines.defs.portfolios.assets`) and by the app's
@@ -24,7 +25,10 @@ upload/edit form, so both apply the same rules with the same messages:
 Rules (each error names file, line and field): the header has exactly the eight columns
 (names compared after trimming, case-insensitive); every record has as many fields as the
 header; required fields (all but ``fees``) are not empty; the rules of the table above; the
-portfolio is in no other file; holdings never go negative: a portfolio's rows are replayed
+portfolio is in no other file; ONE CURRENCY PER PORTFOLIO: the portfolio's currency is the
+currency of its first transaction's ticker (by ``(trade_date, line)``), and a row whose ticker
+trades in another currency is an error on its ``ticker`` (no silent mixing of USD and KRW);
+holdings never go negative: a portfolio's rows are replayed
 in ``(trade_date, line)`` order (a sell dated the same day as a buy comes after it only when
 its line is later), a ``sell`` may not exceed the shares held, and a ``dividend`` needs shares
 of the ticker held at that point; a ``buy`` or ``sell`` price lies within the day's low..high
@@ -32,7 +36,8 @@ of the ticker held at that point; a ``buy`` or ``sell`` price lies within the da
 history carries day ranges, as the ingest asset's and the app's do; a session without a bar
 for the ticker, e.g. a price row the price checks quarantined, is not checked). A dividend is
 checked against the holding on the date the row carries (the example uses payment dates); the
-holding on the record date is not known.
+holding on the record date is not known. A ticker's market comes with the price history
+(:class:`PriceHistory` ``markets``; a history without markets is the US market's).
 
 The module is longer than ~300 lines because reading and the rules share the error types and
 the column contract; the rules alone are half of it. The folder of files (listing, fingerprints,
@@ -56,12 +61,17 @@ import pandas as pd
 import polars as pl
 
 from domain.calendar import exchange_calendar
+from domain.markets import Market, market, markets
 from domain.tickers import normalize_ticker
 
 COLUMNS = ("portfolio", "trade_date", "ticker", "side", "quantity", "price", "fees", "currency")
 REQUIRED = tuple(c for c in COLUMNS if c != "fees")
 SIDES = ("buy", "sell", "dividend")
-CURRENCY = "USD"
+#: The market of a ticker whose price history names none (a history read before prices carried
+#: their market: the US price pipeline's).
+DEFAULT_MARKET = "US"
+#: How messages name an exchange calendar ("2017-07-04 is not an NYSE trading session").
+_EXCHANGE_NAMES = {"XNYS": "an NYSE", "XKRX": "a KRX"}
 PORTFOLIO_PATTERN = re.compile(r"[A-Za-z0-9 _-]{1,64}")
 FILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.csv")
 SOURCE_LINE, FIELD_COUNT, RAW_RECORD = "source_line", "field_count", "raw_record"
@@ -130,40 +140,63 @@ def day_range_lookup(fetch: Callable[[str], Iterable[tuple[Any, Any, Any]]]) -> 
 @dataclass(frozen=True)
 class PriceHistory:
     """The price universe validation checks against: ``bounds[ticker] = (first, last)``, the
-    first and last trade_date with a price for that ticker (exchange session dates), and
+    first and last trade_date with a price for that ticker (exchange session dates),
     ``day_range`` (optional, :func:`day_range_lookup`) for the rule that a buy or sell price
-    lies in the day's low..high (±:data:`PRICE_RANGE_TOLERANCE`); without it the rule is not
-    checked."""
+    lies in the day's low..high (±:data:`PRICE_RANGE_TOLERANCE`; without it the rule is not
+    checked), and ``markets[ticker]``, the ticker's market (a code of :mod:`domain.markets`:
+    its exchange calendar and currency; :data:`DEFAULT_MARKET` for a ticker not in it)."""
 
     bounds: Mapping[str, tuple[date, date]]
     day_range: DayRange | None = field(default=None, compare=False)
+    markets: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[Any, Any, Any]], day_range: DayRange | None = None) -> PriceHistory:
-        """From ``(ticker, first_trade_date, last_trade_date)`` rows (dates as ``date``,
-        ``datetime`` or ISO text); tickers are upper-cased."""
-        return cls({str(t).strip().upper(): (_as_date(first), _as_date(last)) for t, first, last in rows}, day_range)
+    def from_rows(
+        cls, rows: Iterable[tuple[Any, ...]], day_range: DayRange | None = None
+    ) -> PriceHistory:
+        """From ``(ticker, first_trade_date, last_trade_date)`` or ``(ticker, first_trade_date,
+        last_trade_date, market)`` rows (dates as ``date``, ``datetime`` or ISO text); tickers are
+        upper-cased.
+
+        Raises:
+            KeyError: a market that is not in the markets seed (names the known ones).
+        """
+        bounds, ticker_markets = {}, {}
+        for row in rows:
+            ticker = str(row[0]).strip().upper()
+            bounds[ticker] = (_as_date(row[1]), _as_date(row[2]))
+            if len(row) > 3 and row[3] is not None:
+                ticker_markets[ticker] = market(str(row[3])).code
+        return cls(bounds, day_range, ticker_markets)
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame | pd.DataFrame, day_range: DayRange | None = None) -> PriceHistory:
         """From a polars or pandas frame with columns ``ticker, first_trade_date,
-        last_trade_date`` (e.g. ``select ticker, min(trade_date) as first_trade_date,
-        max(trade_date) as last_trade_date from … group by ticker``).
+        last_trade_date`` and optionally ``market`` (e.g. ``select ticker, min(trade_date) as
+        first_trade_date, max(trade_date) as last_trade_date from … group by ticker``, with the
+        market of each ticker's latest bar); without ``market`` every ticker is
+        :data:`DEFAULT_MARKET`'s.
 
         Raises:
             ValueError: a column is missing (names it).
+            KeyError: a market that is not in the markets seed.
         """
         if isinstance(frame, pd.DataFrame):
             frame = pl.from_pandas(frame)
         missing = [c for c in ("ticker", "first_trade_date", "last_trade_date") if c not in frame.columns]
         if missing:
             raise ValueError(f"price history frame lacks column(s) {missing}")
-        return cls.from_rows(frame.select("ticker", "first_trade_date", "last_trade_date").iter_rows(), day_range)
+        columns = ["ticker", "first_trade_date", "last_trade_date"] + (["market"] if "market" in frame.columns else [])
+        return cls.from_rows(frame.select(columns).iter_rows(), day_range)
 
     @property
     def tickers(self) -> frozenset[str]:
         """Known tickers (upper case)."""
         return frozenset(self.bounds)
+
+    def market_of(self, ticker: str) -> Market:
+        """The market of a ticker (:data:`DEFAULT_MARKET` when the history names none)."""
+        return market(self.markets.get(ticker, DEFAULT_MARKET))
 
 
 def _is_number(value: Any) -> bool:
@@ -283,6 +316,7 @@ def validate_transactions(
     if errors:
         return errors
     others = other_files_portfolios or {}
+    currencies = _portfolio_currencies(frame, history)
     holdings: list[_Holding] = []
     unknown: set[tuple[str, str]] = set()  # holdings a row with an unusable date/side/quantity touches
     for row in frame.iter_rows(named=True):
@@ -292,7 +326,7 @@ def validate_transactions(
             message = f"has {row[FIELD_COUNT]} fields, the header has {len(COLUMNS)}"
             problems = [(None, message)]
         else:
-            problems = _field_problems(values, history, others)
+            problems = _field_problems(values, history, others, currencies.get(values["portfolio"]))
         errors += [RowError(source_file, line, field, message) for field, message in problems]
         holding = _holding(line, values, {field for field, _ in problems})
         if holding is not None:
@@ -315,13 +349,47 @@ def _number(text: str) -> float | None:
     return float(text) if _NUMBER.fullmatch(text) else None
 
 
+@dataclass(frozen=True)
+class _PortfolioCurrency:
+    """A portfolio's currency: that of its first transaction (``line``, ``ticker``, ``market``)."""
+
+    currency: str
+    line: int
+    ticker: str
+    market: str
+
+
+def _portfolio_currencies(frame: pl.DataFrame, history: PriceHistory) -> dict[str, _PortfolioCurrency]:
+    """``{portfolio: its currency}``: the currency of the market of the ticker of its first row
+    by ``(trade_date, line)`` among the rows with a known ticker and a date."""
+    if frame.height == 0 or any(c not in frame.columns for c in ("portfolio", "trade_date", "ticker")):
+        return {}
+    firsts: dict[str, tuple[date, int, str]] = {}
+    for row in frame.iter_rows(named=True):
+        portfolio, ticker = (row["portfolio"] or "").strip(), normalize_ticker((row["ticker"] or "").strip())
+        day = _parse_date((row["trade_date"] or "").strip())
+        if portfolio and day is not None and ticker in history.bounds:
+            candidate = (day, row[SOURCE_LINE], ticker)
+            if portfolio not in firsts or candidate < firsts[portfolio]:
+                firsts[portfolio] = candidate
+    result = {}
+    for portfolio, (_, line, ticker) in firsts.items():
+        ticker_market = history.market_of(ticker)
+        result[portfolio] = _PortfolioCurrency(ticker_market.currency, line, ticker, ticker_market.code)
+    return result
+
+
 def _field_problems(
-    values: dict[str, str], history: PriceHistory, others: Mapping[str, str]
+    values: dict[str, str], history: PriceHistory, others: Mapping[str, str], portfolio_currency: _PortfolioCurrency | None
 ) -> list[tuple[str | None, str]]:
-    """``(field, message)`` for each rule a row's trimmed ``values`` break."""
+    """``(field, message)`` for each rule a row's trimmed ``values`` break (``portfolio_currency``:
+    the currency of the row's portfolio, None when no row of it names a known ticker)."""
     problems = [(c, "empty; a value is required") for c in REQUIRED if not values[c]]
     empty = {c for c, _ in problems}
     portfolio, ticker = values["portfolio"], normalize_ticker(values["ticker"])
+    known = ticker in history.bounds
+    # the ticker's market; for an unknown ticker the portfolio's (its calendar and currency)
+    row_market = history.market_of(ticker) if known else market(portfolio_currency.market if portfolio_currency else DEFAULT_MARKET)
     if "portfolio" not in empty:
         if not PORTFOLIO_PATTERN.fullmatch(portfolio):
             problems.append(("portfolio", f"name {portfolio!r} must be 1-64 letters, digits, spaces, '_' or '-'"))
@@ -329,10 +397,18 @@ def _field_problems(
             problems.append(
                 ("portfolio", f"portfolio {portfolio} is also in {others[portfolio]}; a portfolio lives in one file")
             )
-    if "ticker" not in empty and ticker not in history.bounds:
+    if "ticker" not in empty and not known:
         problems.append(("ticker", f"unknown ticker {ticker}: not in the price universe"))
+    elif known and portfolio_currency is not None and row_market.currency != portfolio_currency.currency:
+        first = portfolio_currency
+        message = (
+            f"one currency per portfolio: {ticker} ({row_market.code}) trades in {row_market.currency}, but "
+            f"portfolio {portfolio} is in {first.currency} (its first transaction, line {first.line}: "
+            f"{first.ticker}, {first.market}); put {row_market.currency} tickers in a portfolio of their own"
+        )
+        problems.append(("ticker", message))
     if "trade_date" not in empty:
-        message = _date_problem(values["trade_date"], ticker, history)
+        message = _date_problem(values["trade_date"], ticker, history, row_market.exchange_calendar)
         if message:
             problems.append(("trade_date", message))
     side = values["side"].lower()
@@ -343,8 +419,13 @@ def _field_problems(
             message = _number_problem(values[column], rule)
             if message:
                 problems.append((column, message))
-    if "currency" not in empty and values["currency"].upper() != CURRENCY:
-        problems.append(("currency", f"{values['currency']!r} is not supported: prices are in USD, use USD"))
+    if "currency" not in empty and values["currency"].upper() != row_market.currency:
+        expected = row_market.currency
+        if known and values["currency"].upper() in {m.currency for m in markets().values()}:
+            message = f"{values['currency']!r} is not the currency of {ticker}: {row_market.code} prices are in {expected}, use {expected}"
+        else:
+            message = f"{values['currency']!r} is not supported: prices are in {expected}, use {expected}"
+        problems.append(("currency", message))
     bad = {c for c, _ in problems}
     if side in ("buy", "sell") and not bad & {"ticker", "trade_date", "price"} and history.day_range is not None:
         message = _price_range_problem(ticker, _parse_date(values["trade_date"]), _number(values["price"]), history)
@@ -362,22 +443,27 @@ def _price_range_problem(ticker: str, day: date, price: float, history: PriceHis
     low, high = bar
     if low * (1 - PRICE_RANGE_TOLERANCE) <= price <= high * (1 + PRICE_RANGE_TOLERANCE):
         return None
+    if low == high == 0:  # a KRX trading halt: the day's bar is written open = high = low = 0
+        return f"price_in_day_range: {ticker} did not trade on {day} (a trading halt: the day has no range)"
     return (
         f"price_in_day_range: {price:g} is outside {ticker}'s range on {day} "
         f"(low {low:g}, high {high:g}, {PRICE_RANGE_TOLERANCE:.0%} tolerance)"
     )
 
 
-def _date_problem(text: str, ticker: str, history: PriceHistory) -> str | None:
+def _date_problem(text: str, ticker: str, history: PriceHistory, exchange: str) -> str | None:
+    """The trade date's problem: not a date, not a session of ``exchange`` (an exchange-calendars
+    name), or outside the ticker's price history."""
     day = _parse_date(text)
     if day is None:
         return f"{text!r} is not a date YYYY-MM-DD"
-    calendar = exchange_calendar()
+    calendar = exchange_calendar(exchange)
+    named = _EXCHANGE_NAMES.get(exchange, f"a {exchange}")
     first_session, last_session = calendar.first_session.date(), calendar.last_session.date()
     if not first_session <= day <= last_session:
-        return f"{day} is outside the NYSE calendar known here ({first_session} to {last_session})"
+        return f"{day} is outside the {named.split(' ', 1)[1]} calendar known here ({first_session} to {last_session})"
     if not calendar.is_session(pd.Timestamp(day)):
-        return f"{day} is not an NYSE trading session"
+        return f"{day} is not {named} trading session"
     if ticker in history.bounds:
         first, last = history.bounds[ticker]
         if not first <= day <= last:
@@ -455,7 +541,8 @@ def normalized_transactions(frame: pl.DataFrame) -> pl.DataFrame:
     """The typed rows of a VALID frame (one :func:`validate_transactions` found no error in),
     parsed exactly as validation parsed them: ``source_line`` (Int64), ``portfolio``,
     ``trade_date`` (Date), ``ticker`` (upper case), ``side`` (lower case), ``quantity`` (shares),
-    ``price`` (USD per share), ``fees`` (USD, 0 when empty), ``currency`` (``USD``); numbers Float64.
+    ``price`` (per share), ``fees`` (0 when empty), ``currency`` (upper case: the ticker's, ``USD`` or
+    ``KRW``); numbers Float64.
 
     Raises:
         ValueError: a value does not parse (the frame was not valid).

@@ -136,7 +136,9 @@ class DbtResource(ConfigurableResource):
     duckdb_path: str = Field(description="DuckDB file attached as the `warehouse` catalog (WAREHOUSE_PATH).")
     postgres_url: str | None = Field(default=None, description="PostgreSQL warehouse URL (WAREHOUSE_URL).")
     schema_prefix: str = Field(default="", description="Prefix of every schema (WAREHOUSE_SCHEMA_PREFIX).")
-    portfolio_benchmark: str = Field(default="EQUAL_WEIGHT", description="PORTFOLIO_BENCHMARK: EQUAL_WEIGHT or a ticker.")
+    portfolio_benchmark: str = Field(
+        default="", description="PORTFOLIO_BENCHMARK: empty (each market's benchmark), EQUAL_WEIGHT, an index or a ticker."
+    )
     risk_free_rate: float = Field(default=0.0, description="RISK_FREE_RATE: annual, fraction.")
     threads: int = Field(default=2, description="dbt threads.")
     duckdb_memory_limit: str = Field(

@@ -4,21 +4,25 @@ Not partitioned: every run reads all ``PORTFOLIOS_DIR/*.csv`` (the ``portfolio_f
 starts one when a file is added, changed or deleted; ``warehouse_build`` runs it after the
 prices). A run:
 
-1. builds the price universe (each ticker's first and last trade_date in ``raw.prices_daily``,
-   on which this asset depends);
+1. builds the price universe (each ticker's first and last trade_date and the market of its
+   latest bar in ``raw.prices_daily``, on which this asset depends: the market gives the
+   ticker's exchange calendar and currency);
 2. reads and validates every file with :mod:`domain.portfolios.transactions`, ALL OR
    NOTHING per file: a file with any bad row (or an unreadable file) puts every one of its rows
    in ``raw.rejected_portfolio_transactions`` and none in ``raw.portfolio_transactions`` (its
-   portfolios disappear until it is fixed); a portfolio found in two files rejects both;
+   portfolios disappear until it is fixed); a portfolio found in two files rejects both, and
+   so does a portfolio that mixes currencies (a KRW ticker in a USD portfolio: one currency
+   per portfolio, the currency of its first transaction's ticker);
 3. writes both tables in ONE transaction (``replace_rows``): the rows of files that are gone,
    new, or whose rows differ from the stored ones (content or outcome changed) are deleted and
    the new rows inserted; a file whose rows are unchanged keeps its stored rows (and
    ``loaded_at``), so a rerun leaves identical rows.
 
 Checks: ``rows_pass_expectations`` (blocking): the Great Expectations suite
-``portfolio_transactions_rows`` passes on the whole stored table, no holding goes negative
-when the stored rows are replayed, each portfolio comes from one file, and input rows =
-loaded + rejected for every file read; ``no_rejected_files`` (warning): lists every rejected
+``portfolio_transactions_rows`` passes on the whole stored table (each row's currency its
+ticker's, each trade_date a session of its ticker's exchange), no holding goes negative
+when the stored rows are replayed, each portfolio comes from one file and is in one
+currency, and input rows = loaded + rejected for every file read; ``no_rejected_files`` (warning): lists every rejected
 file with its errors (file, line, field, reason).
 
 Longer than ~300 lines: the per-file plan, the incremental write and the two checks share
@@ -46,9 +50,9 @@ from dagster import (
 )
 
 from domain.calendar import sessions_between
+from domain.markets import markets
 from domain.portfolios.store import file_sha256, ignored_links, transaction_files
 from domain.portfolios.transactions import (
-    CURRENCY,
     PORTFOLIO_PATTERN,
     SIDES,
     PortfolioFileError,
@@ -102,8 +106,9 @@ class FileOutcome:
 
 
 def price_history(warehouse: Warehouse) -> PriceHistory:
-    """Each ticker's first and last trade_date in ``raw.prices_daily``, and each day's low and
-    high (read per ticker a file names, while ``warehouse`` is open).
+    """Each ticker's first and last trade_date and the market of its latest bar in
+    ``raw.prices_daily``, and each day's low and high (read per ticker a file names, while
+    ``warehouse`` is open; a halt row's are 0).
 
     Raises:
         RuntimeError: the prices table does not exist yet (load prices first).
@@ -123,10 +128,17 @@ def price_history(warehouse: Warehouse) -> PriceHistory:
         )
         return frame.iter_rows()
 
+    prices = prices_table(warehouse)
     return PriceHistory.from_frame(
         warehouse.fetch_frame(
-            f"""select ticker, min(trade_date) as first_trade_date, max(trade_date) as last_trade_date
-            from {prices_table(warehouse)} group by ticker"""
+            f"""with bounds as (
+                select ticker, min(trade_date) as first_trade_date, max(trade_date) as last_trade_date
+                from {prices} group by ticker
+            )
+            select bounds.ticker, bounds.first_trade_date, bounds.last_trade_date, latest.market
+            from bounds
+            inner join {prices} as latest
+                on latest.ticker = bounds.ticker and latest.trade_date = bounds.last_trade_date"""
         ),
         day_range_lookup(bars),
     )
@@ -204,7 +216,7 @@ def write_outcomes(warehouse: Warehouse, outcomes: list[FileOutcome]) -> None:
     )
 
 
-def _rows_suite(tickers: list[str], sessions: list[str]):
+def _rows_suite(tickers: list[str], sessions: list[str], currencies: list[str]):
     gx = expectations.gx()
     expectations.context()  # suites need an active context
     expect = gx.expectations
@@ -223,11 +235,15 @@ def _rows_suite(tickers: list[str], sessions: list[str]):
             column="portfolio", regex=f"^{PORTFOLIO_PATTERN.pattern}$", meta={"rule": "portfolio_name"}
         )
     )
-    sets = {"side": list(SIDES), "currency": [CURRENCY], "ticker": tickers, "trade_date": sessions}
+    sets = {"side": list(SIDES), "currency": currencies, "ticker": tickers, "exchange_session": sessions}
     for column, values in sets.items():
-        suite.add_expectation(
-            expect.ExpectColumnValuesToBeInSet(column=column, value_set=values, meta={"rule": f"{column}_known"})
+        rule = "trade_date_known" if column == "exchange_session" else f"{column}_known"
+        suite.add_expectation(expect.ExpectColumnValuesToBeInSet(column=column, value_set=values, meta={"rule": rule}))
+    suite.add_expectation(
+        expect.ExpectColumnPairValuesToBeEqual(
+            column_A="currency", column_B="ticker_currency", meta={"rule": "currency_of_ticker"}
         )
+    )
     for column, rule in (("quantity", "positive"), ("price", "positive"), ("fees", "non_negative")):
         suite.add_expectation(
             expect.ExpectColumnValuesToBeBetween(
@@ -239,14 +255,28 @@ def _rows_suite(tickers: list[str], sessions: list[str]):
 
 def validate_stored(stored: pl.DataFrame, history: PriceHistory) -> expectations.SuiteOutcome:
     """Run ``portfolio_transactions_rows`` on the stored rows (columns :data:`TRANSACTION_COLUMNS`):
-    not-null columns, unique (source_file, source_line), portfolio name pattern, side / currency /
-    ticker / trade_date (an NYSE session) in their sets, quantity > 0, price > 0, fees >= 0."""
+    not-null columns, unique (source_file, source_line), portfolio name pattern, side / currency
+    (of the markets seed) / ticker in their sets, trade_date a session of the ticker's exchange
+    (rule ``trade_date_known``), currency the ticker's (``currency_of_ticker``), quantity > 0,
+    price > 0, fees >= 0."""
     if stored.height == 0:
         return expectations.SuiteOutcome(True, {}, 0)
-    frame = stored.with_columns(pl.col("trade_date").cast(pl.Utf8)).to_pandas()
+    ticker_markets = {t: history.market_of(t) for t in stored["ticker"].unique().to_list()}
+    exchanges = pl.Series([ticker_markets[t].exchange_calendar for t in stored["ticker"].to_list()], dtype=pl.Utf8)
+    frame = stored.with_columns(
+        pl.col("trade_date").cast(pl.Utf8),
+        exchange_session=exchanges + ":" + stored["trade_date"].cast(pl.Utf8),
+        ticker_currency=pl.Series([ticker_markets[t].currency for t in stored["ticker"].to_list()], dtype=pl.Utf8),
+    ).to_pandas()
     days = stored["trade_date"]
-    sessions = [d.isoformat() for d in sessions_between(days.min(), days.max())]
-    return expectations.outcome(expectations.run_suite(_rows_suite(sorted(history.tickers), sessions), frame))
+    sessions = [
+        f"{exchange}:{d.isoformat()}"
+        for exchange in sorted(set(exchanges.to_list()))
+        for d in sessions_between(days.min(), days.max(), exchange)
+    ]
+    currencies = sorted({m.currency for m in markets().values()})
+    suite = _rows_suite(sorted(history.tickers), sessions, currencies)
+    return expectations.outcome(expectations.run_suite(suite, frame))
 
 
 def negative_holdings(stored: pl.DataFrame) -> pl.DataFrame:
@@ -283,9 +313,10 @@ def _error_table(outcomes: list[FileOutcome]) -> MetadataValue:
     owners=["team:data-engineering"],
     tags={"layer": "raw"},
     description=(
-        "Portfolio transactions (buy, sell, dividend; USD) from the CSV files of PORTFOLIOS_DIR, one row per "
-        "file line, validated per file against the price history: a file with any bad row (unknown ticker, "
-        "non-session date, selling more than held, ...) loads nothing and all its rows go to "
+        "Portfolio transactions (buy, sell, dividend; in the tickers' currency, USD or KRW, one per portfolio) "
+        "from the CSV files of PORTFOLIOS_DIR, one row per file line, validated per file against the price "
+        "history: a file with any bad row (unknown ticker, non-session date, selling more than held, a ticker "
+        "in another currency than its portfolio's, ...) loads nothing and all its rows go to "
         "raw.rejected_portfolio_transactions with the reasons."
     ),
     check_specs=[
@@ -294,7 +325,8 @@ def _error_table(outcomes: list[FileOutcome]) -> MetadataValue:
             asset=PORTFOLIO_TRANSACTIONS_KEY,
             blocking=True,
             description="GE suite portfolio_transactions_rows passes on the stored rows; no holding goes "
-            "negative; each portfolio comes from one file; input rows = loaded + rejected for every file.",
+            "negative; each portfolio comes from one file and is in one currency; input rows = loaded + "
+            "rejected for every file.",
         ),
         AssetCheckSpec(
             REJECTED_CHECK,
@@ -362,8 +394,11 @@ def portfolio_transactions(
 
     outcome = validate_stored(stored, history)
     negative = negative_holdings(stored)
-    files_per_portfolio = stored.group_by("portfolio").agg(files=pl.col("source_file").n_unique())
-    shared = files_per_portfolio.filter(pl.col("files") > 1)["portfolio"].to_list()
+    per_portfolio = stored.group_by("portfolio").agg(
+        files=pl.col("source_file").n_unique(), currencies=pl.col("currency").n_unique()
+    )
+    shared = per_portfolio.filter(pl.col("files") > 1)["portfolio"].to_list()
+    mixed = sorted(per_portfolio.filter(pl.col("currencies") > 1)["portfolio"].to_list())
     unbalanced = [
         name
         for name, f in per_file.items()
@@ -371,13 +406,14 @@ def portfolio_transactions(
     ]
     yield AssetCheckResult(
         check_name=ROWS_CHECK,
-        passed=outcome.success and negative.height == 0 and not shared and not unbalanced,
+        passed=outcome.success and negative.height == 0 and not shared and not mixed and not unbalanced,
         severity=AssetCheckSeverity.ERROR,
         metadata={
             "failed_rows_by_rule": MetadataValue.json(outcome.failed_rows_by_rule),
             "expectations_evaluated": outcome.evaluated_expectations,
             "negative_holdings": negative.height,
             "portfolios_in_several_files": MetadataValue.json(shared),
+            "portfolios_in_several_currencies": MetadataValue.json(mixed),
             "files_unbalanced": MetadataValue.json(unbalanced),
         },
     )

@@ -7,18 +7,18 @@
 portfolio      portfolio name (a portfolio lives in one file)
 source_file    file name relative to ``PORTFOLIOS_DIR`` (e.g. ``example_us_core.csv``)
 source_line    line of the row in the file (header = line 1)
-trade_date     NYSE session date of the transaction
+trade_date     session date of the transaction on the ticker's exchange (NYSE, KRX)
 ticker         upper case, a ticker of ``raw.prices_daily``
 side           ``buy`` | ``sell`` | ``dividend``
 quantity       shares (> 0); for a dividend the shares it was paid on
-price          USD per share (> 0); for a dividend the dividend per share
-fees           USD (>= 0; 0 when the file left it empty)
-currency       ``USD``
+price          per share in ``currency`` (> 0); for a dividend the dividend per share
+fees           in ``currency`` (>= 0; 0 when the file left it empty)
+currency       the ticker's market's, ``USD`` or ``KRW``; one per portfolio
 file_sha256    SHA-256 (hex) of the file's bytes as loaded
 loaded_at      UTC time (timestamp without zone) of the run that wrote the file's rows
 =============  =====================================================================
 
-Cash of a row (USD, positive = into the portfolio): buy ``-(quantity * price + fees)``,
+Cash of a row (in ``currency``, positive = into the portfolio): buy ``-(quantity * price + fees)``,
 sell ``quantity * price - fees``, dividend ``quantity * price - fees``.
 
 ``<prefix>raw.rejected_portfolio_transactions`` — every row of every REJECTED file, grain

@@ -1,6 +1,7 @@
 {#-
     Daily value, cash flows, P&L and time-weighted return of each portfolio,
-    with its benchmark over the same days. With V the market value, B the
+    in its currency, with its benchmark (int_portfolio_benchmarks: its market's,
+    in its currency) over the same days. With V the market value, B the
     money paid for buys (incl. fees), S the net proceeds of sales and D the
     net dividends of the session:
 
@@ -19,8 +20,6 @@
     indexes=postgres_indexes([{'columns': ['portfolio', 'trade_date'], 'unique': true}])
 ) }}
 
-{%- set benchmark_id = portfolio_benchmark_id() -%}
-
 with
 
 positions as (
@@ -35,14 +34,21 @@ transactions as (
 
 ),
 
-benchmark as (
+portfolios as (
+
+    select * from {{ ref('int_portfolio_benchmarks') }}
+
+),
+
+benchmarks as (
 
     select
+        benchmark_id,
+        currency,
         trade_date,
         daily_return
 
     from {{ ref('fct_benchmark_daily') }}
-    where benchmark_id = '{{ benchmark_id }}'
 
 ),
 
@@ -115,11 +121,17 @@ paired as (
     -- the benchmark counts on the same days as the portfolio's return
     select
         returns.*,
-        case when returns.growth_factor is not null then benchmark.daily_return end as benchmark_daily_return
+        portfolios.currency,
+        portfolios.benchmark_id,
+        case when returns.growth_factor is not null then benchmarks.daily_return end as benchmark_daily_return
 
     from returns
-    left join benchmark
-        on returns.trade_date = benchmark.trade_date
+    inner join portfolios
+        on returns.portfolio = portfolios.portfolio
+    left join benchmarks
+        on portfolios.benchmark_id = benchmarks.benchmark_id
+        and portfolios.currency = benchmarks.currency
+        and returns.trade_date = benchmarks.trade_date
 
 ),
 
@@ -163,6 +175,7 @@ final as (
     select
         portfolio,
         trade_date,
+        currency,
         market_value,
         buy_amount,
         sell_amount,
@@ -180,7 +193,7 @@ final as (
         wealth_index,
         peak_wealth_index,
         wealth_index / peak_wealth_index - 1 as drawdown,
-        cast('{{ benchmark_id }}' as varchar) as benchmark_id,
+        cast(benchmark_id as varchar) as benchmark_id,
         benchmark_daily_return,
         benchmark_wealth_index - 1 as benchmark_cumulative_return,
         benchmark_wealth_index / benchmark_peak_wealth_index - 1 as benchmark_drawdown

@@ -1,11 +1,14 @@
 {#-
     Each position valued on every session from its first transaction to the
-    last session of the price data. The position on a session is the ledger
+    last session of the price data of the portfolio's currency (the trade
+    dates of the price bars of the markets in that currency: XNYS sessions for
+    USD, XKRX sessions for KRW). The position on a session is the ledger
     state after the position's last transaction on or before it; the price is
     the ticker's last close on or before it (carried forward over gaps of the
     ticker's price history; price_date says from which session). Closed
     positions keep their rows (quantity 0) so that realised P&L and dividends
-    stay in the daily totals.
+    stay in the daily totals. Money is in the portfolio's currency (one per
+    portfolio: int_portfolio_benchmarks).
 -#}
 
 {#- PostgreSQL: lookups of a portfolio's day (and the grain's uniqueness). -#}
@@ -33,21 +36,43 @@ companies as (
 
 ),
 
+markets as (
+
+    select * from {{ ref('dim_markets') }}
+
+),
+
+portfolios as (
+
+    select * from {{ ref('int_portfolio_benchmarks') }}
+
+),
+
+-- the sessions of each currency's universe
 sessions as (
 
-    select distinct trade_date from indicators
+    select distinct
+        markets.currency,
+        indicators.trade_date
+
+    from indicators
+    inner join markets
+        on indicators.market = markets.market
 
 ),
 
 position_starts as (
 
     select
-        portfolio,
-        ticker,
-        min(trade_date) as first_trade_date
+        ledger.portfolio,
+        ledger.ticker,
+        portfolios.currency,
+        min(ledger.trade_date) as first_trade_date
 
     from ledger
-    group by portfolio, ticker
+    inner join portfolios
+        on ledger.portfolio = portfolios.portfolio
+    group by ledger.portfolio, ledger.ticker, portfolios.currency
 
 ),
 
@@ -104,11 +129,13 @@ position_days as (
     select
         position_starts.portfolio,
         position_starts.ticker,
+        position_starts.currency,
         sessions.trade_date
 
     from position_starts
     inner join sessions
-        on sessions.trade_date >= position_starts.first_trade_date
+        on sessions.currency = position_starts.currency
+        and sessions.trade_date >= position_starts.first_trade_date
 
 ),
 
@@ -118,6 +145,7 @@ valued as (
         position_days.portfolio,
         position_days.ticker,
         position_days.trade_date,
+        position_days.currency,
         states.quantity_after as quantity,
         states.cost_basis_after as cost_basis,
         states.cumulative_realised_pnl as realised_pnl,
@@ -145,6 +173,7 @@ final as (
         valued.portfolio,
         valued.ticker,
         valued.trade_date,
+        valued.currency,
         companies.company_name,
         companies.sector,
         valued.quantity,

@@ -21,6 +21,7 @@ final as (
         ledger.trade_date,
         ledger.ticker,
         ledger.side,
+        transactions.currency,
         ledger.quantity,
         ledger.price,
         ledger.fees,

@@ -122,6 +122,7 @@ final as (
 
     select
         spans.portfolio,
+        latest.currency,
         latest.benchmark_id,
         spans.first_trade_date,
         spans.as_of_date,

@@ -1,7 +1,8 @@
 {#-
     Sector weights of each portfolio on every session (open positions only):
     the market value of the sector's holdings over the portfolio's market
-    value. Sectors are the GICS sectors of dim_companies.
+    value. Sectors are those of dim_companies (GICS sectors for US tickers, KSIC
+    industries for KRX tickers).
 -#}
 
 {#- PostgreSQL: a portfolio's day (and the grain's uniqueness). -#}
@@ -23,12 +24,13 @@ sectors as (
     select
         portfolio,
         trade_date,
+        currency,
         sector,
         sum(market_value) as market_value,
         count(*) as holding_count
 
     from positions
-    group by portfolio, trade_date, sector
+    group by portfolio, trade_date, currency, sector
 
 ),
 
@@ -37,6 +39,7 @@ final as (
     select
         portfolio,
         trade_date,
+        currency,
         sector,
         market_value,
         market_value / nullif(sum(market_value) over (partition by portfolio, trade_date), 0) as weight,

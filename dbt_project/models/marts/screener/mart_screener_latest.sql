@@ -65,6 +65,13 @@ markets as (
 
 ),
 
+krx_vendor as (
+
+    -- KRX's own ratios (recorded portal responses), valid from their date to the next one's
+    select * from {{ ref('fct_krx_vendor_valuation') }}
+
+),
+
 recent_crosses as (
 
     -- golden cross on any of the last 20 trading days (bars), today included
@@ -200,7 +207,8 @@ final as (
         latest.rsi_14 < 30 and latest.rsi_14_no_movement is not true as rsi_oversold,
         -- ratios computed from SEC filings (point in time, on this trade date) where the
         -- company has filings, else the vendor snapshot of the financials file
-        case when valuation.ticker is not null then 'sec_filings'
+        case when valuation.fundamentals_source = 'dart_annual' then 'dart_annual'
+             when valuation.ticker is not null then 'sec_filings'
              when financials.ticker is not null then 'vendor_snapshot' end as valuation_source,
         case when valuation.ticker is not null then valuation.market_cap
              else financials.market_cap end as market_cap,
@@ -209,7 +217,7 @@ final as (
         case when valuation.ticker is not null then valuation.pb_ratio
              else financials.pb_ratio end as pb_ratio,
         financials.dividend_yield,
-        case when valuation.ticker is not null then valuation.ttm_eps_diluted
+        case when valuation.ticker is not null then valuation.eps
              else financials.eps end as eps,
         case when valuation.ticker is not null then valuation.knowledge_date
              else financials.as_of_date end as fundamentals_as_of_date,
@@ -220,15 +228,21 @@ final as (
         valuation.net_margin,
         valuation.revenue_growth_yoy,
         financials.market_cap as vendor_market_cap,
-        financials.pe_ratio as vendor_pe_ratio,
-        financials.pb_ratio as vendor_pb_ratio,
-        financials.eps as vendor_eps,
+        case when krx_vendor.ticker is not null then krx_vendor.per else financials.pe_ratio end as vendor_pe_ratio,
+        case when krx_vendor.ticker is not null then krx_vendor.pbr else financials.pb_ratio end as vendor_pb_ratio,
+        case when krx_vendor.ticker is not null then krx_vendor.eps else financials.eps end as vendor_eps,
         coalesce(news_7d.news_count_7d, 0) as news_count_7d,
         news_7d.news_sentiment_7d,
         latest.market,
         markets.currency,
         halts.halted_since is not null as is_halted,
-        halts.halted_since
+        halts.halted_since,
+        valuation.bps,
+        valuation.fiscal_year as fundamentals_fiscal_year,
+        case when krx_vendor.ticker is not null then 'krx_vendor'
+             when financials.ticker is not null then 'vendor_snapshot' end as vendor_source,
+        case when krx_vendor.ticker is not null then krx_vendor.trade_date
+             else financials.as_of_date end as vendor_ratio_date
 
     from latest
     inner join companies
@@ -248,6 +262,10 @@ final as (
         on latest.market = markets.market
     left join halts
         on latest.ticker = halts.ticker
+    left join krx_vendor
+        on latest.ticker = krx_vendor.ticker
+        and krx_vendor.trade_date <= latest.trade_date
+        and (krx_vendor.valid_to is null or krx_vendor.valid_to > latest.trade_date)
 
 )
 
