@@ -13,7 +13,12 @@ of wall time outside asset compute and the goal (< 10 s DuckDB, < 20 s PostgreSQ
 ``--postgres URL`` measures the same on a PostgreSQL server (a scratch database created and
 dropped; the first build there is copied with ``CREATE DATABASE ... TEMPLATE``).
 
-Usage: ``python benchmarks/increment_time.py [--repeat N] [--postgres URL]`` (default 3).
+``--feed krx`` measures one new Korean session instead: the first build loads both feeds up to
+2022-05-13 (the US file ends 2018-02-07, the KRX file 2022-05-16), then
+``--price-feed krx --partition-range 2022-05-16...2022-05-16`` (the ``krx_after_close_schedule``'s
+run: 2,474 KOSPI/KOSDAQ tickers).
+
+Usage: ``python benchmarks/increment_time.py [--repeat N] [--postgres URL] [--feed us|krx]`` (default 3, us).
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ from pathlib import Path
 
 from build_time import BuildTiming, build_environment, timed_build
 
-FIRST_SESSION, BEFORE_LAST, LAST_SESSION = "2013-02-08", "2018-02-06", "2018-02-07"
+FIRST_SESSION = "2013-02-08"
+#: Per price feed: the last session of the first build and the new session timed.
+SESSIONS = {"us": ("2018-02-06", "2018-02-07"), "krx": ("2022-05-13", "2022-05-16")}
+
+
+def new_session_args(feed: str) -> list[str]:
+    """``pipelines.build`` arguments of the timed run: one session of ``feed``."""
+    last = SESSIONS[feed][1]
+    return ["--price-feed", feed, "--partition-range", f"{last}...{last}"]
 
 
 def _restore(directory: str, env: dict[str, str], copies: Path) -> None:
@@ -35,11 +48,11 @@ def _restore(directory: str, env: dict[str, str], copies: Path) -> None:
         shutil.copyfile(copies / Path(env[name]).name, env[name])
 
 
-def duckdb_increments(repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
+def duckdb_increments(repeat: int, feed: str = "us") -> tuple[BuildTiming, list[BuildTiming]]:
     """The first build of all but the last session, then ``repeat`` timed one-session runs."""
     with tempfile.TemporaryDirectory() as directory:
         env = build_environment(directory)
-        first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{BEFORE_LAST}"])
+        first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
         copies = Path(directory, "copies")
         copies.mkdir()
         for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH"):
@@ -47,11 +60,11 @@ def duckdb_increments(repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
         runs = []
         for _ in range(repeat):
             _restore(directory, env, copies)
-            runs.append(timed_build(directory, env, ["--partition-range", f"{LAST_SESSION}...{LAST_SESSION}"]))
+            runs.append(timed_build(directory, env, new_session_args(feed)))
         return first, runs
 
 
-def postgres_increments(admin_url: str, repeat: int) -> tuple[BuildTiming, list[BuildTiming]]:
+def postgres_increments(admin_url: str, repeat: int, feed: str = "us") -> tuple[BuildTiming, list[BuildTiming]]:
     """As :func:`duckdb_increments` on PostgreSQL: each repetition runs on a fresh copy
     (``CREATE DATABASE ... TEMPLATE``) of the first build, under the first build's database name:
     the daily run of a deployment uses the database of its first build, and another name would
@@ -73,13 +86,13 @@ def postgres_increments(admin_url: str, repeat: int) -> tuple[BuildTiming, list[
         try:
             with tempfile.TemporaryDirectory() as directory:
                 env = build_environment(directory, {"WAREHOUSE_URL": url(work)})
-                first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{BEFORE_LAST}"])
+                first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
                 con.execute(f'create database "{base}" template "{work}"')
                 runs = []
                 for _ in range(repeat):
                     con.execute(f'drop database "{work}" with (force)')
                     con.execute(f'create database "{work}" template "{base}"')
-                    runs.append(timed_build(directory, env, ["--partition-range", f"{LAST_SESSION}...{LAST_SESSION}"]))
+                    runs.append(timed_build(directory, env, new_session_args(feed)))
                 return first, runs
         finally:
             for dbname in reversed(created):
@@ -90,15 +103,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="one-session runs timed (default 3)")
     parser.add_argument("--postgres", metavar="URL", help="measure on this PostgreSQL server instead of DuckDB")
+    parser.add_argument("--feed", choices=sorted(SESSIONS), default="us", help="the price feed of the new session")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     backend, goal = ("PostgreSQL", 20) if args.postgres else ("DuckDB", 10)
-    first, runs = postgres_increments(args.postgres, args.repeat) if args.postgres else duckdb_increments(args.repeat)
-    print(f"first build of {BEFORE_LAST} and before ({backend}): {first.wall:.1f} s")
+    before_last, last = SESSIONS[args.feed]
+    first, runs = (postgres_increments(args.postgres, args.repeat, args.feed) if args.postgres
+                   else duckdb_increments(args.repeat, args.feed))  # fmt: skip
+    print(f"first build of {before_last} and before ({backend}, price feeds us and krx): {first.wall:.1f} s")
     for i, run in enumerate(runs, 1):
         print(
-            f"one new session {LAST_SESSION}, run {i}: {run.wall:.1f} s ({run.outside_share:.0%} outside asset compute)"
+            f"one new {args.feed} session {last}, run {i}: {run.wall:.1f} s ({run.outside_share:.0%} outside asset compute)"
         )
         steps = sorted(run.steps.items(), key=lambda item: -item[1])[:5]
         print("  slowest steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps))
