@@ -71,11 +71,11 @@ serve:
 ## Installs Debian's `chromium` with apt-get when it is missing and this user may; otherwise
 ## says why (the walk then skips, or fails under CI=true).
 browser:
-	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
+	@if { command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; } && fc-list :lang=ko 2>/dev/null | grep -q .; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's chromium for the browser walk (apt-get)"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
-	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }; \
+	  echo "installing Debian's chromium and a Korean font (fonts-noto-cjk) for the browser walk (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk >/dev/null; }; \
 	else echo "no Chromium and no root apt-get: tests/test_browser_walk.py will skip (fails under CI=true)"; fi
 
 test: install data browser

@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 from dashboards.lib import formatting as fmt
 from domain import screens
+from domain.markets import markets as seed_markets
 from domain.settings import Settings
 from domain.warehouse import readers
 from tests.app_harness import rerun, run_app
@@ -167,7 +168,12 @@ def trading_days(source: Source, ticker: str, start: date, end: date) -> int:
 
 
 def set_widgets(at: AppTest, settings: dict) -> None:
+    if "scr_market" in settings:  # first, as a user does: the page redraws the filters in its currency
+        at.selectbox(key="scr_market").set_value(settings["scr_market"])
+        rerun(at)
     for key, value in settings.items():
+        if key == "scr_market":
+            continue
         if key == "scr_sectors":
             at.multiselect(key=key).set_value(value)
         elif key in ("scr_vs_sma_50", "scr_vs_sma_200"):
@@ -180,6 +186,17 @@ def set_widgets(at: AppTest, settings: dict) -> None:
             at.number_input(key=key).set_value(value)
 
 
+def by_currency_then_market_cap(mart: pd.DataFrame) -> list[str]:
+    """The tickers of ``mart`` as the default screen orders them: the markets' currencies in the
+    seed's order (USD, then KRW: amounts in two currencies are not compared), then market cap
+    descending (NULLs last), then ticker."""
+    ranks = {c: i for i, c in enumerate(dict.fromkeys(m.currency for m in seed_markets().values()))}
+    rank = mart["market"].map(lambda code: ranks[seed_markets()[code].currency])
+    ordered = mart.assign(_rank=rank).sort_values(["_rank", "market_cap", "ticker"], ascending=[True, False, True],
+                                                  na_position="last")  # fmt: skip
+    return list(ordered["ticker"])
+
+
 # ----------------------------------------------------------------------------- frame
 
 
@@ -189,9 +206,7 @@ def test_screener_renders_everything(app_on, mart):
     table = shown(at)
     assert set(table["ticker"]) == set(mart["ticker"])
     assert match_count(at) == (len(mart), len(mart))
-    assert list(table["ticker"]) == list(
-        mart.sort_values(["market_cap", "ticker"], ascending=[False, True], na_position="last")["ticker"]
-    )
+    assert list(table["ticker"]) == by_currency_then_market_cap(mart)
     built_at, run_id = app_on.build_info()
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert f"Warehouse built {built_at:%Y-%m-%d %H:%M} UTC" in captions
@@ -330,18 +345,23 @@ def _sectors(mart: pd.DataFrame, n: int) -> list[str]:
     return mart["sector"].dropna().value_counts().index[:n].tolist()
 
 
+def _us(mart: pd.DataFrame) -> pd.DataFrame:
+    return mart[mart["market"] == "US"]
+
+
 def _contains(column: pd.Series, text: str) -> pd.Series:
     return column.fillna("").str.contains(text, case=False, regex=False)
 
 
 SCENARIOS: dict[str, tuple[Callable[[pd.DataFrame], dict], Callable[[pd.DataFrame], pd.Series]]] = {
+    # a market-cap filter is in one currency: the US market's (USD bn)
     "sector + market cap": (
-        lambda m: {"scr_sectors": _sectors(m, 2), "scr_market_cap_min": 20.0},
-        lambda m: m["sector"].isin(_sectors(m, 2)) & (m["market_cap"] > 20e9),
+        lambda m: {"scr_market": "US", "scr_sectors": _sectors(_us(m), 2), "scr_market_cap_min": 20.0},
+        lambda m: (m["market"] == "US") & m["sector"].isin(_sectors(_us(m), 2)) & (m["market_cap"] > 20e9),
     ),
     "market cap range": (
-        lambda m: {"scr_market_cap_min": 10.0, "scr_market_cap_max": 50.0},
-        lambda m: (m["market_cap"] > 10e9) & (m["market_cap"] < 50e9),
+        lambda m: {"scr_market": "US", "scr_market_cap_min": 10.0, "scr_market_cap_max": 50.0},
+        lambda m: (m["market"] == "US") & (m["market_cap"] > 10e9) & (m["market_cap"] < 50e9),
     ),
     "P/E, P/B, dividend yield": (
         lambda m: {"scr_pe_ratio_max": 20.0, "scr_pb_ratio_min": 1.0, "scr_dividend_yield_min": 2.0},
@@ -396,10 +416,12 @@ def test_filters_match_independent_pandas(app_on, mart, name):
     expected = set(mart.loc[predicate(mart).fillna(False).astype(bool), "ticker"])
     assert 0 < len(expected) < len(mart), f"scenario {name!r} does not discriminate on this data"
     at = run_app(app_on.settings)
-    set_widgets(at, settings(mart))
+    widgets = settings(mart)
+    set_widgets(at, widgets)
     rerun(at)
     assert shown_tickers(at) == expected
-    assert match_count(at) == (len(expected), len(mart))
+    universe = mart[mart["market"] == widgets["scr_market"]] if "scr_market" in widgets else mart
+    assert match_count(at) == (len(expected), len(universe))
     assert at.selectbox(key="scr_preset").value == "Custom"
 
 
@@ -447,29 +469,40 @@ def test_empty_result(app_on, mart):
 
 # ----------------------------------------------------------------------------- presets
 
+#: What each preset selects, in pandas on the mart (a preset that names markets: within them).
 PRESET_EXPECTATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "Oversold above SMA200": lambda m: (m["rsi_14"] < 30) & (m["close"] > m["sma_200"]),
     "New 52-week highs": lambda m: m["new_high_52w"] == True,  # noqa: E712
     "Golden cross (20d)": lambda m: m["golden_cross_20d"] == True,  # noqa: E712
-    "Value: P/E < 15 and dividend yield > 3 %": lambda m: (m["pe_ratio"] < 15) & (m["dividend_yield"] > 0.03),
+    "Value: P/E < 15 and dividend yield > 3 %": lambda m: (m["market"] == "US") & (m["pe_ratio"] < 15)
+    & (m["dividend_yield"] > 0.03),
     "Momentum": lambda m: (m["return_63d"] > 0.10)
     & (m["return_252d"] > 0.20)
     & (m["close"] > m["sma_50"])
     & (m["close"] > m["sma_200"]),
     "Overbought (RSI > 70)": lambda m: m["rsi_14"] > 70,
     "Near 52-week high on heavy volume": lambda m: (m["pct_from_high_52w"] >= -0.05) & (m["relative_volume"] >= 1.5),
+    "Quality (filings): ROE > 15 % and debt/equity < 2": lambda m: (m["market"] == "US") & (m["roe"] > 0.15)
+    & (m["debt_to_equity"] < 2),
+    # on a build without Korean prices these select nothing, out of no stock
+    "KOSPI 52-week high breakout": lambda m: (m["market"] == "KOSPI") & (m["new_high_52w"] == True)  # noqa: E712
+    & (m["relative_volume"] >= 2),
+    "KOSDAQ oversold": lambda m: (m["market"] == "KOSDAQ") & (m["rsi_14"] < 30) & (m["stoch_k"] < 20),
 }
 
 
 @pytest.mark.parametrize("name", list(PRESET_EXPECTATIONS))
 def test_presets(app_on, mart, name):
     expected = set(mart.loc[PRESET_EXPECTATIONS[name](mart).fillna(False).astype(bool), "ticker"])
+    preset_markets = screens.presets()[name].markets
+    universe = mart[mart["market"].isin(preset_markets)] if preset_markets else mart
     at = run_app(app_on.settings)
     at.selectbox(key="scr_preset").set_value(name)
     rerun(at)
     assert shown_tickers(at) == expected
-    assert match_count(at) == (len(expected), len(mart))
+    assert match_count(at) == (len(expected), len(universe))
     assert at.selectbox(key="scr_preset").value == name
+    assert at.selectbox(key="scr_market").value == (preset_markets[0] if preset_markets else "All markets")
 
 
 def test_preset_sets_the_filter_widgets(app_on):
@@ -613,7 +646,7 @@ def test_stock_fundamentals(app_on, mart):
     metrics = {m.label: m.value for m in at.metric}
     labels = screens.registry()  # one label per column, from the registry
     assert metrics[labels["return_252d"].label] == fmt.pct(row["return_252d"], signed=True)
-    assert metrics["Market cap"] == fmt.usd_compact(row["market_cap"])
+    assert metrics["Market cap"] == fmt.money_compact(row["market_cap"], "USD")
     assert metrics["P/E"] == fmt.number(row["pe_ratio"])
     assert metrics["P/B"] == fmt.number(row["pb_ratio"])
     assert metrics["Dividend yield"] == fmt.pct(row["dividend_yield"])

@@ -30,7 +30,7 @@ def mart() -> duckdb.DuckDBPyConnection:
         f"{c} {'VARCHAR' if c in ('ticker', 'company_name', 'sector') else 'DATE' if c == 'trade_date' else 'BOOLEAN' if c in ('new_high_52w', 'golden_cross_20d') else 'DOUBLE'}"
         for c in screens.registry().result_columns
     )
-    con.execute(f"CREATE TABLE marts.mart_screener_latest ({cols})")
+    con.execute(f"CREATE TABLE marts.mart_screener_latest ({cols}, market VARCHAR DEFAULT 'US')")
     rows = [
         # ticker, company, sector, rsi, close, sma_50, sma_200, pe, div, mcap, new_high, golden
         ("AAA", "Alpha Inc", "Energy", 25.0, 110.0, 105.0, 100.0, 12.0, 0.04, 5e10, False, True),
@@ -55,11 +55,26 @@ def _tickers(con: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> list[str]:
 
 
 def test_empty_spec_selects_everything_without_params():
-    q = build_screen_query(ScreenSpec())
+    q = build_screen_query(ScreenSpec(sort_by="rsi_14"))
     assert "WHERE" not in q.sql
     assert q.params == []
     assert q.sql.startswith("SELECT ticker, company_name, sector,")
-    assert "FROM marts.mart_screener_latest ORDER BY market_cap DESC NULLS LAST, ticker ASC" in q.sql
+    assert ", market FROM marts.mart_screener_latest ORDER BY rsi_14 DESC NULLS LAST, ticker ASC" in q.sql
+
+
+def test_a_money_sort_over_two_currencies_keeps_each_currency_together():
+    """Sorted by market cap over every market (USD and KRW), rows are grouped by currency in the
+    seed's order before the amount: won are never compared with dollars. One currency (US
+    alone, or KOSPI) or a sort by a unit-free column needs no grouping."""
+    q = build_screen_query(ScreenSpec())
+    grouping = "CASE market WHEN 'US' THEN 0 WHEN 'KOSPI' THEN 1 WHEN 'KOSDAQ' THEN 1 END"
+    assert f"ORDER BY {grouping} ASC NULLS LAST, market_cap DESC NULLS LAST, ticker ASC" in q.sql
+    assert q.params == []  # the seed's codes are the only literals
+    for spec in (ScreenSpec(markets=("US",)), ScreenSpec(markets=("KOSPI",)), ScreenSpec(sort_by="rsi_14")):
+        assert screens.currency_order(spec) is None
+    assert screens.currency_order(ScreenSpec(markets=("US", "KOSDAQ"), sort_by="close")) == (
+        "CASE market WHEN 'US' THEN 0 WHEN 'KOSDAQ' THEN 1 END"
+    )
 
 
 def test_values_travel_as_params_not_sql_text():
@@ -159,6 +174,22 @@ def test_flags(mart):
     assert _tickers(mart, ScreenSpec(golden_cross_20d=True)) == ["AAA"]
 
 
+def test_markets_limit_the_rows_and_are_params(mart):
+    mart.execute("UPDATE marts.mart_screener_latest SET market = 'KOSPI' WHERE ticker IN ('BBB', 'CCC')")
+    kospi = ScreenSpec(markets=("KOSPI",), sort_by="ticker", descending=False)
+    assert _tickers(mart, kospi) == ["BBB", "CCC"]
+    assert _tickers(mart, kospi.replace(rsi_14=Range(max=30))) == ["BBB"]  # filters apply within the market
+    q = build_screen_query(kospi)
+    assert "WHERE market IN (?)" in q.sql and q.params == ["KOSPI"] and "'KOSPI'" not in q.sql
+    # every market, sorted by market cap: the US rows (USD) first, then the KOSPI rows (KRW)
+    assert _tickers(mart, ScreenSpec()) == ["AAA", "DDD", "BBB", "CCC"]
+    assert ScreenSpec(markets=["KOSDAQ", "US", "KOSDAQ"]).markets == ("US", "KOSDAQ")  # the seed's order
+    with pytest.raises(ValueError, match="unknown markets \\['NYSE'\\]; markets: US, KOSPI, KOSDAQ"):
+        ScreenSpec(markets=("NYSE",))
+    with pytest.raises(TypeError, match="list of market codes"):
+        ScreenSpec(markets="KOSPI")  # type: ignore[arg-type]
+
+
 def test_limit_is_a_param(mart):
     q = build_screen_query(ScreenSpec(limit=2, sort_by="ticker", descending=False))
     assert q.sql.endswith("LIMIT ?") and q.params == [2]
@@ -194,6 +225,23 @@ def test_invalid_numbers_rejected():
         ScreenSpec(sectors=(1,))  # type: ignore[arg-type]
 
 
+def test_presets_name_the_markets_they_are_meant_for():
+    """Technical presets apply to any market; the fundamental ones to the US (their data); the
+    Korean ones to one Korean market each (the market selector holds one market or all)."""
+    presets = screens.presets()
+    assert presets["Oversold above SMA200"].markets == () and presets["Momentum"].markets == ()
+    assert presets["Value: P/E < 15 and dividend yield > 3 %"].markets == ("US",)
+    assert presets["Quality (filings): ROE > 15 % and debt/equity < 2"].markets == ("US",)
+    assert presets["KOSDAQ oversold"].markets == ("KOSDAQ",)
+    assert presets["KOSDAQ oversold"].rsi_14 == Range(max=30) and presets["KOSDAQ oversold"].stoch_k == Range(max=20)
+    breakout = presets["KOSPI 52-week high breakout"]
+    assert breakout.markets == ("KOSPI",) and breakout.new_high_52w and breakout.min_relative_volume == 2.0
+    assert all(len(spec.markets) <= 1 for spec in presets.values())
+    q = build_screen_query(presets["KOSDAQ oversold"])
+    assert q.params == ["KOSDAQ", 30.0, 20.0]
+    assert screens.spec_from_mapping(screens.spec_to_mapping(breakout)) == breakout  # alert rules' YAML form
+
+
 def test_presets_compile_and_match_their_definitions():
     required = {
         "Oversold above SMA200",
@@ -222,7 +270,8 @@ def test_presets_compile_and_match_their_definitions():
 def test_widget_units_roundtrip_presets():
     for name, spec in screens.presets().items():
         values = ff.widget_values(spec)
-        assert set(values) == set(ff.widget_keys())
+        # the market selector's value only when the preset names its market
+        assert set(values) == set(ff.widget_keys()) - ({ff.KEY_MARKET} if not spec.markets else set()), name
         assert ff.spec_from_widgets(values) == spec, name
 
 
@@ -248,6 +297,21 @@ def test_widget_units_conversion():
     shown = ff.widget_values(spec)
     assert shown["scr_market_cap_min"] == 10.0 and shown["scr_dividend_yield_min"] == 3.0
     assert shown["scr_return_252d_max"] == 7.0
+
+
+def test_market_cap_input_is_in_the_large_unit_of_the_currency():
+    """USD in billions, KRW in 억 (10^8): 100,000 억 = 10 trillion won (10조); over markets of two
+    currencies the market-cap inputs are left out of the spec."""
+    krw = ff.spec_from_widgets({"scr_market_cap_min": 100_000.0, ff.KEY_MARKET: "KOSPI"}, currency="KRW")
+    assert krw.market_cap == Range(min=1e13) and krw.markets == ("KOSPI",)
+    assert ff.widget_values(krw, currency="KRW")["scr_market_cap_min"] == 100_000.0
+    assert ff.widget_label(screens.registry()["market_cap"], "min", "KRW") == "Market cap (KRW 억) over"
+    mixed = ff.spec_from_widgets({"scr_market_cap_min": 20.0, "scr_rsi_14_max": 30.0}, currency=None)
+    assert mixed.market_cap == Range() and mixed.rsi_14 == Range(max=30.0) and mixed.markets == ()
+    assert ff.widget_values(ScreenSpec(market_cap=Range(min=2e10)), currency=None)["scr_market_cap_min"] is None
+    assert set(ff.money_widget_keys()) == {"scr_market_cap_min", "scr_market_cap_max"}
+    with pytest.raises(ValueError, match="one market or all"):
+        ff.widget_values(ScreenSpec(markets=("KOSPI", "KOSDAQ")))
 
 
 def test_widget_values_drop_unknown_sectors():

@@ -1,4 +1,5 @@
-"""Point-in-time fundamentals from the bundled SEC companyfacts files (real filings).
+"""Point-in-time fundamentals from the bundled SEC companyfacts files (real filings), and for the
+KRX tickers of the session build the DART annual accounts (in depth: tests/test_dart_fundamentals.py).
 
 Every expected value below was read from the filings in
 ``data/sample/sec/companyfacts_CIK*.json.gz`` (concept, period end and accession number
@@ -7,6 +8,8 @@ is split-adjusted as of 2018-02-07 (Apple's 7-for-1 split of 2014-06-09 applied)
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import pytest
 
@@ -162,3 +165,36 @@ def test_sec_facts_carry_the_company_ticker(warehouse_con):
     tickers = dict(warehouse_con.sql("select distinct cik, ticker from raw.sec_facts").fetchall())
     # Alphabet has GOOGL and GOOG: the column holds the first, the ticker table both
     assert tickers == {"0000320193": "AAPL", "0001045810": "NVDA", "0001652044": "GOOG", "0001835632": "MRVL"}
+
+
+# Samsung Electronics (005930), DART annual accounts (data/sample/dart/dart_key_accounts_annual.csv):
+# basic EPS 3,166 KRW for FY2019 and 3,841 KRW for FY2020 (fiscal years ending 12-31, taken as
+# known 90 days later); closes 83,000 (2021-01-04), 82,200 (2021-03-30) and 81,400 (2021-03-31)
+# KRW in the bundled KRX file.
+SAMSUNG_EPS = {2019: 3_166, 2020: 3_841}
+
+
+def test_each_market_has_its_own_fundamentals_source(warehouse_con):
+    """SEC filings for US tickers only, DART annual accounts for KRX tickers only."""
+    sources = warehouse_con.sql(
+        """
+        select v.fundamentals_source, list(distinct c.market order by c.market), count(distinct v.ticker)
+        from marts.fct_daily_valuation as v
+        inner join marts.dim_companies as c on c.ticker = v.ticker
+        group by all order by all
+        """
+    ).fetchall()
+    assert sources == [("dart_annual", ["KOSPI"], 43), ("sec_companyfacts", ["US"], 4)]
+
+
+@pytest.mark.parametrize(
+    ("trade_date", "close", "fiscal_year"),
+    [("2021-01-04", 83_000, 2019), ("2021-03-30", 82_200, 2019), ("2021-03-31", 81_400, 2020)],
+)
+def test_samsung_per_uses_the_dart_year_known_on_the_day(valuation, trade_date, close, fiscal_year):
+    row = valuation("005930", trade_date)
+    assert (row["fundamentals_source"], row["fiscal_year"], row["close"]) == ("dart_annual", fiscal_year, close)
+    assert row["eps"] == SAMSUNG_EPS[fiscal_year] and row["ttm_eps_diluted"] is None
+    assert row["pe_ratio"] == pytest.approx(close / SAMSUNG_EPS[fiscal_year], rel=1e-12)  # 26.22 on 2021-01-04
+    # available 90 days after the fiscal year end: 2020-03-30 (a leap year) for FY2019, 2021-03-31 for FY2020
+    assert row["knowledge_date"] == date(fiscal_year, 12, 31) + timedelta(days=90)

@@ -33,28 +33,51 @@ def test_filter_form_percent_units_for_roe():
     assert ff.spec_from_widgets(values) == spec
 
 
+QUALITY = "Quality (filings): ROE > 15 % and debt/equity < 2"
+
+
 @pytest.fixture()
 def mart(app_on) -> pd.DataFrame:
     return app_on.read(
-        "SELECT ticker, valuation_source, roe, debt_to_equity, pe_ratio, market_cap "
+        "SELECT ticker, market, valuation_source, roe, debt_to_equity, pe_ratio, market_cap "
         f"FROM {app_on.t('marts', 'mart_screener_latest')}"
     ).set_index("ticker")
 
 
+def _quality(mart: pd.DataFrame, market: str) -> list[str]:
+    """The quality screen over ``market``'s rows, independently: ROE > 15 %, debt/equity < 2, by ROE."""
+    rows = mart[(mart["market"] == market) & (mart["roe"] > 0.15) & (mart["debt_to_equity"] < 2)]
+    return list(rows.sort_values("roe", ascending=False).index)
+
+
 def test_quality_preset_matches_independent_filter(app_on, mart):
-    spec = screens.presets()["Quality (filings): ROE > 15 % and debt/equity < 2"]
-    expected = mart[(mart["roe"] > 0.15) & (mart["debt_to_equity"] < 2)]
+    spec = screens.presets()[QUALITY]
+    assert spec.markets == ("US",)
     result = screener_queries.run_screen(open_reader(app_on.settings), spec)
-    assert list(result["ticker"]) == list(expected.sort_values("roe", ascending=False).index)
+    assert list(result["ticker"]) == _quality(mart, "US")
     assert set(result["ticker"]) == {"AAPL", "NVDA"}  # GOOG(L): ROE 8.7 % on 2018-02-07
     assert set(result["valuation_source"]) == {"sec_filings"}
+
+
+def test_quality_filters_on_kospi_use_the_dart_ratios(app_on, mart):
+    """The same filters over KOSPI: the companies whose DART accounts give ROE > 15 % and
+    debt/equity < 2 on 2022-05-16 (e.g. SK hynix 000660, ROE 16.8 % for FY2021)."""
+    spec = ScreenSpec(markets=("KOSPI",), roe=Range(min=0.15), debt_to_equity=Range(max=2.0), sort_by="roe")
+    result = screener_queries.run_screen(open_reader(app_on.settings), spec)
+    assert list(result["ticker"]) == _quality(mart, "KOSPI")
+    assert "000660" in set(result["ticker"]) and set(result["valuation_source"]) == {"dart_annual"}
 
 
 def test_valuation_source_on_both_backends(app_on, mart):
     assert mart.loc["AAPL", "valuation_source"] == "sec_filings"
     assert mart.loc["ABT", "valuation_source"] == "vendor_snapshot"
+    assert mart.loc["005930", "valuation_source"] == "dart_annual"
     assert pd.isna(mart.loc["GOOGL", "pe_ratio"])  # filings give no dimensionless diluted EPS
-    assert mart["valuation_source"].value_counts().to_dict() == {"vendor_snapshot": len(mart) - 4, "sec_filings": 4}
+    us, krx = mart[mart["market"] == "US"], mart[mart["market"] != "US"]
+    assert us["valuation_source"].value_counts().to_dict() == {"vendor_snapshot": len(us) - 4, "sec_filings": 4}
+    # the 43 companies of the bundled DART file; the other KRX tickers have no fundamentals
+    assert krx["valuation_source"].value_counts().to_dict() == {"dart_annual": 43}
+    assert krx["valuation_source"].isna().sum() == len(krx) - 43 > 0
 
 
 def test_valuation_history_and_figure(app_on):

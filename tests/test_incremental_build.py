@@ -1,11 +1,12 @@
 """The incremental daily path gives the marts of a first build (issue 12).
 
-On the bundled data, on DuckDB and on PostgreSQL: a first build of every session but the last
+On the bundled US data, on DuckDB and on PostgreSQL: a first build of every session but the last
 (2013-02-08..2018-02-06), then ``python -m pipelines.build --partition-range
-2018-02-07...2018-02-07`` (the same ``PRICES_CSV``), compared column by column with the
-session's first build of all 1,259 sessions. The increment must recompute one bar per ticker
-(``int_price_rebuild_starts``), and every indicator column and every stored recursive state
-must equal the first build's.
+2018-02-07...2018-02-07`` (the same ``PRICES_CSV``, the ``us`` feed only), compared column by
+column with the US rows of the session's first build of all 1,259 sessions (that build also
+holds the KRX cut; indicators are per ticker, so its US rows are what a US-only build gives).
+The increment must recompute one bar per ticker (``int_price_rebuild_starts``), and every
+indicator column and every stored recursive state must equal the first build's.
 
 Equal means bit-identical, except for the columns DuckDB computes with a windowed ``avg`` or
 ``stddev_pop`` (SMA, Bollinger bands, average volume and relative volume): its segment trees
@@ -39,19 +40,27 @@ RELATIVE_TOLERANCE = 1e-12
 STATE_COLUMNS = ["ema_12", "ema_26", "macd_fast", "macd_seed_sum", "macd_signal", "avg_gain", "avg_loss", "atr_14"]
 
 
-def _frame(settings, layer: str, table: str, columns: str = "*") -> pl.DataFrame:
+def _frame(settings, layer: str, table: str, columns: str = "*", market: str | None = None) -> pl.DataFrame:
     """A table of the warehouse of ``settings`` (DuckDB: opened read-only, as other test
-    processes read the shared build at the same time)."""
+    processes read the shared build at the same time); with ``market``, only the rows of that
+    market's tickers (``raw.prices_daily.market``)."""
+
+    def query(name) -> str:
+        where = ""
+        if market is not None:
+            where = f" where ticker in (select ticker from {name('raw', 'prices_daily')} where market = '{market}')"
+        return f"select {columns} from {name(layer, table)}{where}"
+
     if settings.postgres is None:
         import duckdb
 
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            frame = con.sql(f"select {columns} from {layer}.{table}").pl()
+            frame = con.sql(query(lambda schema, name: f"{schema}.{name}")).pl()
     else:
         from pipelines.lib.resources import build_resources
 
         with build_resources(settings, environ={})["warehouse"].connect() as wh:
-            frame = wh.fetch_frame(f"select {columns} from {wh.table(layer, table)}")
+            frame = wh.fetch_frame(query(wh.table))
     return frame.sort("ticker", "trade_date") if "trade_date" in frame.columns else frame.sort("ticker")
 
 
@@ -94,7 +103,9 @@ def _one_new_session(settings, first_build_settings) -> None:
     assert set(starts["changed_bars"].to_list()) == {1}
 
     indicators = _frame(settings, "marts", "fct_daily_indicators")
-    assert differences(indicators, _frame(first_build_settings, "marts", "fct_daily_indicators")) == {}
+    assert set(indicators["market"].unique().to_list()) == {"US"}  # the us feed only
+    first_build = _frame(first_build_settings, "marts", "fct_daily_indicators", market="US")
+    assert differences(indicators, first_build) == {}
     # one computed_at stamp per run: the first build's on every bar but the new session's
     new_bar = pl.col("trade_date") == date.fromisoformat(LAST_SESSION)
     first_stamps = indicators.filter(~new_bar)["computed_at"].unique().to_list()
@@ -104,7 +115,8 @@ def _one_new_session(settings, first_build_settings) -> None:
         _assert_snapshot_synced(settings, indicators)
     state = f"ticker, trade_date, bar_number, {', '.join(STATE_COLUMNS)}"
     assert differences(_frame(settings, "intermediate", "int_daily_recursive_indicators", state),
-                       _frame(first_build_settings, "intermediate", "int_daily_recursive_indicators", state)) == {}  # fmt: skip
+                       _frame(first_build_settings, "intermediate", "int_daily_recursive_indicators", state,
+                              market="US")) == {}  # fmt: skip
 
 
 def _assert_snapshot_synced(settings, indicators: pl.DataFrame) -> None:

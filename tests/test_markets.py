@@ -34,8 +34,19 @@ def test_each_seed_market_matches_its_exchange_calendar(seed_rows):
         assert time.fromisoformat(row["data_ready_time_local"]) > latest_close, row["market"]
 
 
-def test_app_display_names_are_the_seed_display_names(seed_rows):
-    assert fmt.MARKET_NAMES == {row["market"]: row["display_name"] for row in seed_rows}
+def test_app_display_names_and_currencies_are_the_seeds(seed_rows):
+    """The app names each market, and formats its money, as the seed file says (read here with
+    csv, not through domain.markets); a code the seed does not have shows as itself."""
+    assert {row["market"]: fmt.market_name(row["market"]) for row in seed_rows} == {
+        row["market"]: row["display_name"] for row in seed_rows
+    }
+    assert {row["market"]: fmt.market_currency(row["market"]) for row in seed_rows} == {
+        row["market"]: row["currency"] for row in seed_rows
+    }
+    assert {row["currency"]: fmt.money_decimals(row["currency"]) for row in seed_rows} == {
+        row["currency"]: int(row["money_decimals"]) for row in seed_rows
+    }
+    assert fmt.market_name("TSX") == "TSX"
 
 
 def test_dim_markets_holds_the_three_markets(warehouse_con):
@@ -53,12 +64,23 @@ def test_dim_markets_holds_the_three_markets(warehouse_con):
     ]  # fmt: skip
 
 
-def test_every_loaded_ticker_is_in_the_us_market(warehouse_con):
-    """AAPL is US in both marts, as is every ticker of the bundled (US) price file; ``market`` is
-    the last column of both, after the BI contract's existing ones."""
-    for mart in ("dim_companies", "mart_screener_latest"):
+#: The last column of each mart before markets were data: ``market`` and the columns that came
+#: with the Korean market (currency, halts) follow the BI contract's existing ones.
+CONTRACT_LAST_COLUMN = {"dim_companies": "trading_days", "mart_screener_latest": "news_sentiment_7d"}
+
+
+def test_every_loaded_ticker_has_its_market(warehouse_con):
+    """AAPL is US in both marts, as are the 505 tickers of the bundled S&P 500 file; a Korean
+    build adds KOSPI and KOSDAQ tickers, six-character KRX codes (Samsung Electronics 005930 is
+    KOSPI; newer preferred shares end in a letter, e.g. 00499K); ``market`` comes right after the
+    BI contract's existing columns in both."""
+    for mart, last in CONTRACT_LAST_COLUMN.items():
         frame: pd.DataFrame = warehouse_con.sql(f"select * from marts.{mart}").df()
-        assert frame.columns[-1] == "market", mart
+        assert frame.columns.get_loc("market") == frame.columns.get_loc(last) + 1, mart
         assert frame.loc[frame["ticker"] == "AAPL", "market"].tolist() == ["US"], mart
-        assert set(frame["market"]) == {"US"}, mart
-        assert len(frame) == 505, mart
+        assert int((frame["market"] == "US").sum()) == 505, mart
+        korean = frame[frame["market"] != "US"]
+        assert set(korean["market"]) <= {"KOSPI", "KOSDAQ"}, mart
+        assert korean["ticker"].str.fullmatch(r"\d{5}[0-9A-Z]").all(), mart
+        if len(korean):
+            assert frame.loc[frame["ticker"] == "005930", "market"].tolist() == ["KOSPI"], mart

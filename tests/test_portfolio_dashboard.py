@@ -17,8 +17,11 @@ EXAMPLE_FILE = REPO_ROOT / "data" / "portfolios" / "example_us_core.csv"
 
 
 def open_portfolio_page(settings):
+    """The Portfolio page on the US example (the Korean example sorts first)."""
     at = run_app(settings)
     at.switch_page("views/portfolio.py")
+    at = rerun(at)
+    at.selectbox(key="portfolio").set_value(EXAMPLE)
     return rerun(at)
 
 

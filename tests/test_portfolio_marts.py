@@ -1,18 +1,20 @@
 """The portfolio marts equal an independent computation from the bundled files.
 
-The oracle below reads ``data/sample/sp500_all_stocks_5yr.csv.gz`` and the transaction files
-of ``data/portfolios/`` directly (no warehouse table, no SQL) and walks every session with
-plain loops: the average-cost ledger, positions valued at the last close on or before the
-session, V / B / S / D, the time-weighted daily returns, wealth index and drawdown. Every row
-of ``int_portfolio_ledger``, ``fct_portfolio_positions_daily``, ``fct_portfolio_daily`` and
-``mart_portfolio_sector_allocation`` is compared with it (relative tolerance 1e-9). The equal
-weighted benchmark is recomputed with polars over the bundled file, the risk metrics with
-numpy on the oracle's returns, and the first figures of the example portfolio are also
-written out by hand. A second dbt run on a copy of the warehouse, with a synthetic
-``round_trip`` portfolio added (two buys of one ticker, a closing sale, sessions with nothing
-invested, a quarantined price bar), checks those cases against the same oracle, a ticker
-benchmark (PORTFOLIO_BENCHMARK=MSFT) with a risk-free rate, and the error for an unknown
-ticker. The PostgreSQL build gives the same rows as DuckDB.
+The oracle below reads ``data/sample/sp500_all_stocks_5yr.csv.gz`` and the USD transaction file
+``data/portfolios/example_us_core.csv`` directly (no warehouse table, no SQL) and walks every
+session with plain loops: the average-cost ledger, positions valued at the last close on or
+before the session, V / B / S / D, the time-weighted daily returns, wealth index and drawdown.
+Every USD row of ``int_portfolio_ledger``, ``fct_portfolio_positions_daily``,
+``fct_portfolio_daily`` and ``mart_portfolio_sector_allocation`` is compared with it (relative
+tolerance 1e-9). The equal weighted USD benchmark is recomputed with polars over the bundled
+file, the risk metrics with numpy on the oracle's returns, and the first figures of the example
+portfolio are also written out by hand. The KRW example ``example_kr_core.csv`` goes through the
+same oracle on the bundled KRX file's closes and KOSPI (KS11) from the bundled index file, with
+its first and last figures by hand. A second dbt run on a copy of the warehouse, with a
+synthetic ``round_trip`` portfolio added (two buys of one ticker, a closing sale, sessions with
+nothing invested, a quarantined price bar), checks those cases against the same oracle, a ticker
+benchmark (PORTFOLIO_BENCHMARK=MSFT, which applies to the USD portfolios only) with a risk-free
+rate, and the error for an unknown benchmark. The PostgreSQL build gives the same rows as DuckDB.
 
 The module is longer than ~300 lines because the oracle lives beside the tests that use it:
 it is test code only and has no other reader.
@@ -35,12 +37,18 @@ import polars as pl
 import pytest
 
 from tests.conftest import REPO_ROOT, resources_for, test_settings
-from tests.data_files import sample_file
+from tests.data_files import KRX_PRICES, sample_file
 
 PRICES_CSV = sample_file("sp500_all_stocks_5yr.csv.gz")
 CONSTITUENTS_CSV = sample_file("constituents_2018-04-02.csv")
+KRX_PRICES_CSV = sample_file(KRX_PRICES)
+KRX_INDEX_CSV = sample_file("krx/krx_index_daily_KS11_KQ11_KS200.csv.gz")
 PORTFOLIOS_DIR = REPO_ROOT / "data" / "portfolios"
 EXAMPLE = "example_us_core"
+KR_EXAMPLE = "example_kr_core"
+#: The USD transaction files the US oracle models (the KRW example has an oracle of its own below).
+US_FILES = [PORTFOLIOS_DIR / f"{EXAMPLE}.csv"]
+KR_FILE = PORTFOLIOS_DIR / f"{KR_EXAMPLE}.csv"
 REL = 1e-9
 ABS = 1e-11  # for values near 0: daily returns ~1e-3, rounding of USD sums ~1e4 is ~1e-12
 DAYS_PER_YEAR = 252
@@ -51,7 +59,9 @@ CLOSED_QUANTITY = 1e-9
 
 
 def _quarantined(row: dict) -> bool:
-    """The bundled file's rows the price ingest rejects: a missing price, or open/close outside low..high."""
+    """The bundled file's rows that are no price bar: a missing price, or open/close outside
+    low..high (the price ingest rejects them; a KRX halt row, open = high = low = 0 below its
+    close, is loaded but is no bar either)."""
     prices = [row[k] for k in ("open", "high", "low", "close")]
     if any(value is None for value in prices):
         return True
@@ -281,10 +291,11 @@ def _sectors() -> dict[str, str]:
 def build_oracle(
     prices: pl.DataFrame, benchmark: dict[date, float], files: list[Path] | None = None
 ) -> dict[str, Oracle]:
-    """The oracle of every portfolio of ``files`` (default: the CSV files of data/portfolios)."""
+    """The oracle of every portfolio of ``files`` (default: :data:`US_FILES`, the USD example;
+    ``prices`` and ``benchmark`` are the US file's)."""
     calendar = prices["trade_date"].unique().sort().to_list()
     closes, sectors = _closes(prices), _sectors()
-    files = files if files is not None else sorted(PORTFOLIOS_DIR.glob("*.csv"))
+    files = files if files is not None else US_FILES
     return {name: simulate(rows, calendar, closes, benchmark, sectors) for name, rows in _transactions(files).items()}
 
 
@@ -327,33 +338,52 @@ def con(warehouse_con):
     return warehouse_con
 
 
+#: The ledger's rows of USD portfolios (the ledger has no currency column: its transactions' currency).
+USD_LEDGER = """select * from intermediate.int_portfolio_ledger
+    where transaction_id in (select transaction_id from portfolios.fct_portfolio_transactions where currency = 'USD')
+    order by portfolio, sequence_in_portfolio"""
+
+
 @pytest.fixture(scope="module")
 def daily(con) -> pl.DataFrame:
-    return con.sql("select * from portfolios.fct_portfolio_daily order by portfolio, trade_date").pl()
+    """The USD portfolios' days."""
+    return con.sql(
+        "select * from portfolios.fct_portfolio_daily where currency = 'USD' order by portfolio, trade_date"
+    ).pl()
 
 
 @pytest.fixture(scope="module")
 def risk(con) -> dict[str, dict]:
-    return {row["portfolio"]: row for row in _rows(con, "select * from portfolios.mart_portfolio_risk")}
+    """The USD portfolios' risk rows by portfolio."""
+    rows = _rows(con, "select * from portfolios.mart_portfolio_risk where currency = 'USD'")
+    return {row["portfolio"]: row for row in rows}
 
 
 # --------------------------------------------------------------------------- the whole history against the oracle
 
 
 def test_every_portfolio_file_is_in_the_marts(con, oracle):
-    portfolios = {p for (p,) in con.sql("select distinct portfolio from portfolios.fct_portfolio_daily").fetchall()}
-    assert portfolios == set(oracle) and EXAMPLE in portfolios
+    """Every portfolio of data/portfolios, each in one currency; the USD ones are the oracle's."""
+    in_files = set(_transactions(sorted(PORTFOLIOS_DIR.glob("*.csv"))))
+    currencies = con.sql("select distinct portfolio, currency from portfolios.fct_portfolio_daily").fetchall()
+    by_portfolio = dict(currencies)
+    assert len(by_portfolio) == len(currencies)  # one currency per portfolio
+    assert set(by_portfolio) == in_files and {EXAMPLE, KR_EXAMPLE} <= in_files
+    assert {p for p, currency in by_portfolio.items() if currency == "USD"} == set(oracle) == {EXAMPLE}
+    assert by_portfolio[KR_EXAMPLE] == "KRW"
 
 
 def test_ledger_matches_the_oracle(con, oracle):
-    actual = _rows(con, "select * from intermediate.int_portfolio_ledger order by portfolio, sequence_in_portfolio")
+    actual = _rows(con, USD_LEDGER)
     expected = [row for name in sorted(oracle) for row in oracle[name].ledger]
     assert_rows_match(actual, expected, ["portfolio", "ticker", "trade_date", "side"], "int_portfolio_ledger")
 
 
 def test_positions_match_the_oracle(con, oracle):
     actual = _rows(
-        con, "select * from portfolios.fct_portfolio_positions_daily order by portfolio, trade_date, ticker"
+        con,
+        """select * from portfolios.fct_portfolio_positions_daily where currency = 'USD'
+        order by portfolio, trade_date, ticker""",
     )
     expected = sorted(
         (row for o in oracle.values() for row in o.positions),
@@ -384,7 +414,9 @@ def test_sector_allocation_matches_the_oracle(con, oracle):
         for (p, d, s), g in sorted(groups.items())
     ]
     actual = _rows(
-        con, "select * from portfolios.mart_portfolio_sector_allocation order by portfolio, trade_date, sector"
+        con,
+        """select * from portfolios.mart_portfolio_sector_allocation where currency = 'USD'
+        order by portfolio, trade_date, sector""",
     )
     assert_rows_match(actual, expected, ["portfolio", "trade_date", "sector"], "mart_portfolio_sector_allocation")
 
@@ -458,13 +490,106 @@ def test_realised_pnl_and_final_position_by_hand(con, risk):
     assert it_weight[0][0] == pytest.approx((4786.20 + 1792.20 + 2288.00) / 17323.80, rel=REL)
 
 
+# --------------------------------------------------------------------------- the KRW example
+
+
+@pytest.fixture(scope="module")
+def krx_prices() -> pl.DataFrame:
+    """The bundled KRX file's bars (ticker, trade_date, close; KRW) of the Korean example's
+    tickers, without the rows that are no bar (halts and quarantined rows, :func:`_quarantined`)."""
+    tickers = sorted({t.ticker for t in _transactions([KR_FILE])[KR_EXAMPLE]})
+    frame = (
+        pl.scan_csv(KRX_PRICES_CSV, schema_overrides={"code": pl.Utf8}, try_parse_dates=True)
+        .filter(pl.col("code").is_in(tickers))
+        .rename({"code": "ticker", "date": "trade_date"})
+        .collect()
+    )
+    keep = [not _quarantined(row) for row in frame.iter_rows(named=True)]
+    return frame.filter(pl.Series(keep)).select("ticker", "trade_date", "close").sort("ticker", "trade_date")
+
+
+@pytest.fixture(scope="module")
+def kospi() -> dict[date, float]:
+    """KOSPI (KS11) close / previous close - 1 by date, from the bundled index file."""
+    frame = (
+        pl.read_csv(KRX_INDEX_CSV, infer_schema=False)
+        .filter(pl.col("index_code") == "KS11")
+        .select(trade_date=pl.col("Date").str.to_date(), close=pl.col("Close").cast(pl.Float64))
+        .sort("trade_date")
+        .with_columns(daily_return=pl.col("close") / pl.col("close").shift(1) - 1)
+    )
+    return dict(zip(frame["trade_date"], frame["daily_return"]))
+
+
+@pytest.fixture(scope="module")
+def kr_oracle(krx_prices, kospi) -> Oracle:
+    """The oracle of example_kr_core: the KRX file's sessions (every date of the file) and closes,
+    against KS11. Sectors (KSIC industries) are not modelled here (tests/test_portfolio_currency.py)."""
+    sessions = pl.scan_csv(KRX_PRICES_CSV, try_parse_dates=True).select(pl.col("date").unique()).collect()
+    transactions = _transactions([KR_FILE])[KR_EXAMPLE]
+    oracle = simulate(transactions, sessions["date"].sort().to_list(), _closes(krx_prices), kospi,
+                      defaultdict(lambda: None))  # fmt: skip
+    for row in oracle.positions:
+        del row["sector"]
+    return oracle
+
+
+def test_korean_example_is_valued_in_krw_against_kospi(con, kr_oracle, krx_prices):
+    """example_kr_core in the session build: its ledger, every position-day and every day equal
+    the oracle on the KRX file's real closes, in KRW on the KRX sessions, against KOSPI (its
+    first ticker's market, KS11); first and last figures and the risk row by hand and numpy."""
+    where = f"where portfolio = '{KR_EXAMPLE}'"
+    ledger = _rows(con, f"select * from intermediate.int_portfolio_ledger {where} order by sequence_in_portfolio")
+    assert_rows_match(ledger, kr_oracle.ledger, ["portfolio", "ticker", "trade_date", "side"], "KRW ledger")
+    positions = _rows(
+        con, f"select * from portfolios.fct_portfolio_positions_daily {where} order by trade_date, ticker"
+    )
+    expected = sorted(kr_oracle.positions, key=lambda r: (r["trade_date"], r["ticker"]))
+    assert_rows_match(positions, expected, ["portfolio", "trade_date", "ticker"], "KRW positions")
+    days = _rows(con, f"select * from portfolios.fct_portfolio_daily {where} order by trade_date")
+    assert_rows_match(days, kr_oracle.days, ["portfolio", "trade_date"], "KRW days")
+    assert {r["currency"] for r in positions} == {"KRW"}
+    assert {(r["currency"], r["benchmark_id"]) for r in days} == {("KRW", "KS11")}
+    assert (days[0]["trade_date"], days[-1]["trade_date"], len(days)) == (date(2021, 1, 4), date(2022, 5, 16), 338)
+
+    closes = {(ticker, day): close for ticker, day, close in krx_prices.iter_rows()}
+    # 2021-01-04, bought at that day's closes in the KRX file with 1,000 KRW each:
+    # V = 100*83,000 + 50*126,000 = 8,300,000 + 6,300,000 = 14,600,000; B = V + 2,000
+    assert (closes["005930", date(2021, 1, 4)], closes["000660", date(2021, 1, 4)]) == (83_000, 126_000)
+    first, second = days[0], days[1]
+    assert first["market_value"] == pytest.approx(14_600_000, rel=REL)
+    assert first["buy_amount"] == pytest.approx(14_602_000, rel=REL)
+    assert first["daily_return"] == pytest.approx(14_600_000 / 14_602_000 - 1, rel=REL)
+    # 2021-01-05: closes 83,900 and 130,500 -> V = 8,390,000 + 6,525,000 = 14,915,000;
+    # KOSPI 2,944.45 -> 2,990.57 in the index file
+    assert second["market_value"] == pytest.approx(14_915_000, rel=REL)
+    assert second["daily_return"] == pytest.approx(14_915_000 / 14_600_000 - 1, rel=REL)
+    assert second["benchmark_daily_return"] == pytest.approx(2_990.57 / 2_944.45 - 1, rel=REL)
+    # NAVER sold 2021-09-01: average cost (20*377,500 + 1,000) / 20 = 377,550;
+    # realised 10*(445,000 - 377,550) - 1,000 = 673,500
+    (sale,) = [row for row in ledger if row["side"] == "sell"]
+    assert sale["ticker"] == "035420"
+    assert sale["average_cost_before"] == pytest.approx(377_550, rel=REL)
+    assert sale["realised_pnl"] == pytest.approx(673_500, rel=REL)
+
+    (risk,) = _rows(con, f"select * from portfolios.mart_portfolio_risk {where}")
+    # 2022-05-16: 100*66,300 + 70*110,500 + 10*273,500 + 100*55,100 = 22,610,000 KRW
+    held = {"005930": 100, "000660": 70, "035420": 10, "293490": 100}
+    assert sum(q * closes[t, date(2022, 5, 16)] for t, q in held.items()) == 22_610_000
+    assert risk["market_value"] == pytest.approx(22_610_000, rel=REL)
+    # money in: buys 8,301,000 + 6,301,000 + 7,551,000 + 5,251,000 + 2,501,000 less the sale 4,449,000
+    assert risk["net_invested"] == pytest.approx(25_456_000, rel=REL)
+    assert (risk["currency"], risk["benchmark_id"], risk["holding_count"]) == ("KRW", "KS11", 4)
+    assert_risk_matches(risk, expected_risk(kr_oracle.days))
+
+
 # --------------------------------------------------------------------------- benchmark
 
 
 def test_equal_weight_benchmark_matches_polars_over_the_whole_series(con, equal_weight):
     actual = con.sql(
         """select trade_date, daily_return, constituent_count, index_level from portfolios.fct_benchmark_daily
-        where benchmark_id = 'EQUAL_WEIGHT' and daily_return is not null order by trade_date"""
+        where benchmark_id = 'EQUAL_WEIGHT' and currency = 'USD' and daily_return is not null order by trade_date"""
     ).pl()
     assert actual["trade_date"].to_list() == equal_weight["trade_date"].to_list()
     assert len(actual) == 1258  # every session but the first of the 1,259
@@ -483,7 +608,7 @@ def test_equal_weight_benchmark_on_single_sessions(con, prices, session):
     ratios = [today[t] / before[t] - 1 for t in today if t in before]
     (daily_return, count), = con.sql(
         f"""select daily_return, constituent_count from portfolios.fct_benchmark_daily
-        where benchmark_id = 'EQUAL_WEIGHT' and trade_date = '{session}'"""
+        where benchmark_id = 'EQUAL_WEIGHT' and currency = 'USD' and trade_date = '{session}'"""
     ).fetchall()
     assert count == len(ratios)
     assert daily_return == pytest.approx(sum(ratios) / len(ratios), rel=REL)
@@ -617,7 +742,8 @@ class RebuiltCopy:
 @pytest.fixture(scope="module")
 def rebuilt_copy(built_warehouse, tmp_path_factory, prices) -> RebuiltCopy:
     """A copy of the built warehouse plus the round-trip portfolio, its portfolio models rebuilt
-    with PORTFOLIO_BENCHMARK=msft and RISK_FREE_RATE=0.02."""
+    with PORTFOLIO_BENCHMARK=msft (a USD ticker: it applies to the USD portfolios, the KRW one
+    stays on KOSPI) and RISK_FREE_RATE=0.02."""
     directory = tmp_path_factory.mktemp("portfolio_msft")
     copy = directory / "warehouse.duckdb"
     shutil.copyfile(built_warehouse.warehouse_path, copy)
@@ -634,7 +760,7 @@ def rebuilt_copy(built_warehouse, tmp_path_factory, prices) -> RebuiltCopy:
         {"portfolio_benchmark": "msft", "risk_free_rate": 0.02},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
-    return RebuiltCopy(copy, [*sorted(PORTFOLIOS_DIR.glob("*.csv")), round_trip])
+    return RebuiltCopy(copy, [*US_FILES, round_trip])
 
 
 def _read(path: Path, sql: str) -> pl.DataFrame:
@@ -660,6 +786,7 @@ def test_ticker_benchmark_is_the_tickers_return(rebuilt_copy, msft_returns):
         rebuilt_copy.warehouse,
         "select * from portfolios.fct_benchmark_daily where benchmark_id = 'MSFT' order by trade_date",
     )
+    assert set(actual["currency"]) == {"USD"} and set(actual["benchmark_kind"]) == {"ticker"}
     assert actual["trade_date"].to_list() == msft_returns["trade_date"].to_list()
     assert actual["daily_return"][0] is None and actual["constituent_count"][0] == 0
     np.testing.assert_allclose(actual["daily_return"][1:], msft_returns["daily_return"][1:], rtol=REL)
@@ -668,25 +795,31 @@ def test_ticker_benchmark_is_the_tickers_return(rebuilt_copy, msft_returns):
     assert set(actual["is_portfolio_benchmark"]) == {True}
     equal_weight = _read(
         rebuilt_copy.warehouse,
-        "select distinct is_portfolio_benchmark from portfolios.fct_benchmark_daily where benchmark_id = 'EQUAL_WEIGHT'",
+        """select distinct is_portfolio_benchmark from portfolios.fct_benchmark_daily
+        where benchmark_id = 'EQUAL_WEIGHT' and currency = 'USD'""",
     )
     assert equal_weight["is_portfolio_benchmark"].to_list() == [False]
+    # a USD ticker does not apply to the KRW markets: KOSPI and KOSDAQ keep their own indices
+    in_use = _read(
+        rebuilt_copy.warehouse,
+        """select distinct benchmark_id, currency from portfolios.fct_benchmark_daily
+        where is_portfolio_benchmark order by all""",
+    )
+    assert in_use.rows() == [("KQ11", "KRW"), ("KS11", "KRW"), ("MSFT", "USD")]
 
 
 def test_rebuilt_copy_matches_the_oracle(rebuilt_copy, msft_oracle):
     """Both portfolios, benchmark MSFT: ledger, positions and days row for row."""
     assert set(msft_oracle) == {EXAMPLE, "round_trip"}
-    ledger = _read(
-        rebuilt_copy.warehouse,
-        "select * from intermediate.int_portfolio_ledger order by portfolio, sequence_in_portfolio",
-    )
+    ledger = _read(rebuilt_copy.warehouse, USD_LEDGER)
     assert_rows_match(
         ledger.to_dicts(), [row for name in sorted(msft_oracle) for row in msft_oracle[name].ledger],
         ["portfolio", "ticker", "trade_date", "side"], "int_portfolio_ledger (copy)",
     )  # fmt: skip
     positions = _read(
         rebuilt_copy.warehouse,
-        "select * from portfolios.fct_portfolio_positions_daily order by portfolio, trade_date, ticker",
+        """select * from portfolios.fct_portfolio_positions_daily where currency = 'USD'
+        order by portfolio, trade_date, ticker""",
     )
     assert_rows_match(
         positions.to_dicts(),
@@ -696,8 +829,16 @@ def test_rebuilt_copy_matches_the_oracle(rebuilt_copy, msft_oracle):
         ),
         ["portfolio", "trade_date", "ticker"], "fct_portfolio_positions_daily (copy)",
     )  # fmt: skip
-    daily = _read(rebuilt_copy.warehouse, "select * from portfolios.fct_portfolio_daily order by portfolio, trade_date")
+    daily = _read(
+        rebuilt_copy.warehouse,
+        "select * from portfolios.fct_portfolio_daily where currency = 'USD' order by portfolio, trade_date",
+    )
     assert set(daily["benchmark_id"]) == {"MSFT"}
+    korean = _read(
+        rebuilt_copy.warehouse,
+        f"select distinct benchmark_id from portfolios.fct_portfolio_daily where portfolio = '{KR_EXAMPLE}'",
+    )
+    assert korean["benchmark_id"].to_list() == ["KS11"]
     assert_rows_match(
         daily.to_dicts(), [row for name in sorted(msft_oracle) for row in msft_oracle[name].days],
         ["portfolio", "trade_date"], "fct_portfolio_daily (copy)",
@@ -736,12 +877,15 @@ def test_round_trip_edge_cases(rebuilt_copy):
 
 def test_risk_with_a_ticker_benchmark_and_a_risk_free_rate(rebuilt_copy, msft_oracle):
     rows = _read(rebuilt_copy.warehouse, "select * from portfolios.mart_portfolio_risk").to_dicts()
-    risk = {row["portfolio"]: row for row in rows}
+    risk = {row["portfolio"]: row for row in rows if row["currency"] == "USD"}
     assert set(risk) == set(msft_oracle)
     for name, o in msft_oracle.items():
         assert risk[name]["benchmark_id"] == "MSFT"
         assert risk[name]["daily_risk_free_rate"] == pytest.approx(1.02 ** (1 / 252) - 1, rel=REL)
         assert_risk_matches(risk[name], expected_risk(o.days, risk_free_rate=0.02))
+    # the risk-free rate applies to every portfolio, the ticker benchmark to its currency's only
+    (korean,) = [row for row in rows if row["portfolio"] == KR_EXAMPLE]
+    assert (korean["currency"], korean["benchmark_id"], korean["risk_free_rate"]) == ("KRW", "KS11", 0.02)
 
 
 def test_unknown_benchmark_ticker_fails_with_a_clear_error(rebuilt_copy):
@@ -752,9 +896,13 @@ def test_unknown_benchmark_ticker_fails_with_a_clear_error(rebuilt_copy):
         {"portfolio_benchmark": "NOPE"},
     )
     assert result.returncode != 0
-    assert "PORTFOLIO_BENCHMARK='NOPE' is neither EQUAL_WEIGHT nor a ticker of the universe" in result.stdout
+    assert (
+        "PORTFOLIO_BENCHMARK='NOPE' is neither EQUAL_WEIGHT nor a ticker of the universe nor a market index"
+        in result.stdout
+    )
     after = _read(rebuilt_copy.warehouse, counts)
-    assert after.equals(before)  # nothing replaced: still EQUAL_WEIGHT and MSFT
+    assert set(after["benchmark_id"]) == {"EQUAL_WEIGHT", "KQ11", "KS11", "KS200", "MSFT"}
+    assert after.equals(before)  # nothing replaced: still the equal-weighted indices, the KRX indices and MSFT
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -763,7 +911,7 @@ def test_unknown_benchmark_ticker_fails_with_a_clear_error(rebuilt_copy):
 PORTFOLIO_MARTS = {
     "fct_portfolio_positions_daily": ["portfolio", "ticker", "trade_date"],
     "fct_portfolio_daily": ["portfolio", "trade_date"],
-    "fct_benchmark_daily": ["benchmark_id", "trade_date"],
+    "fct_benchmark_daily": ["benchmark_id", "currency", "trade_date"],
     "mart_portfolio_risk": ["portfolio"],
     "mart_portfolio_sector_allocation": ["portfolio", "trade_date", "sector"],
 }

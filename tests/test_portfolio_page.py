@@ -120,6 +120,8 @@ def test_save_as_defaults_to_the_uploaded_files_name(app_on, portfolios_dir):
 
 @pytest.mark.parametrize("source", ["duckdb"], indirect=True)
 def test_holdings_table_is_full_width_with_money_columns_first(app_on):
+    risk = app_on.read(f"SELECT * FROM {app_on.t('portfolios', 'mart_portfolio_risk')} ORDER BY portfolio LIMIT 1")
+    currency = risk.iloc[0].get("currency", "USD")  # the page's first portfolio; USD before the marts had it
     at = open_portfolio_page(app_on.settings)
     placed = {tuple(node.value.columns)[:2]: path for node, path in _containers(at.main) if node.type == "dataframe"}
     assert placed[("ticker", "company_name")] == ("main",), "holdings must not share the row with another element"
@@ -129,7 +131,7 @@ def test_holdings_table_is_full_width_with_money_columns_first(app_on):
     assert set(holdings.proto.column_order) == set(holdings.value.columns)
     formats = {name: c.get("type_config", {}).get("format") for name, c in config.items()}
     money = ["market_value", "total_pnl", "unrealised_pnl", "realised_pnl", "cost_basis", "average_cost", "close_price"]
-    assert {formats[name] for name in money} == {"dollar"}
+    assert {formats[name] for name in money} == {{"USD": "dollar", "KRW": "₩%,.0f"}[currency]}
     assert formats["weight"] == "percent"
     assert all(config[name].get("width") for name in holdings.value.columns)
 

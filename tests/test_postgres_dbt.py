@@ -43,15 +43,18 @@ MAX_REPORTED = 5
 BI_ROLE = "bi_reader"
 APP_ROLE = "app_reader"
 
-# mart -> its grain (the join keys between the two builds)
+# mart -> its grain (the join keys between the two builds; each model's YAML grain test)
 MART_KEYS = {
     "fct_daily_indicators": ["ticker", "trade_date"],
     "mart_screener_latest": ["ticker"],
     "dim_companies": ["ticker"],
     "dim_markets": ["market"],
+    "fct_daily_valuation": ["ticker", "trade_date"],
+    "fct_krx_vendor_valuation": ["ticker", "trade_date"],
+    "fct_index_daily": ["index_code", "trade_date"],
     "fct_portfolio_positions_daily": ["portfolio", "ticker", "trade_date"],
     "fct_portfolio_daily": ["portfolio", "trade_date"],
-    "fct_benchmark_daily": ["benchmark_id", "trade_date"],
+    "fct_benchmark_daily": ["benchmark_id", "currency", "trade_date"],
     "mart_portfolio_risk": ["portfolio"],
     "mart_portfolio_sector_allocation": ["portfolio", "trade_date", "sector"],
 }

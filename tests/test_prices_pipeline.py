@@ -39,15 +39,35 @@ def small_warehouse(tmp_path):
 
 def test_full_build_quarantines_real_bad_rows(built_warehouse):
     with duckdb.connect(str(built_warehouse.warehouse_path), read_only=True) as con:
-        loaded = con.execute("select count(*) from raw.prices_daily").fetchone()[0]
-        rejected = con.execute("select count(*) from raw.rejected_prices").fetchone()[0]
+        loaded = con.execute("select count(*) from raw.prices_daily where market = 'US'").fetchone()[0]
+        rejected = con.execute("select count(*) from raw.rejected_prices where market = 'US'").fetchone()[0]
         reasons = dict(con.execute("select ticker || ' ' || trade_date, reason from raw.rejected_prices").fetchall())
         duplicates = con.execute(
             "select count(*) from (select ticker, trade_date from raw.prices_daily group by all having count(*) > 1)"
         ).fetchone()[0]
+        krx_loaded, krx_halts = con.execute(
+            "select count(*), count(*) filter (where is_halted) from raw.prices_daily where market <> 'US'"
+        ).fetchone()
+        krx_rejected = con.execute("select count(*) from raw.rejected_prices where market <> 'US'").fetchone()[0]
+        (krx_file,) = con.execute(
+            "select distinct source from raw.price_load_reconciliation where price_feed = 'krx'"
+        ).fetchone()
+        samsung_halts = con.execute(
+            "select list(trade_date::varchar order by trade_date) from raw.prices_daily "
+            "where ticker = '005930' and is_halted and trade_date < '2019-01-01'"
+        ).fetchone()[0]
     assert loaded + rejected == 619_040
     assert (loaded, rejected) == (619_017, 23)
     assert duplicates == 0
+    # the KRX file (the session's cut of it): every row loaded or quarantined, halts loaded as such
+    krx = pl.read_csv(krx_file, schema_overrides={"code": pl.Utf8})
+    halt = (pl.col("open") == 0) & (pl.col("high") == 0) & (pl.col("low") == 0) & (pl.col("volume") == 0)
+    assert krx_loaded + krx_rejected == krx.height
+    assert krx_halts == krx.filter(halt).height > 0
+    assert samsung_halts == ["2018-04-30", "2018-05-02", "2018-05-03"]  # around its 50:1 split
+    # real KRX quirks: a zero-price bar WITH volume (not a halt), a close 1 KRW above the high
+    assert reasons["033790 2020-01-28"] == "open_positive; high_positive; low_positive; close_le_high"
+    assert reasons["000040 2018-01-31"] == "close_le_high"  # KR Motors: close 2,566, high 2,565
     incomplete = pl.read_csv(MISSING_OHLC)
     for row in incomplete.iter_rows(named=True):
         assert reasons[f"{row['Name']} {row['date']}"].startswith("open_not_null"), row
@@ -292,9 +312,16 @@ def test_a_header_only_file_leaves_the_published_build_untouched(built_warehouse
     assert f"analysts and BI keep the previous snapshot {settings.snapshot_path}" in out
     assert "ALERT warehouse_build run" in out and "build_failed alert: log sent" in out
     assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
+    per_market = {
+        "raw": "select market, count(*) from raw.prices_daily group by all",
+        "screener": "select market, count(*) from marts.mart_screener_latest group by all",
+    }
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        assert con.execute("select count(*) from raw.prices_daily").fetchone()[0] == 619_017
-        assert con.execute("select count(*) from marts.mart_screener_latest").fetchone()[0] == 505
+        after = {name: dict(con.execute(sql).fetchall()) for name, sql in per_market.items()}
+    with duckdb.connect(str(built_warehouse.warehouse_path), read_only=True) as con:
+        before = {name: dict(con.execute(sql).fetchall()) for name, sql in per_market.items()}
+    assert (after["raw"]["US"], after["screener"]["US"]) == (619_017, 505)
+    assert after == before and after["raw"]["KOSPI"] > 0  # the KRX rows (another feed) untouched too
 
 
 def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
@@ -323,5 +350,7 @@ def test_a_daily_session_below_the_gate_keeps_the_snapshot_and_raises_an_alert(
     assert "nothing new was published" in alert and "analysts and BI keep the previous snapshot" in alert
     assert hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest() == snapshot
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:
-        latest = con.execute("select count(*) from marts.fct_daily_indicators where trade_date = '2018-02-07'")
+        latest = con.execute(
+            "select count(*) from marts.fct_daily_indicators where trade_date = '2018-02-07' and market = 'US'"
+        )
         assert latest.fetchone()[0] == 505  # the previous build's session, untouched

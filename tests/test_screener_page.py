@@ -43,6 +43,8 @@ def test_every_filter_form_label_is_unique_and_names_its_field():
     assert labels["scr_dividend_yield_max"] == "Dividend yield (%) under"
     assert labels["scr_vs_sma_200"] == "Close vs SMA 200"
     assert labels["scr_min_relative_volume"] == "Min relative volume"
+    assert labels[ff.KEY_MARKET] == "Market"
+    assert ff.form_labels(reg, "KRW")["scr_market_cap_min"] == "Market cap (KRW 억) over"
 
 
 def test_widget_label_rejects_a_missing_or_stray_bound():
@@ -174,14 +176,24 @@ def _table(at: AppTest):
     return found[0]
 
 
+def run_us_screener(settings) -> AppTest:
+    """The screener on the US market (one currency: the table's columns as before markets)."""
+    at = run_app(settings)
+    at.selectbox(key=ff.KEY_MARKET).set_value("US")
+    return rerun(at)
+
+
 def test_sidebar_shows_the_market_date_and_the_build_time_apart(app_on):
-    expected = pd.Timestamp(
-        app_on.read(f"SELECT max(last_trade_date) AS d FROM {app_on.t('marts', 'dim_companies')}").at[0, "d"]
-    ).date()
+    dates = app_on.read(
+        f"SELECT market, max(last_trade_date) AS d FROM {app_on.t('marts', 'dim_companies')} GROUP BY market"
+    )
     run_id = app_on.read(f"SELECT run_id FROM {app_on.t('meta', 'build_info')}").at[0, "run_id"]
     at = run_app(app_on.settings)
     markdown = [m.value for m in at.sidebar.markdown]
-    assert any(f"**US market data as of {expected:%Y-%m-%d}**" in m for m in markdown), markdown
+    for market, day in zip(dates["market"], dates["d"], strict=True):  # each market its own date
+        line = f"**{fmt.market_name(market)} market data as of {pd.Timestamp(day):%Y-%m-%d}**"
+        assert any(line in m for m in markdown), (line, markdown)
+    assert "US" in set(dates["market"])
     captions = [c.value for c in at.sidebar.caption]
     build_line = next(c for c in captions if c.startswith("Warehouse built "))
     assert run_id in build_line and build_line.endswith(f"run `{run_id}`")
@@ -189,21 +201,22 @@ def test_sidebar_shows_the_market_date_and_the_build_time_apart(app_on):
 
 
 def test_oversold_preset_shows_its_columns_first(app_on):
-    at = run_app(app_on.settings)
+    at = run_us_screener(app_on.settings)
     at.selectbox(key="scr_preset").set_value("Oversold above SMA200")
     rerun(at)
     table = _table(at)
     visible = list(table.proto.column_order)
     assert visible[:5] == ["ticker", "company_name", "rsi_14", "close", "sma_200"]
     assert visible == tables.column_order(screens.presets()["Oversold above SMA200"], tables.DEFAULT_COLUMNS)
-    # the data keeps every result column (hidden ones behind column_order), shown ones first
-    assert set(table.value.columns) == set(screens.registry().result_columns)
+    # the data keeps every result column (hidden ones behind column_order), shown ones first, and
+    # each row's market and currency
+    assert set(table.value.columns) == {*screens.registry().result_columns, "market", "currency"}
     assert list(table.value.columns[: len(visible)]) == visible
     assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # empty cells, not "None"
 
 
 def test_column_chooser(app_on):
-    at = run_app(app_on.settings)
+    at = run_us_screener(app_on.settings)
     chooser = at.multiselect(key="scr_columns")
     assert chooser.label == "Columns"
     assert chooser.value == list(tables.DEFAULT_COLUMNS)
@@ -226,13 +239,13 @@ def test_column_chooser(app_on):
 
 
 def test_rendered_filter_labels_are_unique_and_name_their_fields(app_on):
-    at = run_app(app_on.settings)
-    expected = ff.form_labels()
+    at = run_us_screener(app_on.settings)
+    expected = ff.form_labels(currency="USD")
     widgets = [
         *at.sidebar.number_input, *at.sidebar.radio, *at.sidebar.checkbox,
         *at.sidebar.text_input, *at.sidebar.multiselect,
     ]  # fmt: skip
-    rendered = {w.key: w.label for w in widgets if w.key in expected}
+    rendered = {w.key: w.label for w in [*widgets, at.selectbox(key=ff.KEY_MARKET)] if w.key in expected}
     assert rendered == expected
     labels = [w.label for w in widgets]
     assert len(labels) == len(set(labels)), sorted(labels)

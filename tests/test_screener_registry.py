@@ -79,7 +79,7 @@ def test_a_new_column_needs_only_its_yaml_entry(tmp_path):
     spec = spec_from_mapping({"demo_osc": {"min": 20, "max": 80}, "sort_by": "demo_osc"}, reg)
     query = build_screen_query(spec)
     assert "demo_osc > ? AND demo_osc < ?" in query.sql and query.params == [20.0, 80.0]
-    assert query.sql.startswith("SELECT ") and ", demo_osc FROM" in query.sql
+    assert query.sql.startswith("SELECT ") and ", demo_osc, market FROM" in query.sql  # the market: each row's currency
     assert "ORDER BY demo_osc DESC NULLS LAST" in query.sql
     assert ff.spec_from_widgets({"scr_demo_osc_min": 20.0}, reg).filters == {"demo_osc": Range(min=20.0)}
     assert tables.registry_column_config(reg, ["demo_osc"])["demo_osc"]["label"] == "Demo oscillator"
@@ -91,9 +91,17 @@ def test_display_units_come_from_the_registry():
     assert reg["dividend_yield"].input_label == "Dividend yield (%)"
     assert reg["dividend_yield"].to_input(0.031) == 3.1 and reg["dividend_yield"].from_input(3.1) == pytest.approx(0.031)
     assert reg["market_cap"].input_label == "Market cap (USD bn)" and reg["market_cap"].from_input(2.5) == 2.5e9
+    # the won in 억 (10^8), as Korean screeners list market caps: 4,954,920 억 = 495.5 trillion won
+    assert reg["market_cap"].input_label_in("KRW") == "Market cap (KRW 억)"
+    assert reg["market_cap"].from_input(4_954_920, "KRW") == 495_492_000_000_000
+    assert reg["market_cap"].to_input(495_491_951_650_000, "KRW") == 4_954_919.5165
+    assert reg["market_cap"].input_label_in(None) == "Market cap" and reg["market_cap"].is_money
+    assert not reg["rsi_14"].is_money and reg["close"].is_money
     assert reg["rsi_14"].input_label == "RSI 14"
     assert fmt.by_format(0.0312, reg["dividend_yield"].format, "fraction") == "3.12%"
-    assert fmt.by_format(2.5e12, reg["market_cap"].format, "usd") == "$2.50T"
+    assert fmt.by_format(2.5e12, reg["market_cap"].format, "usd") == "$2.5T"
+    assert fmt.by_format(495_491_951_650_000, reg["market_cap"].format, "usd", currency="KRW") == "₩495.5조"
+    assert fmt.by_format(83_000, reg["close"].format, "usd_per_share", currency="KRW") == "₩83,000"
     assert fmt.by_format(None, "percent", "fraction") == fmt.MISSING
     assert tables.EMPTY_CELL == ""  # st.dataframe's placeholder: empty cells, not "None"
 

@@ -48,10 +48,19 @@ def test_publish_swaps_atomically_while_a_reader_is_open(tmp_path):
 
 
 def test_built_snapshot_has_marts_and_build_info(built_warehouse):
+    """The snapshot holds every market's rows: the US file's 619,017 bars of 505 tickers, and every
+    traded KRX bar of the writer's file (halt rows are no bars) with one screener row per ticker."""
+    per_market = """select market, count(*), count(distinct ticker) from {table} {where}
+        group by all order by all"""
+    with duckdb.connect(str(built_warehouse.warehouse_path), read_only=True) as con:
+        raw = con.execute(per_market.format(table="raw.prices_daily", where="where not is_halted")).fetchall()
     with duckdb.connect(str(built_warehouse.snapshot_path), read_only=True) as con:
         assert con.execute("select count(*) from meta.build_info").fetchone() == (1,)
-        assert con.execute("select count(*) from marts.fct_daily_indicators").fetchone() == (619_017,)
-        assert con.execute("select count(*) from marts.mart_screener_latest").fetchone() == (505,)
+        indicators = con.execute(per_market.format(table="marts.fct_daily_indicators", where="")).fetchall()
+        screener = con.execute(per_market.format(table="marts.mart_screener_latest", where="")).fetchall()
+    assert indicators == raw and ("US", 619_017, 505) in indicators
+    assert {market for market, _, _ in indicators} == {"US", "KOSPI", "KOSDAQ"}
+    assert screener == [(market, tickers, tickers) for market, _, tickers in raw]
 
 
 def test_a_copy_left_by_a_killed_publish_is_removed_by_the_next(tmp_path):

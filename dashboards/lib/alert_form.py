@@ -11,7 +11,7 @@ values stay so that they can be corrected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import streamlit as st
 from domain import screens
 from domain.alerts import rules as alert_rules
 from domain.alerts import store as alert_store
+from domain.markets import markets
 
 KEY_TYPE = "alerts_new_type"
 KEY_FLASH = "_alerts_flash"  # message shown once after a rerun
@@ -32,9 +33,12 @@ KEYS: dict[str, str] = {
 RULE_TYPES = list(alert_rules.RuleType)
 CHANNELS = ["log", "webhook", "email"]
 
+#: Level of a price rule: a close in the currency of each ticker's market (USD, KRW).
+_CURRENCIES = ", ".join(dict.fromkeys(m.currency for m in markets().values()))
+_PRICE_LEVEL_LABEL = f"Level (close, in the ticker's currency: {_CURRENCIES})"
 _LEVEL_LABELS = {
-    alert_rules.RuleType.PRICE_ABOVE: "Level (USD, close)",
-    alert_rules.RuleType.PRICE_BELOW: "Level (USD, close)",
+    alert_rules.RuleType.PRICE_ABOVE: _PRICE_LEVEL_LABEL,
+    alert_rules.RuleType.PRICE_BELOW: _PRICE_LEVEL_LABEL,
     alert_rules.RuleType.RSI_ABOVE: "Level (RSI, 0-100)",
     alert_rules.RuleType.RSI_BELOW: "Level (RSI, 0-100)",
     alert_rules.RuleType.VOLUME_SPIKE: "Level (times the 20-day average volume)",
@@ -90,12 +94,13 @@ def reset() -> None:
         st.session_state.pop(key, None)
 
 
-def _specific_inputs(kind: alert_rules.RuleType, tickers: Sequence[str]) -> dict[str, Any]:
+def _specific_inputs(kind: alert_rules.RuleType, tickers: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     wanted = fields_of(kind)
     first, second = st.columns(2)
     if "tickers" in wanted:
-        values["tickers"] = first.multiselect("Tickers", tickers, key=KEYS["tickers"])
+        values["tickers"] = first.multiselect("Tickers", list(tickers), format_func=tickers.__getitem__,
+                                              key=KEYS["tickers"], placeholder="Ticker, KRX code or company")  # fmt: skip
     if "screen" in wanted:
         presets = [name for name in screens.preset_names() if name != screens.NO_PRESET]
         values["screen"] = first.selectbox("Screen", presets, key=KEYS["screen"])
@@ -114,11 +119,12 @@ def _specific_inputs(kind: alert_rules.RuleType, tickers: Sequence[str]) -> dict
     return values
 
 
-def render(path: Path, tickers: Sequence[str]) -> None:
+def render(path: Path, tickers: Mapping[str, str]) -> None:
     """Draw the type choice and the form; on submit, create the rule in the rules file ``path``.
 
-    ``tickers``: the tickers offered (the warehouse's companies). Errors (invalid fields, an id
-    that exists, an unwritable file) are shown and nothing is written.
+    ``tickers``: the tickers offered (the warehouse's companies of every market), each with its
+    label (``005930 · 삼성전자 (KOSPI)``: the multiselect finds a ticker by any part of it).
+    Errors (invalid fields, an id that exists, an unwritable file) are shown and nothing is written.
     """
     st.markdown("**New rule**")
     kind = st.selectbox("Condition of the new rule", RULE_TYPES, key=KEY_TYPE,

@@ -1,15 +1,16 @@
 """Plotly figure builders for the Stock page. Pure functions of DataFrames (no I/O).
 
 The input is a frame like :func:`dashboards.queries.stock.price_history`:
-one row per trade date, oldest first, with ``trade_date``, OHLC prices (USD),
-``volume`` (shares), ``sma_20/50/200``, ``bb_upper/middle/lower``, ``rsi_14``
-(0-100), ``macd``, ``macd_signal``, ``macd_hist``. When the frame has the
+one row per trade date, oldest first, with ``trade_date``, OHLC prices (in the currency of the
+ticker's market, USD or KRW), ``volume`` (shares), ``sma_20/50/200``, ``bb_upper/middle/lower``,
+``rsi_14`` (0-100), ``macd``, ``macd_signal``, ``macd_hist``. When the frame has the
 ``adjusted_*`` columns, candles and volume bars are drawn from them: the
 split- and dividend-adjusted bars the overlays are computed on.
 
-Date axes show exchange sessions only (:func:`session_rangebreaks`, XNYS calendar of
-:mod:`domain.calendar`): weekends and exchange holidays leave no empty slot, while a session
-without a bar stays visible as a gap.
+Date axes show the sessions of the ticker's exchange only (:func:`session_rangebreaks`, the
+market's calendar of :mod:`domain.calendar`: XNYS for the US, XKRX for KOSPI and KOSDAQ):
+weekends and exchange holidays leave no empty slot, while a session without a bar (a trading
+halt, missing data) stays visible as a gap.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from domain.calendar import sessions_between
+from dashboards.lib import formatting as fmt
+from domain.calendar import EXCHANGE, sessions_between
 
 UP_COLOR = "#26a69a"
 DOWN_COLOR = "#ef5350"
@@ -35,10 +37,10 @@ PANELS: tuple[str, ...] = ("Price", "Volume", "RSI (14)", "MACD (12, 26, 9)")
 SENTIMENT_TICKS: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
-def session_rangebreaks(days: Iterable[date | pd.Timestamp]) -> list[dict]:
+def session_rangebreaks(days: Iterable[date | pd.Timestamp], exchange: str = EXCHANGE) -> list[dict]:
     """Plotly ``rangebreaks`` hiding the calendar days between the first and last of ``days``
-    that are not exchange sessions (weekends and exchange holidays), so a daily date axis
-    shows sessions only.
+    that are not sessions of ``exchange`` (an exchange-calendars name: ``XNYS``, ``XKRX``; weekends
+    and exchange holidays), so a daily date axis shows sessions only.
 
     Returns ``[]`` for no days, else the weekend pattern (``bounds: ["sat", "mon"]``) and a
     ``values`` break of each weekday holiday (``YYYY-MM-DD``). A day of ``days`` is never
@@ -49,7 +51,7 @@ def session_rangebreaks(days: Iterable[date | pd.Timestamp]) -> list[dict]:
     if stamps.empty:
         return []
     first, last = stamps.min().date(), stamps.max().date()
-    shown = set(sessions_between(first, last)) | {ts.date() for ts in stamps}
+    shown = set(sessions_between(first, last, exchange)) | {ts.date() for ts in stamps}
     calendar_days = [ts.date() for ts in pd.date_range(first, last, freq="D")]
     if any(day.weekday() >= 5 for day in shown):  # a weekend session: list every closed day
         return [{"values": [d.isoformat() for d in calendar_days if d not in shown]}]
@@ -77,10 +79,13 @@ def stock_figure(
     show_sma: bool = True,
     show_bollinger: bool = True,
     rsi_levels: tuple[float, float] = (30.0, 70.0),
+    currency: str = "USD",
+    exchange: str = EXCHANGE,
 ) -> go.Figure:
-    """Four stacked panels sharing the date axis.
+    """Four stacked panels sharing the date axis of the sessions of ``exchange``.
 
-    1. Candlestick (USD) with optional SMA 20/50/200 and Bollinger band (20, 2) overlays.
+    1. Candlestick (in ``currency``: axis title, symbol and decimals of the currency) with
+       optional SMA 20/50/200 and Bollinger band (20, 2) overlays.
     2. Daily volume (shares) bars, green on up days, red on down days.
     3. RSI(14) with dotted lines at ``rsi_levels`` (oversold / overbought).
     4. MACD line, signal line and histogram.
@@ -171,8 +176,10 @@ def stock_figure(
         bargap=0.1,
     )
     # exchange sessions only: no empty slots on weekends and holidays
-    fig.update_xaxes(rangebreaks=session_rangebreaks(x))
-    fig.update_yaxes(title_text="USD", tickprefix="$", hoverformat=",.2f", row=1, col=1)
+    fig.update_xaxes(rangebreaks=session_rangebreaks(x, exchange))
+    decimals = fmt.money_decimals(currency)  # whole won ticks read ₩70,000, not plotly's ₩70k
+    fig.update_yaxes(title_text=currency, tickprefix=fmt.currency_symbol(currency), hoverformat=f",.{decimals}f",
+                     tickformat=None if decimals else ",.0f", row=1, col=1)  # fmt: skip
     fig.update_yaxes(title_text="shares", tickformat="~s", hoverformat=",d", rangemode="tozero", row=2, col=1)
     fig.update_yaxes(tickmode="array", tickvals=sorted({0.0, *rsi_levels, 100.0}), tickformat="~g", hoverformat=".1f",
                      row=3, col=1)  # fmt: skip
@@ -186,6 +193,38 @@ def candle_count(fig: go.Figure) -> int:
         if trace.type == "candlestick":
             return len(trace.x) if trace.x is not None else 0
     return 0
+
+
+def relative_returns(history: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+    """The ticker against its benchmark index over the sessions both have: ``trade_date``,
+    ``stock`` and ``index``, each the cumulative return (fraction) since the first common
+    session, from the ticker's ``adjusted_close`` (``close`` when absent; a frame like
+    :func:`dashboards.queries.stock.price_history`) and the index's ``close`` (a frame like
+    :func:`dashboards.queries.stock.index_history`). Empty when they share no session."""
+    price = "adjusted_close" if "adjusted_close" in history else "close"
+    stock = history[["trade_date", price]].rename(columns={price: "stock"})
+    joined = stock.merge(index[["trade_date", "close"]].rename(columns={"close": "index"}), on="trade_date")
+    joined = joined.dropna().sort_values("trade_date").reset_index(drop=True)
+    if joined.empty:
+        return pd.DataFrame({"trade_date": pd.Series(dtype="datetime64[us]"), "stock": pd.Series(dtype="float64"),
+                             "index": pd.Series(dtype="float64")})  # fmt: skip
+    for column in ("stock", "index"):
+        joined[column] = joined[column].astype("float64") / float(joined[column].iloc[0]) - 1
+    return joined
+
+
+def benchmark_figure(relative: pd.DataFrame, ticker: str, index_name: str, exchange: str = EXCHANGE) -> go.Figure:
+    """Two lines of a :func:`relative_returns` frame, on a percent axis over the sessions of
+    ``exchange``: the ticker's cumulative return and its benchmark's (``index_name``)."""
+    fig = go.Figure()
+    for column, name, color in (("stock", ticker, SMA_COLORS["sma_20"]), ("index", index_name, "#555555")):
+        fig.add_trace(go.Scatter(x=relative["trade_date"], y=relative[column], name=name, mode="lines",
+                                 line={"color": color, "width": 1.5}, hovertemplate="%{y:+.1%}"))  # fmt: skip
+    fig.update_xaxes(rangebreaks=session_rangebreaks(relative["trade_date"], exchange))
+    fig.update_yaxes(title_text="return since the first day", tickformat="+.0%", zeroline=True)
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.12})  # fmt: skip
+    return fig
 
 
 def monthly_news(daily: pd.DataFrame) -> pd.DataFrame:

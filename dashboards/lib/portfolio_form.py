@@ -1,8 +1,8 @@
 """Upload / edit form for portfolio transaction files (Portfolio page).
 
 Files are written into ``PORTFOLIOS_DIR`` only after they pass the same validation the pipeline
-applies (:mod:`domain.portfolios.transactions`: known ticker, NYSE session within the
-ticker's price history, no selling more than held, ...), atomically, so the
+applies (:mod:`domain.portfolios.transactions`: known ticker, a session of the ticker's exchange
+within its price history, one currency per portfolio, no selling more than held, ...), atomically, so the
 ``portfolio_files_sensor`` never reads a half-written file. A file with errors is not written;
 the errors are listed with their line and field. The reference price history is read from the
 app's warehouse (``marts.fct_daily_indicators``).
@@ -92,7 +92,8 @@ def render(reader: Reader, name: str | None, source_file: str | None) -> None:
     with st.expander("Upload or edit transactions", expanded=name is None):
         st.caption(
             "Columns: portfolio, trade_date (YYYY-MM-DD), ticker, side (buy, sell or dividend), quantity, "
-            "price (USD per share; dividend per share for dividends), fees (USD), currency (USD)."
+            "price (per share in the currency of the ticker's market; dividend per share for dividends), fees, "
+            "currency (USD or KRW: the ticker's market's, one per portfolio)."
         )
         upload_tab, edit_tab = st.tabs(["Upload a CSV file", f"Edit {source_file or 'a file'}"])
         with upload_tab:

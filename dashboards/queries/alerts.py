@@ -9,9 +9,9 @@ tables do not exist and the functions here return empty frames.
 
 from __future__ import annotations
 
-
 import pandas as pd
 
+from dashboards.queries import is_missing_table
 from domain.warehouse.readers import DATABASE_ERRORS, Reader
 
 #: Columns of :func:`recent_events`. ``observed_value`` is in the rule's unit (USD for prices,
@@ -20,11 +20,6 @@ from domain.warehouse.readers import DATABASE_ERRORS, Reader
 EVENT_COLUMNS: tuple[str, ...] = (
     "fired_at", "trade_date", "rule_id", "rule_type", "ticker", "observed_value", "threshold", "message", "deliveries",
 )  # fmt: skip
-
-
-def _missing_table(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "does not exist" in text or "not found" in text
 
 
 def recent_events(reader: Reader, limit: int = 200, rule_id: str | None = None) -> pd.DataFrame:
@@ -52,7 +47,7 @@ def recent_events(reader: Reader, limit: int = 200, rule_id: str | None = None) 
     try:
         return reader.query(sql, [*params, limit])
     except DATABASE_ERRORS as exc:
-        if _missing_table(exc):
+        if is_missing_table(exc):
             return pd.DataFrame(columns=list(EVENT_COLUMNS))
         raise
 
@@ -68,6 +63,6 @@ def event_counts(reader: Reader) -> pd.DataFrame:
     try:
         return reader.query(sql)
     except DATABASE_ERRORS as exc:
-        if _missing_table(exc):
+        if is_missing_table(exc):
             return pd.DataFrame(columns=["rule_id", "events", "last_trade_date", "pending_deliveries"])
         raise

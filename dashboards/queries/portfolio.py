@@ -13,8 +13,10 @@ Tables (built by dbt from the transaction files of ``PORTFOLIOS_DIR``; see READM
 All of them are in the private schema ``<prefix>portfolios`` (role ``app_reader`` on PostgreSQL;
 BI's ``bi_reader`` sees only ``marts``); the app reads no raw, staging or intermediate table.
 
-Money is USD; returns, weights and drawdowns are fractions. Every function returns a pandas
-frame (or dict) with ``trade_date`` columns as pandas datetimes.
+Money is in the portfolio's currency (``currency`` of ``mart_portfolio_risk``: USD, KRW; a
+warehouse built before that column existed holds USD portfolios only, :data:`DEFAULT_CURRENCY`);
+returns, weights and drawdowns are fractions. Every function returns a pandas frame (or dict)
+with ``trade_date`` columns as pandas datetimes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,30 @@ from typing import Any
 import pandas as pd
 
 from domain.warehouse.readers import Reader
+
+#: The currency of every portfolio of marts without a ``currency`` column (the US market's).
+DEFAULT_CURRENCY = "USD"
+
+
+def currency(risk_row: dict[str, Any]) -> str:
+    """The currency of a portfolio from its :func:`risk` row (:data:`DEFAULT_CURRENCY` when the
+    marts have no ``currency`` column yet)."""
+    value = risk_row.get("currency")
+    return str(value) if isinstance(value, str) and value else DEFAULT_CURRENCY
+
+
+def position_currencies(reader: Reader, portfolio: str) -> list[str]:
+    """The distinct ``currency`` values of the portfolio's positions
+    (``portfolios.fct_portfolio_positions_daily``), sorted; ``[]`` when the mart has no such column."""
+    positions = reader.table("portfolios", "fct_portfolio_positions_daily")
+    if "currency" not in reader.query(f"SELECT * FROM {positions} LIMIT 0").columns:
+        return []
+    frame = reader.query(
+        f"SELECT currency FROM {positions} WHERE portfolio = ? AND currency IS NOT NULL GROUP BY currency "
+        f"ORDER BY {reader.text_order('currency')}",
+        [portfolio],
+    )
+    return [str(c) for c in frame["currency"]]
 
 
 def portfolio_names(reader: Reader) -> list[str]:
@@ -120,7 +146,7 @@ def rejected_rows(reader: Reader) -> pd.DataFrame:
 
 
 def day_ranges(reader: Reader, ticker: str) -> pd.DataFrame:
-    """``trade_date, low, high`` (USD, unadjusted as loaded) of every bar of ``ticker``
+    """``trade_date, low, high`` (the market's currency, unadjusted as loaded) of every bar of ``ticker``
     (``marts.fct_daily_indicators``): the upload form checks buy and sell prices against them."""
     return reader.query(
         f"SELECT trade_date, low, high FROM {reader.table('marts', 'fct_daily_indicators')} WHERE ticker = ?",
@@ -129,9 +155,10 @@ def day_ranges(reader: Reader, ticker: str) -> pd.DataFrame:
 
 
 def price_history_bounds(reader: Reader) -> pd.DataFrame:
-    """``ticker, first_trade_date, last_trade_date`` of every ticker with prices
-    (``marts.fct_daily_indicators``): the reference the upload form validates against."""
+    """``ticker, first_trade_date, last_trade_date, market`` of every ticker with prices
+    (``marts.fct_daily_indicators``; a ticker has one market): the reference the upload form
+    validates against (sessions of the ticker's exchange, one currency per portfolio)."""
     return reader.query(
-        "SELECT ticker, min(trade_date) AS first_trade_date, max(trade_date) AS last_trade_date "
-        f"FROM {reader.table('marts', 'fct_daily_indicators')} GROUP BY ticker"
+        "SELECT ticker, min(trade_date) AS first_trade_date, max(trade_date) AS last_trade_date, "
+        f"min(market) AS market FROM {reader.table('marts', 'fct_daily_indicators')} GROUP BY ticker"
     )

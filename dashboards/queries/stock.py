@@ -1,9 +1,11 @@
 """Reads of the Stock page: one ticker's bars and indicators (``marts.fct_daily_indicators``), its
-latest screener row, its news (``marts.fct_news_articles``, ``marts.mart_news_daily``) and its
-point-in-time fundamentals (``marts.fct_daily_valuation``, ``marts.fct_quarterly_fundamentals``).
+latest screener row, its market's benchmark index (``marts.fct_index_daily``), its news
+(``marts.fct_news_articles``, ``marts.mart_news_daily``) and its point-in-time fundamentals
+(``marts.fct_daily_valuation``, ``marts.fct_quarterly_fundamentals``).
 
-Units are the warehouse's: prices USD, volume shares, returns and ratios fractions, RSI and the
-stochastic 0-100; ``trade_date`` columns come back as pandas datetimes.
+Units are the warehouse's: prices in the currency of the ticker's market (USD, KRW), volume
+shares, returns and ratios fractions, RSI and the stochastic 0-100; ``trade_date`` columns come
+back as pandas datetimes.
 """
 
 from __future__ import annotations
@@ -13,15 +15,26 @@ from typing import Any
 
 import pandas as pd
 
-from domain.warehouse.readers import Reader
+from dashboards.queries import is_missing_table
+from domain.warehouse.readers import DATABASE_ERRORS, Reader
 
 
 def companies(reader: Reader) -> pd.DataFrame:
-    """``ticker, company_name, sector`` of every company that has a latest screener row, by ticker."""
+    """``ticker, company_name, sector, market`` of every company that has a latest screener row,
+    by ticker (code point order: KRX codes before US symbols)."""
     return reader.query(
-        f"SELECT ticker, company_name, sector FROM {reader.table('marts', 'mart_screener_latest')} "
+        f"SELECT ticker, company_name, sector, market FROM {reader.table('marts', 'mart_screener_latest')} "
         f"ORDER BY {reader.text_order('ticker')}"
     )
+
+
+def market_last_trade_date(reader: Reader, market: str) -> date | None:
+    """The latest trade date of any ticker of ``market`` (``marts.dim_companies``), None without one."""
+    frame = reader.query(
+        f"SELECT max(last_trade_date) AS d FROM {reader.table('marts', 'dim_companies')} WHERE market = ?", [market]
+    )
+    value = frame.at[0, "d"]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def latest_row(reader: Reader, ticker: str) -> dict[str, Any] | None:
@@ -55,6 +68,26 @@ def price_history(reader: Reader, ticker: str, start: date, end: date) -> pd.Dat
         "WHERE ticker = ? AND trade_date BETWEEN ? AND ? ORDER BY trade_date",
         [ticker, start, end],
     )
+
+
+#: Columns of :func:`index_history` (``marts.fct_index_daily``).
+INDEX_COLUMNS: tuple[str, ...] = ("trade_date", "index_code", "index_name", "close", "daily_return")
+
+
+def index_history(reader: Reader, index_code: str, start: date, end: date) -> pd.DataFrame | None:
+    """Daily closes of the index ``index_code`` (``KS11``, ``KQ11``) with ``start <= trade_date <=
+    end``, oldest first, from ``marts.fct_index_daily`` (columns :data:`INDEX_COLUMNS`; close in
+    index points, ``daily_return`` a fraction); None when the warehouse has no such table yet."""
+    try:
+        return reader.query(
+            f"SELECT {', '.join(INDEX_COLUMNS)} FROM {reader.table('marts', 'fct_index_daily')} "
+            "WHERE index_code = ? AND trade_date BETWEEN ? AND ? ORDER BY trade_date",
+            [index_code, start, end],
+        )
+    except DATABASE_ERRORS as exc:
+        if is_missing_table(exc):
+            return None
+        raise
 
 
 #: Columns of :func:`news_headlines` (``marts.fct_news_articles``; ``published_at`` in UTC).

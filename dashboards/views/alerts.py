@@ -8,6 +8,11 @@ never writes. The create form is :mod:`dashboards.lib.alert_form`. The ``alert_r
 notices the change and runs ``alerts_evaluate``; events appear here once that run has published
 the warehouse. Events and their delivery status come from ``alerts.alert_events`` /
 ``alerts.alert_deliveries`` (:mod:`dashboards.queries.alerts`).
+
+Tickers of every market can be watched (the form lists them as ``005930 · 삼성전자 (KOSPI)``). A
+price level is a close in the currency of the ticker's market: the rules table states it in that
+currency (``close above ₩90,000``), and an event on a price carries its currency (column
+"Currency", empty for RSI, volume and other unit-free values).
 """
 
 from __future__ import annotations
@@ -17,26 +22,60 @@ import streamlit as st
 
 from dashboards.lib import alert_form, context, tables
 from dashboards.lib import formatting as fmt
+from dashboards.lib.stock_ticker import company_labels
 from dashboards.queries import alerts
 from dashboards.queries.stock import companies
 from domain import screens
 from domain.alerts import rules as alert_rules
 from domain.alerts import store as alert_store
+from domain.markets import markets
 
 EVENT_LIMIT = 200
 KEY_RULE = "alerts_rule"
 ALL_RULES = "All rules"
 #: Column order of the events table (what fired, then how it was delivered, then the details).
-EVENT_ORDER = ("rule_id", "trade_date", "ticker", "observed_value", "threshold", "deliveries", "message", "rule_type",
-               "fired_at")  # fmt: skip
+EVENT_ORDER = ("rule_id", "trade_date", "ticker", "observed_value", "threshold", "currency", "deliveries", "message",
+               "rule_type", "fired_at")  # fmt: skip
+#: Rule types whose level and observed value are a price (a close, or the adjusted close vs its SMA).
+PRICE_TYPES = frozenset({alert_rules.RuleType.PRICE_ABOVE, alert_rules.RuleType.PRICE_BELOW, *alert_rules.SMA_TYPES})
 
 
 def _rules_path():
     return context.settings().alert_rules_file
 
 
-def _condition(rule: alert_rules.AlertRule) -> str:
-    """One line saying what the rule watches, e.g. ``close above 170`` or ``enters screen Momentum``."""
+def _is_money(rule: alert_rules.AlertRule | None, rule_type: str) -> bool:
+    """True when the values of a rule of ``rule_type`` are money: a price rule, or an indicator
+    rule on a money column (``rule``: the rule, when the rules file still has it)."""
+    if rule_type in PRICE_TYPES:
+        return True
+    return rule is not None and rule.type in alert_rules.INDICATOR_TYPES and screens.registry()[rule.column].is_money
+
+
+def _currency_of(ticker: str, markets_of: dict[str, str]) -> str | None:
+    """The currency of the ticker's market, None for a ticker (or market) the warehouse does not know."""
+    code = markets_of.get(ticker)
+    return fmt.market_currency(code) if code in markets() else None
+
+
+def _rule_currency(rule: alert_rules.AlertRule, markets_of: dict[str, str]) -> str | None:
+    """The one currency of the rule's tickers' markets, or None (several, or unknown tickers)."""
+    currencies = {_currency_of(ticker, markets_of) for ticker in rule.tickers or []}
+    return currencies.pop() if len(currencies) == 1 else None
+
+
+def _level(rule: alert_rules.AlertRule, markets_of: dict[str, str]) -> str:
+    """The rule's level, in its tickers' currency when it is money (``₩90,000``), else plain;
+    a money level for tickers of several currencies says so."""
+    if not _is_money(rule, rule.type):
+        return f"{rule.level:g}"
+    currency = _rule_currency(rule, markets_of)
+    return fmt.money(rule.level, currency) if currency else f"{rule.level:g} (in each ticker's currency)"
+
+
+def _condition(rule: alert_rules.AlertRule, markets_of: dict[str, str]) -> str:
+    """One line saying what the rule watches, e.g. ``close above $170.00``, ``close above
+    ₩90,000`` or ``enters screen Momentum``."""
     kind = alert_rules.RuleType
     if rule.type in alert_rules.SCREEN_TYPES:
         verb = "enters" if rule.type == kind.SCREEN_ENTER else "leaves"
@@ -47,15 +86,26 @@ def _condition(rule: alert_rules.AlertRule) -> str:
     registry = screens.registry()
     if rule.type in alert_rules.INDICATOR_TYPES:
         side = "above" if rule.type == kind.INDICATOR_ABOVE else "below"
-        return f"{registry[rule.column].label} {side} {rule.level:g}"
+        return f"{registry[rule.column].label} {side} {_level(rule, markets_of)}"
     text = {
-        kind.PRICE_ABOVE: "close above $",
-        kind.PRICE_BELOW: "close below $",
+        kind.PRICE_ABOVE: "close above ",
+        kind.PRICE_BELOW: "close below ",
         kind.RSI_ABOVE: f"{registry['rsi_14'].label} above ",
         kind.RSI_BELOW: f"{registry['rsi_14'].label} below ",
         kind.VOLUME_SPIKE: f"{registry['relative_volume'].label} >= ",
     }[rule.type]
-    return f"{text}{rule.level:g}"
+    return f"{text}{_level(rule, markets_of)}"
+
+
+def _event_currencies(events: pd.DataFrame, rules: list[alert_rules.AlertRule], markets_of: dict[str, str]) -> list:
+    """Per event, the currency of its values: that of the ticker's market when they are money
+    (:func:`_is_money`), else None (RSI, relative volume, unit-free indicators, screen events)."""
+    by_id = {rule.id: rule for rule in rules}
+    rows = zip(events["rule_id"], events["rule_type"], events["ticker"], strict=True)
+    return [
+        _currency_of(ticker, markets_of) if _is_money(by_id.get(rule_id), kind) else None
+        for rule_id, kind, ticker in rows
+    ]
 
 
 def _rules_table(rules: list[alert_rules.AlertRule]) -> pd.DataFrame:
@@ -67,7 +117,7 @@ def _rules_table(rules: list[alert_rules.AlertRule]) -> pd.DataFrame:
             {
                 "id": rule.id,
                 "status": "active" if rule.enabled else "paused",
-                "condition": _condition(rule),
+                "condition": _condition(rule, markets_of),
                 "tickers": ", ".join(rule.tickers or []) or "—",
                 "channels": ", ".join(rule.channels),
                 "since": rule.since,
@@ -100,6 +150,8 @@ def _manage(rules: list[alert_rules.AlertRule]) -> None:
 
 st.title("Alerts")
 reader = context.reader()
+known = companies(reader)
+markets_of = dict(zip(known["ticker"], known["market"], strict=True))
 if flash := st.session_state.pop(alert_form.KEY_FLASH, None):
     st.success(flash)
 path = _rules_path()
@@ -137,7 +189,7 @@ if rules:
         },
     )
     _manage(rules)
-alert_form.render(path, companies(reader)["ticker"].tolist())
+alert_form.render(path, company_labels(known))
 
 st.subheader("Recent events")
 rule_filter = st.selectbox("Show events of", [ALL_RULES, *[r.id for r in rules]], key="alerts_event_rule")
@@ -145,6 +197,7 @@ events = alerts.recent_events(reader, EVENT_LIMIT, None if rule_filter == ALL_RU
 if events.empty:
     st.info("No alert has fired yet.")
 else:
+    events.insert(events.columns.get_loc("threshold") + 1, "currency", _event_currencies(events, rules, markets_of))
     st.dataframe(
         events,
         placeholder=tables.EMPTY_CELL,
@@ -156,8 +209,9 @@ else:
             "rule_id": st.column_config.TextColumn("Rule", width=170, pinned=True),
             "trade_date": st.column_config.DateColumn("Trade date", width=95),
             "ticker": st.column_config.TextColumn("Ticker", width=65),
-            "observed_value": st.column_config.NumberColumn("Observed", format="%.2f", width=80),
-            "threshold": st.column_config.NumberColumn("Threshold", format="%.2f", width=80),
+            "observed_value": st.column_config.NumberColumn("Observed", format="localized", width=80),
+            "threshold": st.column_config.NumberColumn("Threshold", format="localized", width=80),
+            "currency": st.column_config.TextColumn("Currency", width=70, help="of a price; empty for other values"),
             "deliveries": st.column_config.TextColumn("Delivery", width=140),
             "message": st.column_config.TextColumn("Message", width="large"),
             "rule_type": st.column_config.TextColumn("Type", width=150),

@@ -5,6 +5,10 @@ The portfolio is bound to the URL query parameter ``portfolio``. Figures come fr
 portfolio marts (:mod:`dashboards.queries.portfolio`); the upload/edit form validates a file with
 the same rules as the pipeline and writes it into ``PORTFOLIOS_DIR`` (:mod:`dashboards.lib.portfolio_form`),
 where the ``portfolio_files_sensor`` picks it up and rebuilds the portfolio marts.
+
+Money is in the portfolio's currency (:func:`dashboards.queries.portfolio.currency`: ``$``, ``₩``),
+shown beside the portfolio's name. The page adds no amounts itself; a portfolio whose positions
+are in several currencies is refused (its totals would add won to dollars).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import formatting as fmt
 from dashboards.lib import context, portfolio_charts, portfolio_form, tables
+from dashboards.lib import formatting as fmt
 from dashboards.queries import portfolio
 from domain.warehouse.readers import DATABASE_ERRORS
 
@@ -46,11 +50,11 @@ def _rejected_banner() -> None:
         )
 
 
-def _metrics(risk: dict) -> None:
+def _metrics(risk: dict, currency: str) -> None:
     label = portfolio_charts.benchmark_label(risk.get("benchmark_id"))
     top = st.columns(5)
-    top[0].metric(f"Market value ({fmt.day(risk.get('as_of_date'))})", fmt.usd(risk.get("market_value")))
-    top[1].metric("Total P&L", fmt.usd(risk.get("total_pnl")))
+    top[0].metric(f"Market value ({fmt.day(risk.get('as_of_date'))})", fmt.money(risk.get("market_value"), currency))
+    top[1].metric("Total P&L", fmt.money(risk.get("total_pnl"), currency))
     top[2].metric("Time-weighted return", fmt.pct(risk.get("total_return"), signed=True))
     top[3].metric("Annualised return", fmt.pct(risk.get("annualised_return"), signed=True))
     top[4].metric(f"{label} return", fmt.pct(risk.get("benchmark_total_return"), signed=True))
@@ -79,10 +83,10 @@ HOLDINGS_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _holdings(name: str) -> None:
+def _holdings(name: str, currency: str) -> None:
     st.subheader("Holdings")
     frame = portfolio.holdings(reader, name)
-    money = {"format": "dollar", "width": 105}  # pixels: "Unrealised P&L" and "$12,345.67" fit
+    money = {"format": fmt.table_money(currency).format, "width": 105}  # pixels: "Unrealised P&L", "$12,345.67" fit
     st.dataframe(
         frame,
         placeholder=tables.EMPTY_CELL,
@@ -109,14 +113,14 @@ def _holdings(name: str) -> None:
     )
 
 
-def _allocation(name: str) -> None:
+def _allocation(name: str, currency: str) -> None:
     st.subheader("Allocation by sector")
     allocation = portfolio.sector_allocation(reader, name)
     if allocation.empty or not (allocation["market_value"] > 0).any():
         st.info("No open positions.")
         return
     chart_col, table_col = st.columns(2, vertical_alignment="center")
-    chart_col.plotly_chart(portfolio_charts.allocation_figure(allocation), key="portfolio_allocation",
+    chart_col.plotly_chart(portfolio_charts.allocation_figure(allocation, currency), key="portfolio_allocation",
                            config={"displaylogo": False})  # fmt: skip
     table_col.dataframe(
         allocation,
@@ -125,16 +129,17 @@ def _allocation(name: str) -> None:
         key="portfolio_allocation_table",
         column_config={
             "sector": "Sector",
-            "market_value": st.column_config.NumberColumn("Market value", format="dollar"),
+            "market_value": st.column_config.NumberColumn("Market value", format=fmt.table_money(currency).format),
             "weight": st.column_config.NumberColumn("Weight", format="percent"),
             "holding_count": st.column_config.NumberColumn("Holdings", format="%d"),
         },
     )
 
 
-def _transactions(name: str) -> pd.DataFrame:
+def _transactions(name: str, currency: str) -> pd.DataFrame:
     st.subheader("Transactions")
     frame = portfolio.transactions(reader, name)
+    money = fmt.table_money(currency).format
     st.dataframe(
         frame,
         placeholder=tables.EMPTY_CELL,
@@ -146,12 +151,12 @@ def _transactions(name: str) -> pd.DataFrame:
             "ticker": "Ticker",
             "side": "Side",
             "quantity": st.column_config.NumberColumn("Quantity", format="%.4g"),
-            "price": st.column_config.NumberColumn("Price", format="dollar"),
-            "fees": st.column_config.NumberColumn("Fees", format="dollar"),
-            "cash_amount": st.column_config.NumberColumn("Cash", format="dollar", help="buys negative"),
-            "realised_pnl": st.column_config.NumberColumn("Realised P&L", format="dollar"),
+            "price": st.column_config.NumberColumn("Price", format=money),
+            "fees": st.column_config.NumberColumn("Fees", format=money),
+            "cash_amount": st.column_config.NumberColumn("Cash", format=money, help="buys negative"),
+            "realised_pnl": st.column_config.NumberColumn("Realised P&L", format=money),
             "quantity_after": st.column_config.NumberColumn("Shares after", format="%.4g"),
-            "average_cost_after": st.column_config.NumberColumn("Avg cost after", format="dollar"),
+            "average_cost_after": st.column_config.NumberColumn("Avg cost after", format=money),
             "source_file": "File",
             "source_line": st.column_config.NumberColumn("Line", format="%d"),
         },
@@ -180,15 +185,25 @@ name = st.selectbox("Portfolio", names, key=KEY_PORTFOLIO, bind="query-params")
 risk = portfolio.risk(reader, name)
 if risk is None:  # pragma: no cover - the names come from the same table
     st.stop()
-_metrics(risk)
+currency = portfolio.currency(risk)
+held_in = portfolio.position_currencies(reader, name)
+if len(set(held_in) | {currency}) > 1:
+    st.error(
+        f"{name} holds positions in {', '.join(sorted(set(held_in) | {currency}))}: its totals would add amounts of "
+        "different currencies, so the page does not show them. Keep one currency per portfolio file."
+    )
+    st.stop()
+st.markdown(f":gray-badge[:material/payments: Amounts in {currency}]")
+_metrics(risk, currency)
 
 daily = portfolio.daily(reader, name)
 if len(daily) > 1:
-    st.plotly_chart(portfolio_charts.performance_figure(daily), key="portfolio_performance", config={"displaylogo": False})
+    st.plotly_chart(portfolio_charts.performance_figure(daily, currency), key="portfolio_performance",
+                    config={"displaylogo": False})  # fmt: skip
 
-_holdings(name)  # full width: the table has 14 columns
-_allocation(name)
+_holdings(name, currency)  # full width: the table has 14 columns
+_allocation(name, currency)
 
-rows = _transactions(name)
+rows = _transactions(name, currency)
 source_file = str(rows["source_file"].iloc[0]) if not rows.empty else None
 portfolio_form.render(reader, name, source_file)

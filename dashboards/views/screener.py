@@ -1,16 +1,22 @@
 """Screener page: filter ``marts.mart_screener_latest`` (latest row per ticker).
 
-Filters sit in the sidebar, one per filter of the column registry
-(:mod:`domain.screens.columns`), in display units (market cap in USD billions,
-fractions in percent); ranges are open intervals ("over" / "under"), each input labelled with
-its field (:func:`dashboards.lib.filter_form.widget_label`). Choosing a preset writes its values
-into the filter widgets; editing any filter afterwards switches the preset menu to "Custom".
+The market selector (US, KOSPI, KOSDAQ, All markets: the markets of the seed that have rows)
+limits the screen: every filter applies within the chosen market(s), and the result count is
+out of their tickers. Filters sit in the sidebar, one per filter of the column registry
+(:mod:`domain.screens.columns`), in display units (market cap in the large unit of the market's
+currency, USD bn or KRW 억; fractions in percent); ranges are open intervals ("over" / "under"),
+each input labelled with its field (:func:`dashboards.lib.filter_form.widget_label`). Over
+markets of two currencies the market-cap filter is off (no exchange rate). Choosing a preset
+writes its values into the filter widgets, and its market when it names one; editing any filter
+afterwards (or choosing another market than the preset's) switches the preset menu to "Custom".
 
-The result table shows ticker and company first, then the columns the active screen sorts and
-filters on, then the columns chosen under "Columns" (:func:`dashboards.lib.tables.column_order`);
-missing values are empty cells. The table is sortable and downloadable as CSV (every result
-column, warehouse units: fractions and USD). Selecting a table row (or picking a ticker below
-the table) and pressing "Open chart" opens it on the Stock page (``?ticker=XYZ``).
+The result table shows ticker and company first (then market and currency when the table holds
+several currencies), then the columns the active screen sorts and filters on, then the columns
+chosen under "Columns" (:func:`dashboards.lib.tables.column_order`); money is in the market's
+currency (``$``, ``₩``), missing values are empty cells. The table is sortable and downloadable
+as CSV (every result column plus market and currency, warehouse units: fractions, money in the
+row's currency). Selecting a table row (or picking a ticker below the table) and pressing "Open
+chart" opens it on the Stock page (``?ticker=XYZ``).
 """
 
 from __future__ import annotations
@@ -23,13 +29,18 @@ import streamlit as st
 from dashboards.lib import context, tables
 from dashboards.lib import filter_form as ff
 from dashboards.lib import formatting as fmt
+from dashboards.lib import markets as market_notes
+from dashboards.queries import build
 from dashboards.queries import screener as queries
 from domain import screens
+from domain.markets import markets as known_markets
 
 CUSTOM = "Custom"
 KEY_PRESET = "scr_preset"
 KEY_TABLE = "scr_table"
 KEY_COLUMNS = "scr_columns"
+KEY_CURRENCY = "_scr_currency"  # the currency the money widgets' values are in
+KEY_AVAILABLE_MARKETS = "_scr_markets_available"
 STOCK_PAGE = "views/stock.py"
 
 TREND_LABELS = {"any": "Any", "above": "Above", "below": "Below"}
@@ -44,21 +55,64 @@ SECTIONS = (
 )
 
 
+def market_options() -> list[str]:
+    """The market selector's options: every market of the markets seed, then :data:`ff.ALL_MARKETS`."""
+    return [*known_markets(), ff.ALL_MARKETS]
+
+
+def screen_currency(market: str, available_markets: list[str]) -> str | None:
+    """The currency of a screen over ``market`` (a market code, or ``All markets``: the
+    ``available_markets``, those with rows), or None when those markets have several currencies."""
+    chosen = available_markets if market == ff.ALL_MARKETS else [market]
+    currencies = {fmt.market_currency(code) for code in chosen}
+    return currencies.pop() if len(currencies) == 1 else None
+
+
+def _currency_now(market: str) -> str | None:
+    return screen_currency(market, st.session_state.get(KEY_AVAILABLE_MARKETS, []))
+
+
+def _clear_money_widgets_unless(currency: str | None) -> None:
+    """The money filters' values are in the previous currency: clear them when it changes."""
+    if st.session_state.get(KEY_CURRENCY, currency) != currency:
+        for key in ff.money_widget_keys():
+            st.session_state[key] = None
+    st.session_state[KEY_CURRENCY] = currency
+
+
 def _apply_preset() -> None:
     name = st.session_state[KEY_PRESET]
     if name == CUSTOM:
         return
-    values = ff.widget_values(screens.presets()[name], st.session_state.get("_scr_sectors_available"))
+    preset = screens.presets()[name]
+    market = ff.market_choice(preset.markets) if preset.markets else st.session_state[ff.KEY_MARKET]
+    currency = _currency_now(market)
+    values = ff.widget_values(preset, st.session_state.get("_scr_sectors_available"), currency)
     for key, value in values.items():
         st.session_state[key] = value
+    st.session_state[KEY_CURRENCY] = currency
 
 
 def _mark_custom() -> None:
     st.session_state[KEY_PRESET] = CUSTOM
 
 
-def _init_state(available_sectors: list[str]) -> None:
+def _on_market() -> None:
+    """Another market: money filters restart empty in a new currency; a preset meant for other
+    markets no longer describes the screen."""
+    market = st.session_state[ff.KEY_MARKET]
+    _clear_money_widgets_unless(_currency_now(market))
+    preset = screens.presets().get(st.session_state.get(KEY_PRESET, CUSTOM))
+    if preset is not None and preset.markets and ff.market_choice(preset.markets) != market:
+        _mark_custom()
+
+
+def _init_state(available_markets: list[str], available_sectors: list[str]) -> None:
+    st.session_state[KEY_AVAILABLE_MARKETS] = available_markets
     st.session_state["_scr_sectors_available"] = available_sectors
+    if st.session_state.get(ff.KEY_MARKET) not in market_options():  # first run, or a market the seed lost
+        st.session_state[ff.KEY_MARKET] = ff.ALL_MARKETS
+    _clear_money_widgets_unless(_currency_now(st.session_state[ff.KEY_MARKET]))
     st.session_state.setdefault(KEY_PRESET, screens.NO_PRESET)
     st.session_state.setdefault(KEY_COLUMNS, list(tables.DEFAULT_COLUMNS))
     # a column chosen before the registry lost it cannot stay chosen
@@ -74,19 +128,23 @@ def _init_state(available_sectors: list[str]) -> None:
         st.session_state[ff.KEY_SECTORS] = kept
 
 
-def _widget(column: screens.ScreenerColumn) -> None:
-    """The input(s) of one registered filter, in the registry's display units."""
-    common = {"on_change": _mark_custom, "persist_state": "session"}
+def _widget(column: screens.ScreenerColumn, currency: str | None) -> None:
+    """The input(s) of one registered filter, in the registry's display units (money in
+    ``currency``; a money filter is off when the screen spans several currencies)."""
+    off = ff.is_money_filter(column) and currency is None
+    common = {"on_change": _mark_custom, "persist_state": "session", "disabled": off}
     help_text = column.description or None
+    if off:
+        help_text = "Choose one market (or markets of one currency) to filter on money amounts: " + (help_text or "")
     if column.filter == "range":
         # the heading shows the field once; each input's own (collapsed) label names it too,
         # which is what a screen reader announces ("RSI 14 over", "RSI 14 under")
-        st.markdown(f"**{column.input_label}**", help=help_text)
+        st.markdown(f"**{column.input_label_in(currency)}**", help=help_text)
         low, high = st.columns(2)
         bounds = {"value": None, "step": column.step, "format": "%g", "label_visibility": "collapsed"}
         for container, bound in ((low, "min"), (high, "max")):
             container.number_input(
-                ff.widget_label(column, bound),
+                ff.widget_label(column, bound, currency),
                 key=ff.widget_key(column, bound),
                 placeholder=ff.BOUND_WORDS[bound],
                 **bounds,
@@ -116,13 +174,13 @@ def _reset_columns() -> None:
     st.session_state[KEY_COLUMNS] = list(tables.DEFAULT_COLUMNS)
 
 
-def _column_chooser(registry: screens.Registry) -> None:
+def _column_chooser(registry: screens.Registry, currency: str | None) -> None:
     """The "Columns" multiselect: which further result columns the table shows, in this order."""
     options = [c for c in registry.result_columns if c not in tables.LEAD_COLUMNS]
     st.multiselect(
         "Columns",
         options,
-        format_func=lambda name: tables.header(registry[name]),
+        format_func=lambda name: tables.header(registry[name], currency),
         key=KEY_COLUMNS,
         placeholder="Only the screen's own columns",
         persist_state="session",
@@ -131,7 +189,7 @@ def _column_chooser(registry: screens.Registry) -> None:
     st.button("Default columns", key="scr_columns_reset", on_click=_reset_columns, icon=":material/restart_alt:")
 
 
-def _filters(available_sectors: list[str], registry: screens.Registry) -> None:
+def _filters(available_sectors: list[str], registry: screens.Registry, currency: str | None) -> None:
     with st.sidebar:
         st.header("Filters")
         st.text_input(ff.LABEL_TEXT, key=ff.KEY_TEXT, on_change=_mark_custom, persist_state="session")
@@ -146,7 +204,23 @@ def _filters(available_sectors: list[str], registry: screens.Registry) -> None:
                 if caption:
                     st.caption(caption)
                 for column in members:
-                    _widget(column)
+                    _widget(column, currency)
+
+
+def _market_notes(spec: screens.ScreenSpec, available_markets: list[str], currency: str | None) -> None:
+    """Captions on what the chosen markets mean for the result: amounts of several currencies
+    are sorted apart; the Korean universe is the listing of its last day (survivorship)."""
+    chosen = list(spec.markets) or available_markets
+    if currency is None and screens.currency_order(spec) is not None:
+        order = ", then ".join(dict.fromkeys(fmt.market_currency(code) for code in chosen))
+        st.caption(
+            f":material/currency_exchange: Sorted by {registry[spec.sort_by].label.lower()} within each currency "
+            f"({order}): amounts in different currencies are not compared. The market-cap filter needs one currency."
+        )
+    biased = [code for code in chosen if market_notes.has_survivorship_bias(code)]
+    if biased:
+        dates = [m.last_trade_date for m in build.market_dates(reader) if m.market in biased]
+        st.caption(f":material/info: {market_notes.survivorship_note(biased, max(dates, default=None))}")
 
 
 def _slug(text: str) -> str:
@@ -157,41 +231,49 @@ st.title("Screener")
 
 reader = context.reader()
 registry = screens.registry()
-available = queries.sectors(reader)
-_init_state(available)
+available_markets = queries.markets(reader)
+market = st.session_state.get(ff.KEY_MARKET)
+available = queries.sectors(reader, [market] if market in known_markets() else [])
+_init_state(available_markets, available)
+currency = _currency_now(st.session_state[ff.KEY_MARKET])
 
 preset_names = [*screens.preset_names(), CUSTOM]
-top_left, top_right = st.columns([2, 1])
-with top_left:
+market_col, preset_col, sort_col = st.columns([1, 2, 1])
+with market_col:
+    st.selectbox(ff.LABEL_MARKET, market_options(), key=ff.KEY_MARKET, on_change=_on_market,
+                 format_func=lambda code: code if code == ff.ALL_MARKETS else fmt.market_name(code),
+                 persist_state="session")  # fmt: skip
+with preset_col:
     st.selectbox("Preset screen", preset_names, key=KEY_PRESET, on_change=_apply_preset, persist_state="session")
     chosen = st.session_state[KEY_PRESET]
     st.caption(screens.PRESET_DESCRIPTIONS.get(chosen, "Your own combination of filters."))
-with top_right:
+with sort_col:
     sort_columns = registry.sort_columns
     st.selectbox("Sort by", list(sort_columns), format_func=sort_columns.__getitem__, key=ff.KEY_SORT_BY,
                  persist_state="session")  # fmt: skip
     st.toggle("Descending", key=ff.KEY_SORT_DESC, persist_state="session")
 
-_filters(available, registry)
+_filters(available, registry, currency)
 
 try:
-    spec = ff.spec_from_widgets(st.session_state, registry)
+    spec = ff.spec_from_widgets(st.session_state, registry, currency)
 except (ValueError, TypeError) as exc:
     st.error(f"Check the filters: {exc}")
     st.stop()
 
 started = time.perf_counter()
-result = queries.run_screen(reader, spec)
+result = tables.with_currency(queries.run_screen(reader, spec))
 elapsed_ms = (time.perf_counter() - started) * 1000
-total = queries.universe_size(reader)
+total = queries.universe_size(reader, spec.markets)
 
 count_col, columns_col, download_col = st.columns([4, 1, 1], vertical_alignment="bottom")
 count_col.markdown(
     f"**{len(result)}** of {total} {fmt.noun(total, 'stock')} {fmt.noun(len(result), 'matches', 'match')}"
 )
 with columns_col.popover("Columns", icon=":material/view_column:", width="stretch"):
-    _column_chooser(registry)
+    _column_chooser(registry, currency)
 count_col.caption(f"Query: {elapsed_ms:.1f} ms")
+_market_notes(spec, available_markets, currency)
 label = chosen if chosen != CUSTOM else "custom"
 download_col.download_button(
     "Download CSV",
@@ -200,7 +282,8 @@ download_col.download_button(
     mime="text/csv",
     on_click="ignore",
     icon=":material/download:",
-    help="All matching rows; returns, yields and distances as fractions, market cap in USD.",
+    help="All matching rows; returns, yields and distances as fractions, prices and market cap in the currency "
+    "of the row's market (columns market and currency).",
     disabled=result.empty,
 )
 
@@ -217,14 +300,16 @@ if "fundamentals_known_on_trade_date" in result.columns:
             "under Fundamentals for a point-in-time screen."
         )
 
-shown_columns = tables.column_order(spec, st.session_state[KEY_COLUMNS])
+lead = tables.LEAD_COLUMNS if currency else (*tables.LEAD_COLUMNS, screens.MARKET_COLUMN, tables.CURRENCY_COLUMN)
+shown_columns = tables.column_order(spec, st.session_state[KEY_COLUMNS], lead)
+shown_values = tables.display_values(result, registry, currency)
 event = st.dataframe(
     # every result column stays in the data (reordered: shown ones first); column_order hides the rest
-    result[[*shown_columns, *(c for c in result.columns if c not in shown_columns)]],
+    shown_values[[*shown_columns, *(c for c in shown_values.columns if c not in shown_columns)]],
     column_order=shown_columns,
     key=KEY_TABLE,
     hide_index=True,
-    column_config=tables.registry_column_config(registry, list(result.columns)),
+    column_config=tables.registry_column_config(registry, list(result.columns), currency),
     placeholder=tables.EMPTY_CELL,
     on_select="rerun",
     selection_mode="single-row",

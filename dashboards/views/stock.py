@@ -1,42 +1,48 @@
-"""Stock page: one ticker's chart, fundamentals, latest indicators and news.
+"""Stock page: one ticker's chart, benchmark comparison, fundamentals, latest indicators and news.
 
 The ticker is bound to the URL query parameter ``ticker`` (the Screener opens
 this page with ``?ticker=XYZ``). Prices come from ``marts.fct_daily_indicators``
-for the chosen date range; fundamentals and the latest indicator values from
-``marts.mart_screener_latest``; the valuation panel charts the point-in-time
+for the chosen date range, in the currency of the ticker's market (``$``, ``₩``) on its
+exchange's sessions (XNYS, XKRX); fundamentals and the latest indicator values from
+``marts.mart_screener_latest`` (with a "Halted" badge when the ticker's latest sessions are
+trading halts); a ticker of a market whose benchmark is an index (KOSPI: KS11, KOSDAQ: KQ11) is
+compared with it (``marts.fct_index_daily``; a caption says so while the warehouse has no such
+table); the valuation panel charts the point-in-time
 ratios of ``marts.fct_daily_valuation`` over the chosen range and lists quarters of
 ``marts.fct_quarterly_fundamentals`` (:mod:`dashboards.lib.fundamentals_panel`). The news panel lists the ticker's latest
 headlines (``marts.fct_news_articles``) whatever the chosen date range, since the
 bundled news mostly lies outside the price history, with a monthly chart from
-``marts.mart_news_daily``.
+``marts.mart_news_daily``. A Korean ticker carries the survivorship note of its universe
+(:mod:`dashboards.lib.markets`).
 
 A URL ticker is matched case-insensitively (``?ticker=nvda`` opens NVDA,
-:mod:`dashboards.lib.stock_ticker`); an unknown one shows "Unknown ticker ..." and the picker,
-never another stock. Every read goes through :class:`dashboards.lib.stock_reads.StockReads`,
-cached per ticker, range and warehouse build.
+:mod:`dashboards.lib.stock_ticker`), and so is a KRX code without its leading zeros or a
+company name (``?ticker=5930``, ``?ticker=삼성전자``); the search box takes the same
+(:mod:`dashboards.lib.stock_picker`). A name several companies match lists them to choose from;
+an unknown one shows "Unknown ticker ..." and the picker, never another stock. The benchmark
+comparison is :mod:`dashboards.lib.benchmark_panel`. Every read goes through
+:class:`dashboards.lib.stock_reads.StockReads`, cached per ticker, range and warehouse build.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import charts, context, fundamentals_panel, tables
+from dashboards.lib import benchmark_panel, charts, context, fundamentals_panel, stock_picker, tables
 from dashboards.lib import formatting as fmt
+from dashboards.lib import markets as market_notes
 from dashboards.lib.stock_reads import StockReads
-from dashboards.lib.stock_ticker import resolve_ticker
 from dashboards.queries import stock as queries
+from dashboards.queries.build import DEFAULT_MARKET
 from domain import screens
+from domain.markets import Market, market
 
-KEY_TICKER = "ticker"  # also the query-parameter name (options stay plain tickers: the URL
-# value of a bound selectbox is matched against the formatted option)
 KEY_DATES = "stock_dates"
 KEY_PERIOD = "stock_period"
 KEY_BOUNDS = "_stock_bounds"
-KEY_URL_TICKER = "_stock_url_ticker"  # the last URL ticker applied to the picker
 KEY_NEWS = "stock_news"
 NEWS_LIMIT = 20
 DEFAULT_TICKER = "AAPL"
@@ -101,31 +107,67 @@ TOP_METRICS = (
 )
 
 
-def _metrics(row: dict, registry: screens.Registry) -> None:
+def _metrics(row: dict, registry: screens.Registry, currency: str) -> None:
     top = st.columns(6)
     top[0].metric(
         f"Close ({fmt.day(row.get('trade_date'))})",
-        fmt.usd(row.get("close")),
+        fmt.money(row.get("close"), currency),
         delta=fmt.pct(row.get("return_1d"), signed=True) if not pd.isna(row.get("return_1d")) else None,
     )
     for slot, name in [*zip(top[1:], TOP_METRICS[0], strict=True), *zip(st.columns(6), TOP_METRICS[1], strict=True)]:
-        slot.metric(registry[name].label, _value(registry[name], row), help=registry[name].description)
+        slot.metric(registry[name].label, _value(registry[name], row, currency), help=registry[name].description)
 
 
-def _value(column: screens.ScreenerColumn, row: dict) -> str:
-    """A registered column's value as text (returns with a sign)."""
-    return fmt.by_format(row.get(column.name), column.format, column.unit, signed=column.group == "returns")
+def _value(column: screens.ScreenerColumn, row: dict, currency: str) -> str:
+    """A registered column's value as text (returns with a sign, money in ``currency``)."""
+    return fmt.by_format(row.get(column.name), column.format, column.unit, signed=column.group == "returns",
+                         currency=currency)  # fmt: skip
 
 
-def _indicator_table(row: dict, registry: screens.Registry) -> pd.DataFrame:
+def _indicator_table(row: dict, registry: screens.Registry, currency: str) -> pd.DataFrame:
     """Every registered technical and return column not shown as a metric: label and value."""
     shown = {name for names in TOP_METRICS for name in names}
     items = [
-        (column.label, _value(column, row))
+        (column.label, _value(column, row, currency))
         for column in registry
         if column.group in ("technicals", "returns") and column.name not in shown and column.name in row
     ]
     return pd.DataFrame(items, columns=["Indicator", "Value"])
+
+
+def _valuation_source(row: dict) -> str:
+    """Where the row's market cap, P/E, P/B and EPS come from, as a caption."""
+    source = row.get("valuation_source")
+    when = fmt.day(row.get("fundamentals_as_of_date"))
+    if source == "sec_filings":
+        return f"Market cap, P/E, P/B and EPS: computed from SEC filings known on {when} (TTM diluted EPS)."
+    if source == "dart_annual":
+        return f"Market cap, P/E, P/B and EPS: computed from DART annual statements known on {when}."
+    if source == "vendor_snapshot":
+        return f"Market cap, P/E, P/B and EPS: vendor snapshot of {when}."
+    if isinstance(source, str) and source:
+        return f"Market cap, P/E, P/B and EPS: {source.replace('_', ' ')} of {when}."
+    return "Market cap, P/E, P/B and EPS: the warehouse has no fundamentals for this ticker."
+
+
+def _is(flag: object, value: bool) -> bool:
+    """True when the (possibly missing: None, NA) boolean ``flag`` is ``value``."""
+    return flag is not None and not pd.isna(flag) and bool(flag) is value
+
+
+def _badges(row: dict | None, where: Market) -> None:
+    """The ticker's market, and "Halted" when its market's latest sessions are trading halts
+    (``is_halted``, since ``halted_since``; the prices shown are of the last traded session)."""
+    badges = f":gray-badge[{where.display_name} · {where.currency}]"
+    halted = row is not None and _is(row.get("is_halted"), True)
+    if halted:
+        badges += f" :red-badge[:material/block: Halted since {fmt.day(row.get('halted_since'))}]"
+    st.markdown(badges)
+    if halted:
+        st.caption(
+            f"Trading is halted since {fmt.day(row.get('halted_since'))}: the price and indicators are those of the "
+            f"last traded session, {fmt.day(row.get('trade_date'))}."
+        )
 
 
 def _news_panel(reads: StockReads, ticker: str) -> None:
@@ -172,30 +214,6 @@ def _news_panel(reads: StockReads, ticker: str) -> None:
             )
 
 
-def _markdown_text(value: str, limit: int = 40) -> str:
-    """``value`` (from the URL) shown literally in Markdown: formatting and link characters
-    escaped, cut to ``limit`` characters."""
-    cut = value if len(value) <= limit else value[: limit - 1] + "…"
-    return re.sub(r"([\\`*_\[\]()<>#~$|!{}])", r"\\\1", cut)
-
-
-def _apply_url_ticker(tickers: list[str]) -> str | None:
-    """Before the picker exists: put the ticker a new URL value names, in the warehouse's
-    spelling (``nvda`` -> ``NVDA``), into the picker's state, or None when it names no ticker.
-    Returns the URL value when it names no ticker, else None.
-
-    A URL value is applied once (remembered under ``KEY_URL_TICKER``), so a later pick in the
-    picker is not undone by a URL that has not caught up with it yet.
-    """
-    requested = st.query_params.get(KEY_TICKER)
-    if not requested or requested == st.session_state.get(KEY_URL_TICKER):
-        return None
-    st.session_state[KEY_URL_TICKER] = requested
-    found = resolve_ticker(requested, tickers)
-    st.session_state[KEY_TICKER] = found  # None (unknown): the picker shows its placeholder
-    return requested if found is None else None
-
-
 st.title("Stock")
 
 reader = context.reader()
@@ -205,24 +223,14 @@ companies = reads(queries.companies)
 if companies.empty:
     st.info("The warehouse has no tickers yet.")
     st.stop()
-tickers = companies["ticker"].tolist()
 names = dict(zip(companies["ticker"], companies["company_name"], strict=True))
+markets_of = dict(zip(companies["ticker"], companies["market"], strict=True))
 
-unknown = _apply_url_ticker(tickers)
-if unknown is None and KEY_TICKER not in st.session_state:
-    st.session_state[KEY_TICKER] = DEFAULT_TICKER if DEFAULT_TICKER in tickers else tickers[0]
-ticker = st.selectbox(
-    "Ticker",
-    tickers,
-    index=None,
-    placeholder="Choose a ticker",
-    key=KEY_TICKER,
-    bind="query-params",
-)
+ticker, unknown = stock_picker.render(companies, DEFAULT_TICKER)
 if unknown is not None:
     st.error(
-        f"Unknown ticker {_markdown_text(unknown)}: the warehouse has no such ticker. "
-        f"Choose one of its {len(tickers)} tickers above."
+        f"Unknown ticker {stock_picker.markdown_text(unknown)}: the warehouse has no such ticker. "
+        f"Choose one of its {len(companies)} tickers above."
     )
     st.stop()
 if ticker is None:
@@ -255,41 +263,45 @@ start, end = picked
 
 history = reads(queries.price_history, ticker, start, end)
 row = reads(queries.latest_row, ticker)
+where = market(markets_of.get(ticker) or DEFAULT_MARKET)
 
 company = names.get(ticker) or ticker
 st.subheader(f"{ticker} · {company}")
+_badges(row, where)
 sector = fmt.text(row.get("sector") if row else None)
 if history.empty:
-    st.caption(f"Sector: {sector}")
+    st.caption(f"Sector: {sector} · prices in {where.currency}")
     st.info(f"No trading days for {ticker} between {start} and {end}.")
 else:
     first_shown, last_shown = (fmt.day(history["trade_date"].iloc[i]) for i in (0, -1))
-    st.caption(f"Sector: {sector} · {len(history)} trading days, {first_shown} to {last_shown}")
-    fig = charts.stock_figure(history, show_sma=show_sma, show_bollinger=show_bb)
+    st.caption(
+        f"Sector: {sector} · {len(history)} trading days, {first_shown} to {last_shown} · prices in {where.currency}"
+    )
+    fig = charts.stock_figure(history, show_sma=show_sma, show_bollinger=show_bb, currency=where.currency,
+                              exchange=where.exchange_calendar)  # fmt: skip
     st.plotly_chart(fig, key="stock_chart", config={"displaylogo": False})
+if market_notes.has_survivorship_bias(where.code):
+    listed = reads(queries.market_last_trade_date, where.code)
+    st.caption(f":material/info: {market_notes.survivorship_note([where.code], listed)}")
+
+benchmark_panel.render(reads, ticker, history, where)
 
 if row is None:
     st.info(f"{ticker} has no row in the latest screener mart.")
 else:
     st.subheader("Fundamentals and latest indicators")
-    _metrics(row, registry)
-    source = row.get("valuation_source")
-    st.caption(
-        "Market cap, P/E, P/B and EPS: "
-        + (
-            f"computed from SEC filings known on {fmt.day(row.get('fundamentals_as_of_date'))} (TTM diluted EPS)."
-            if source == "sec_filings"
-            else f"vendor snapshot of {fmt.day(row.get('fundamentals_as_of_date'))}."
-        )
-    )
-    if row.get("fundamentals_known_on_trade_date") in (False,):  # numpy bool or None
+    _metrics(row, registry, where.currency)
+    st.caption(_valuation_source(row))
+    if _is(row.get("fundamentals_known_on_trade_date"), False):
         st.warning(
             f"The fundamentals are dated {fmt.day(row.get('fundamentals_as_of_date'))}, after this price "
             f"({fmt.day(row.get('trade_date'))}): they were not known on that day (look-ahead)."
         )
-    st.dataframe(_indicator_table(row, registry), hide_index=True, width=480, placeholder=tables.EMPTY_CELL)
+    st.dataframe(_indicator_table(row, registry, where.currency), hide_index=True, width=480,
+                 placeholder=tables.EMPTY_CELL)  # fmt: skip
 
-fundamentals_panel.render(reads, ticker, start, end)
+fundamentals_panel.render(reads, ticker, start, end, where.currency, where.exchange_calendar,
+                          vendor_snapshot=bool(row) and row.get("valuation_source") == "vendor_snapshot")  # fmt: skip
 
 _news_panel(reads, ticker)
 

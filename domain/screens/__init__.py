@@ -1,7 +1,7 @@
 """Stock screens: the column registry (:mod:`.columns`), the screen model (:mod:`.spec`), its
 SQL compiler (:mod:`.sql`) and the named presets (:mod:`.presets`)."""
 
-from domain.screens.columns import Registry, ScreenerColumn, registry
+from domain.screens.columns import MONEY_UNITS, Registry, ScreenerColumn, large_money_unit, registry
 from domain.screens.presets import (
     NO_PRESET,
     PRESET_DESCRIPTIONS,
@@ -19,14 +19,18 @@ from domain.screens.spec import (
     with_sort,
 )
 from domain.screens.sql import (
+    MARKET_COLUMN,
     SCREENER_TABLE,
     ScreenQuery,
     build_count_query,
     build_screen_query,
     build_where,
+    currency_order,
 )
 
 __all__ = [
+    "MARKET_COLUMN",
+    "MONEY_UNITS",
     "NO_PRESET",
     "PRESET_DESCRIPTIONS",
     "SCREENER_TABLE",
@@ -39,6 +43,8 @@ __all__ = [
     "build_count_query",
     "build_screen_query",
     "build_where",
+    "currency_order",
+    "large_money_unit",
     "preset",
     "preset_names",
     "presets",

@@ -14,7 +14,9 @@ The ``meta.screener`` keys:
 label           the one name shown everywhere (form, table header, sort list, stock page, alerts)
 unit            ``text``, ``date``, ``usd`` (money), ``usd_per_share`` (prices, EPS), ``fraction``
                 (0.03 = 3 %), ``ratio`` (plain number), ``index`` (0-100 oscillators), ``count``,
-                ``shares``, ``score`` (-1..1), ``flag`` (boolean)
+                ``shares``, ``score`` (-1..1), ``flag`` (boolean). The two money units
+                (:data:`MONEY_UNITS`) are amounts in the currency of the row's market (USD, KRW;
+                :mod:`domain.markets`): their names date from when every market was American.
 format          display format of a number: ``dollar``, ``percent``, ``compact``, or printf such as
                 ``%.2f`` (default by unit)
 filter          ``range`` (open interval ``min < x < max``, key = the column), ``minimum``
@@ -23,7 +25,8 @@ filter          ``range`` (open interval ``min < x < max``, key = the column), `
                 (``x >= -v``: at most ``v`` below, key given by ``filter_key``); absent = no filter
 filter_key      the spec/YAML name of the filter when it is not derived as above
 input           unit of the form's number input: ``percent`` (fractions, default for them),
-                ``billions`` (USD bn) or ``plain`` (default)
+                ``billions`` (large money amounts in the unit of :data:`LARGE_MONEY_UNITS` for
+                the currency: USD bn, KRW 억) or ``plain`` (default)
 step            step of the form's number input (display units)
 group           form section: ``identity``, ``fundamentals``, ``filings``, ``technicals``,
                 ``returns``, ``news``
@@ -65,8 +68,22 @@ _DEFAULT_FORMAT: Mapping[str, str | None] = {
     "usd": "compact", "usd_per_share": "dollar", "fraction": "percent", "ratio": "%.2f", "index": "%.1f",
     "count": "%d", "shares": "compact", "score": "%.2f", "text": None, "date": None, "flag": None,
 }  # fmt: skip
-_INPUT_FACTOR: Mapping[str, float] = {"percent": 100.0, "billions": 1e-9, "plain": 1.0}
-_INPUT_LABEL: Mapping[str, str] = {"percent": "%", "billions": "USD bn", "plain": ""}
+#: Units whose values are money, stated in the currency of the row's market.
+MONEY_UNITS: tuple[str, ...] = ("usd", "usd_per_share")
+
+#: The unit a reader of each currency takes large amounts (market caps) in, as ``(size, label)``:
+#: US dollars in billions; Korean won in 억 (10^8), as Korean screeners list and filter market
+#: caps. A currency without an entry is taken in billions (``<code> bn``).
+LARGE_MONEY_UNITS: Mapping[str, tuple[float, str]] = {"USD": (1e9, "USD bn"), "KRW": (1e8, "KRW 억")}
+
+_INPUT_FACTOR: Mapping[str, float] = {"percent": 100.0, "plain": 1.0}
+_INPUT_LABEL: Mapping[str, str] = {"percent": "%", "plain": ""}
+
+
+def large_money_unit(currency: str) -> tuple[float, str]:
+    """``(size, label)`` of the unit large amounts in ``currency`` are entered in (see
+    :data:`LARGE_MONEY_UNITS`), e.g. ``(1e8, "KRW 억")``."""
+    return LARGE_MONEY_UNITS.get(currency, (1e9, f"{currency} bn"))
 
 
 class RegistryError(ValueError):
@@ -92,22 +109,40 @@ class ScreenerColumn:
     alert: bool = False
 
     @property
+    def is_money(self) -> bool:
+        """True for money columns (:data:`MONEY_UNITS`): amounts in the row's market's currency."""
+        return self.unit in MONEY_UNITS
+
+    @property
     def input_label(self) -> str:
+        """The form label of a US-dollar screen: :meth:`input_label_in` ``USD``."""
+        return self.input_label_in("USD")
+
+    def input_label_in(self, currency: str | None) -> str:
         """The form label: the column's label, with the input unit when it is not plain
-        (``Dividend yield (%)``, ``Market cap (USD bn)``)."""
-        unit = _INPUT_LABEL[self.input]
+        (``Dividend yield (%)``, ``Market cap (USD bn)``, ``Market cap (KRW 억)``); a
+        ``billions`` input without a ``currency`` (a screen over several currencies) has no unit."""
+        if self.input == "billions":
+            unit = large_money_unit(currency)[1] if currency else ""
+        else:
+            unit = _INPUT_LABEL[self.input]
         return f"{self.label} ({unit})" if unit else self.label
 
-    def to_input(self, value: float | None) -> float | None:
-        """Warehouse units -> the form's input units (rounded to 10 decimals to undo float noise)."""
+    def to_input(self, value: float | None, currency: str = "USD") -> float | None:
+        """Warehouse units -> the form's input units (rounded to 10 decimals to undo float noise);
+        ``currency`` is that of the amounts of a ``billions`` input."""
         if value is None:
             return None
+        if self.input == "billions":
+            return round(float(value) / large_money_unit(currency)[0], 10)
         return round(float(value) * _INPUT_FACTOR[self.input], 10)
 
-    def from_input(self, value: float | None) -> float | None:
-        """The form's input units -> warehouse units (percent -> fraction, USD bn -> USD)."""
+    def from_input(self, value: float | None, currency: str = "USD") -> float | None:
+        """The form's input units -> warehouse units (percent -> fraction, USD bn -> USD, KRW 억 -> KRW)."""
         if value is None:
             return None
+        if self.input == "billions":
+            return float(value) * large_money_unit(currency)[0]
         return float(value) / _INPUT_FACTOR[self.input]
 
 

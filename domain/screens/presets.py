@@ -1,4 +1,12 @@
-"""Named preset screens (the screener's menu and the alert rules' ``screen:`` names)."""
+"""Named preset screens (the screener's menu and the alert rules' ``screen:`` names).
+
+A preset names the markets it is meant for in its spec (:attr:`~domain.screens.ScreenSpec.markets`):
+the technical screens none (any market: they apply within the markets the user chose), the
+fundamental ones ``US`` (their P/E, dividend yield, ROE and leverage come from the US vendor
+snapshot and SEC filings), and the Korean ones ``KOSPI`` or ``KOSDAQ``. The Korean presets use
+price and volume columns only: the bundled KRX data has no market cap or ratios (a "large caps"
+screen needs KRX market caps first).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,8 @@ PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
             "TTM ROE over 15 % and total liabilities under twice equity, from SEC filings "
             "(companies without filings never match)."
         ),
+        "KOSPI 52-week high breakout": "KOSPI: new 52-week high today on at least twice the 20-day average volume.",
+        "KOSDAQ oversold": "KOSDAQ: RSI(14) < 30 and stochastic %K < 20 (both oscillators oversold).",
     }
 )
 
@@ -43,7 +53,7 @@ def presets() -> Mapping[str, ScreenSpec]:
             "New 52-week highs": ScreenSpec(new_high_52w=True, sort_by="relative_volume"),
             "Golden cross (20d)": ScreenSpec(golden_cross_20d=True, sort_by="return_21d"),
             "Value: P/E < 15 and dividend yield > 3 %": ScreenSpec(
-                pe_ratio=Range(max=15), dividend_yield=Range(min=0.03), sort_by="dividend_yield"
+                markets=("US",), pe_ratio=Range(max=15), dividend_yield=Range(min=0.03), sort_by="dividend_yield"
             ),
             "Momentum": ScreenSpec(
                 return_63d=Range(min=0.10),
@@ -57,7 +67,13 @@ def presets() -> Mapping[str, ScreenSpec]:
                 max_below_high_52w=0.05, min_relative_volume=1.5, sort_by="relative_volume"
             ),
             "Quality (filings): ROE > 15 % and debt/equity < 2": ScreenSpec(
-                roe=Range(min=0.15), debt_to_equity=Range(max=2.0), sort_by="roe"
+                markets=("US",), roe=Range(min=0.15), debt_to_equity=Range(max=2.0), sort_by="roe"
+            ),
+            "KOSPI 52-week high breakout": ScreenSpec(
+                markets=("KOSPI",), new_high_52w=True, min_relative_volume=2.0, sort_by="relative_volume"
+            ),
+            "KOSDAQ oversold": ScreenSpec(
+                markets=("KOSDAQ",), rsi_14=Range(max=30), stoch_k=Range(max=20), sort_by="rsi_14", descending=False
             ),
         }
     )

@@ -1,6 +1,6 @@
 """The screen model: a typed, validated screen over ``marts.mart_screener_latest``.
 
-A :class:`ScreenSpec` holds a text search, a sector list, a sort and a limit, and one value per
+A :class:`ScreenSpec` holds a text search, a market list, a sector list, a sort and a limit, and one value per
 *filter key* of the column registry (:mod:`domain.screens.columns`); which keys exist, and what
 kind of value each takes, comes from the registry, not from this module:
 
@@ -14,8 +14,10 @@ filter kind     value                                 SQL (see :mod:`domain.scre
 ``max_below``   number >= 0                           ``column >= -value``
 ==============  ====================================  ==========================================
 
-Values are in the warehouse's units (fractions for returns, yields and distances; USD for
-market cap); the app's form converts from its display units. Rows whose value is NULL never pass
+Values are in the warehouse's units (fractions for returns, yields and distances; money in the
+currency of the row's market, USD or KRW); the app's form converts from its display units. The
+markets (codes of :mod:`domain.markets`: ``US``, ``KOSPI``, ``KOSDAQ``) limit the screen to their
+rows, so every filter applies within them; a preset names the markets it is meant for. Rows whose value is NULL never pass
 a filter that is set.
 
 Construction takes the filters as keywords, ``ScreenSpec(rsi_14=Range(max=30),
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from domain.markets import markets as known_markets
 from domain.screens.columns import Registry, ScreenerColumn, registry
 
 
@@ -76,6 +79,24 @@ class Range:
         return self.min is not None or self.max is not None
 
 
+def _check_markets(markets: Any) -> tuple[str, ...]:
+    """``markets`` as a tuple of market codes in the markets seed's order, without repeats.
+
+    Raises:
+        TypeError: not a list or tuple of strings.
+        ValueError: a code that is not a market of the seed (names the known ones).
+    """
+    if isinstance(markets, str) or not isinstance(markets, (list, tuple)):
+        raise TypeError(f"markets must be a list of market codes, got {markets!r}")
+    if not all(isinstance(m, str) for m in markets):
+        raise TypeError("markets must be strings")
+    known = known_markets()
+    unknown = [m for m in markets if m not in known]
+    if unknown:
+        raise ValueError(f"unknown markets {unknown}; markets: {', '.join(known)}")
+    return tuple(code for code in known if code in markets)
+
+
 def empty_value(column: ScreenerColumn) -> Any:
     """The value of a filter that is not applied."""
     return {"range": Range(), "flag": False, "trend": Trend.ANY}.get(column.filter or "", None)
@@ -115,6 +136,8 @@ class ScreenSpec:
     Attributes:
         text: case-insensitive substring of ticker or company name ('' = any); matched
             literally (``%`` and ``_`` are not wildcards).
+        markets: keep only rows of these markets (codes of :func:`domain.markets.markets`,
+            kept in the seed's order; empty = every market).
         sectors: keep only these sectors (empty = all).
         sort_by: a sort column of the registry; ``descending`` its direction. NULLs sort last,
             ties by ticker.
@@ -122,12 +145,13 @@ class ScreenSpec:
         <filter key>: one per filter of the registry.
     """
 
-    __slots__ = ("text", "sectors", "sort_by", "descending", "limit", "_filters", "_registry")
+    __slots__ = ("_filters", "_registry", "descending", "limit", "markets", "sectors", "sort_by", "text")
 
     def __init__(
         self,
         *,
         text: str = "",
+        markets: tuple[str, ...] | list[str] = (),
         sectors: tuple[str, ...] | list[str] = (),
         sort_by: str = "market_cap",
         descending: bool = True,
@@ -138,6 +162,7 @@ class ScreenSpec:
         reg = _registry or registry()
         if not isinstance(text, str):
             raise TypeError("text must be a string")
+        markets = _check_markets(markets)
         sectors = tuple(sectors)
         if not all(isinstance(s, str) for s in sectors):
             raise TypeError("sectors must be strings")
@@ -154,7 +179,7 @@ class ScreenSpec:
             raise ValueError(f"cannot sort by {sort_by!r}; allowed: {', '.join(reg.sort_columns)}")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValueError("limit must be a positive integer or None")
-        for name, value in (("text", text), ("sectors", sectors), ("sort_by", sort_by),
+        for name, value in (("text", text), ("markets", markets), ("sectors", sectors), ("sort_by", sort_by),
                             ("descending", bool(descending)), ("limit", limit),
                             ("_filters", tuple(sorted(values.items()))), ("_registry", reg)):  # fmt: skip
             object.__setattr__(self, name, value)
@@ -181,7 +206,7 @@ class ScreenSpec:
         return dict(self._filters)
 
     def _key(self) -> tuple:
-        return (self.text, self.sectors, self.sort_by, self.descending, self.limit, self._filters)
+        return (self.text, self.markets, self.sectors, self.sort_by, self.descending, self.limit, self._filters)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ScreenSpec) and self._key() == other._key()
@@ -195,6 +220,8 @@ class ScreenSpec:
             parts.insert(0, f"text={self.text!r}")
         if self.sectors:
             parts.insert(0, f"sectors={self.sectors!r}")
+        if self.markets:
+            parts.insert(0, f"markets={self.markets!r}")
         parts += [f"sort_by={self.sort_by!r}", f"descending={self.descending}"]
         if self.limit is not None:
             parts.append(f"limit={self.limit}")
@@ -202,8 +229,9 @@ class ScreenSpec:
 
     def replace(self, **changes: Any) -> ScreenSpec:
         """A copy with some fields or filters replaced (validated again)."""
-        values: dict[str, Any] = {"text": self.text, "sectors": self.sectors, "sort_by": self.sort_by,
-                                  "descending": self.descending, "limit": self.limit, **dict(self._filters)}  # fmt: skip
+        values: dict[str, Any] = {"text": self.text, "markets": self.markets, "sectors": self.sectors,
+                                  "sort_by": self.sort_by, "descending": self.descending, "limit": self.limit,
+                                  **dict(self._filters)}  # fmt: skip
         values.update(changes)
         return ScreenSpec(_registry=self._registry, **values)
 
@@ -211,7 +239,7 @@ class ScreenSpec:
 def spec_fields(reg: Registry | None = None) -> tuple[str, ...]:
     """Every name a spec (or an alert rule's ``filters`` mapping) accepts."""
     reg = reg or registry()
-    return ("text", "sectors", *reg.filters, "sort_by", "descending", "limit")
+    return ("text", "markets", "sectors", *reg.filters, "sort_by", "descending", "limit")
 
 
 def with_sort(spec: ScreenSpec, sort_by: str, descending: bool) -> ScreenSpec:
@@ -220,8 +248,8 @@ def with_sort(spec: ScreenSpec, sort_by: str, descending: bool) -> ScreenSpec:
 
 
 def spec_from_mapping(filters: Mapping[str, Any], reg: Registry | None = None) -> ScreenSpec:
-    """A :class:`ScreenSpec` from plain data (YAML): ranges as ``{min: .., max: ..}``, ``sectors``
-    a list, trends ``above``/``below``, other values as the spec takes them.
+    """A :class:`ScreenSpec` from plain data (YAML): ranges as ``{min: .., max: ..}``, ``markets``
+    and ``sectors`` lists, trends ``above``/``below``, other values as the spec takes them.
 
     Raises:
         ValueError: unknown field, or a value the spec rejects (names the field).
@@ -241,7 +269,7 @@ def spec_from_mapping(filters: Mapping[str, Any], reg: Registry | None = None) -
                 value = Range(**value)
             except (TypeError, ValueError) as error:
                 raise ValueError(f"screen field {name!r}: {error}") from None
-        elif name == "sectors":
+        elif name in ("markets", "sectors"):
             value = tuple(value) if isinstance(value, (list, tuple)) else value
         kwargs[name] = value
     try:
@@ -256,6 +284,8 @@ def spec_to_mapping(spec: ScreenSpec) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if spec.text:
         data["text"] = spec.text
+    if spec.markets:
+        data["markets"] = list(spec.markets)
     if spec.sectors:
         data["sectors"] = list(spec.sectors)
     for key, value in spec.filters.items():

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -259,7 +259,7 @@ class DuckDBSnapshotReader(_ReaderBase):
         )
         if frame.empty or pd.isna(frame.at[0, "built_at_us"]):
             return None
-        built_at = datetime.fromtimestamp(0, tz=timezone.utc) + timedelta(microseconds=int(frame.at[0, "built_at_us"]))
+        built_at = datetime.fromtimestamp(0, tz=UTC) + timedelta(microseconds=int(frame.at[0, "built_at_us"]))
         return BuildInfo(built_at=built_at, run_id=str(frame.at[0, "run_id"]))
 
 
@@ -353,7 +353,7 @@ class PostgresReader(_ReaderBase):
             raise BuildInfoMissingError(f"{info} in {self.describe()}") from exc
         if frame.empty or pd.isna(frame.at[0, "built_at"]):
             return None
-        built_at = frame.at[0, "built_at"].to_pydatetime().astimezone(timezone.utc)
+        built_at = frame.at[0, "built_at"].to_pydatetime().astimezone(UTC)
         return BuildInfo(built_at=built_at, run_id=str(frame.at[0, "run_id"]))
 
     def is_built(self) -> bool:
