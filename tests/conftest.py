@@ -304,8 +304,14 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
         path = Path(override).resolve()
         snapshot = Path(os.environ.get("TEST_SNAPSHOT_PATH", path)).resolve()
         return BuiltWarehouse(Settings.from_values(warehouse_path=path, snapshot_path=snapshot))
-    with _once_per_session(tmp_path_factory, "duckdb-build") as (folder, first):
-        settings = test_settings(folder, **both_feeds(folder))
+    return _duckdb_build_once(tmp_path_factory, "duckdb-build", "the full build of the bundled data", both_feeds)
+
+
+def _duckdb_build_once(tmp_path_factory, name: str, what: str, values) -> BuiltWarehouse:
+    """A whole build on DuckDB with the settings ``values(folder)``, made once per session in the
+    shared folder ``name`` (see :func:`_once_per_session`)."""
+    with _once_per_session(tmp_path_factory, name) as (folder, first):
+        settings = test_settings(folder, **values(folder))
         if first:
             from dagster import DagsterInstance
 
@@ -313,7 +319,7 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
 
             with DagsterInstance.ephemeral() as instance:
                 result = run_build(settings, instance=instance)
-            assert result.success, "the full build of the bundled data failed"
+            assert result.success, f"{what} failed"
             (folder / "done.json").write_text(json.dumps({"build_run_id": result.build_run_id}))
     return BuiltWarehouse(settings)
 
@@ -329,18 +335,9 @@ def both_feeds(folder: Path) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def krx_full_warehouse(tmp_path_factory) -> BuiltWarehouse:
     """The bundled KRX price file whole (feed ``krx`` only) built on DuckDB, once per session."""
-    with _once_per_session(tmp_path_factory, "krx-full-build") as (folder, first):
-        settings = test_settings(folder, price_feeds=("krx",))
-        if first:
-            from dagster import DagsterInstance
-
-            from pipelines.build import run_build
-
-            with DagsterInstance.ephemeral() as instance:
-                result = run_build(settings, instance=instance)
-            assert result.success, "the build of the whole bundled KRX file failed"
-            (folder / "done.json").write_text(json.dumps({"build_run_id": result.build_run_id}))
-    return BuiltWarehouse(settings)
+    return _duckdb_build_once(
+        tmp_path_factory, "krx-full-build", "the build of the whole bundled KRX file", lambda folder: {"price_feeds": ("krx",)}
+    )
 
 
 def copy_built_warehouse(built: BuiltWarehouse, folder: Path, **values: Any) -> Settings:

@@ -65,3 +65,16 @@ def krx_cut(target: Path, tickers: tuple[str, ...] | None = None) -> Path:
         frame.write_csv(handle)
     partial.replace(target)
     return target
+
+
+def krx_bars(tickers: tuple[str, ...]):
+    """The bundled KRX file's rows of ``tickers`` as the price load reads them (the product's
+    reader, :func:`pipelines.defs.prices.reader.read_krx_prices_csv`, and its halt flag): ``ticker``,
+    ``market``, ``trade_date`` (Date), ``open, high, low, close`` (KRW), ``volume``, ``is_halted``."""
+    import polars as pl
+
+    from pipelines.defs.prices.reader import read_krx_prices_csv
+    from pipelines.defs.prices.sources import halt_flag
+
+    frame = read_krx_prices_csv(sample_file(KRX_PRICES)).filter(pl.col("ticker").is_in(tickers))
+    return frame.with_columns(halt_flag()).drop("source_line")

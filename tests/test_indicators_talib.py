@@ -240,19 +240,24 @@ PINNED_005930_2021_01_04 = {
 }
 
 
-def test_pinned_values_samsung(con):
-    columns = list(PINNED_005930_2021_01_04)
+def _assert_pinned(con, ticker: str, day: str, pinned: dict[str, float]) -> None:
+    """The mart's row of ``ticker`` on ``day`` has the ``pinned`` values (within TOLERANCE)."""
+    columns = list(pinned)
     row = _one(
         con,
         f"""
         select {", ".join(columns)}
         from marts.fct_daily_indicators
-        where ticker = '005930' and trade_date = date '2021-01-04'
+        where ticker = '{ticker}' and trade_date = date '{day}'
         """,
     )
-    assert row is not None, "005930 2021-01-04 missing from marts.fct_daily_indicators"
-    for column, expected, actual in zip(columns, PINNED_005930_2021_01_04.values(), row, strict=True):
-        assert actual == pytest.approx(expected, abs=TOLERANCE), f"005930 2021-01-04 {column}: {actual} != {expected}"
+    assert row is not None, f"{ticker} {day} missing from marts.fct_daily_indicators"
+    for column, expected, actual in zip(columns, pinned.values(), row, strict=True):
+        assert actual == pytest.approx(expected, abs=TOLERANCE), f"{ticker} {day} {column}: {actual} != {expected}"
+
+
+def test_pinned_values_samsung(con):
+    _assert_pinned(con, "005930", "2021-01-04", PINNED_005930_2021_01_04)
 
 
 def test_every_korean_ticker_of_the_file_is_compared(con, request):
@@ -266,19 +271,7 @@ def test_every_korean_ticker_of_the_file_is_compared(con, request):
 
 
 def test_pinned_values_aapl(warehouse_con):
-    con = warehouse_con
-    columns = list(PINNED_AAPL_2018_02_07)
-    row = _one(
-        con,
-        f"""
-        select {", ".join(columns)}
-        from marts.fct_daily_indicators
-        where ticker = 'AAPL' and trade_date = date '2018-02-07'
-        """
-    )
-    assert row is not None, "AAPL 2018-02-07 missing from marts.fct_daily_indicators"
-    for column, expected, actual in zip(columns, PINNED_AAPL_2018_02_07.values(), row):
-        assert actual == pytest.approx(expected, abs=TOLERANCE), f"AAPL 2018-02-07 {column}: {actual} != {expected}"
+    _assert_pinned(warehouse_con, "AAPL", "2018-02-07", PINNED_AAPL_2018_02_07)
 
 
 def test_warmup_boundaries_aapl(warehouse_con):

@@ -25,7 +25,7 @@ from pipelines.defs.markets.readers import read_index_file, read_industry_file, 
 from pipelines.defs.markets.validation import INDEX_SUITE, INDUSTRY_SUITE, LISTING_SUITE, split_valid_rejected
 from pipelines.lib.csv_files import MalformedFileError
 from tests.conftest import resources_for, test_settings
-from tests.data_files import sample_file, sample_fixture
+from tests.data_files import krx_bars, sample_file, sample_fixture
 
 INDEX_CSV = sample_file("krx/krx_index_daily_KS11_KQ11_KS200.csv.gz")
 LISTING_CSV = sample_file("krx/krx_listing_fdr_20220516.csv")
@@ -211,23 +211,9 @@ def _write_prices(warehouse: Path) -> None:
 
     with resources_for(test_settings(warehouse.parent))["warehouse"].connect() as wh:
         ensure_price_tables(wh)
-    krx = (
-        pl.scan_csv(KRX_PRICES_CSV, schema_overrides={"code": pl.Utf8})
-        .filter(pl.col("code").is_in(KRX_TICKERS))
-        .collect()
-        .select(
-            ticker="code",
-            trade_date=pl.col("date").str.to_date(),
-            open=pl.col("open").cast(pl.Float64),
-            high=pl.col("high").cast(pl.Float64),
-            low=pl.col("low").cast(pl.Float64),
-            close=pl.col("close").cast(pl.Float64),
-            volume="volume",
-            market="market",
-            is_halted=(pl.col("open") == 0) & (pl.col("high") == 0) & (pl.col("low") == 0) & (pl.col("volume") == 0),
-            source=pl.lit("csv:krx_daily_ohlcv_20180102_20220516.csv.gz"),
-            split_basis_date=pl.lit(date(2022, 5, 16)),
-        )
+    krx = krx_bars(KRX_TICKERS).with_columns(
+        source=pl.lit("csv:krx_daily_ohlcv_20180102_20220516.csv.gz"),
+        split_basis_date=pl.lit(date(2022, 5, 16)),
     )
     us = (
         pl.read_csv(sample_fixture("sp500_5tickers_2017-01_2018-02.csv"), try_parse_dates=True)
@@ -246,7 +232,7 @@ def _write_prices(warehouse: Path) -> None:
             split_basis_date=pl.lit(date(2018, 2, 7)),
         )
     )
-    frame = pl.concat([krx, us], how="vertical_relaxed")
+    frame = pl.concat([krx, us], how="diagonal_relaxed")
     with duckdb.connect(str(warehouse)) as con:
         con.register("cut", frame.to_arrow())
         con.execute("insert into raw.prices_daily by name select *, current_timestamp as loaded_at from cut")
@@ -388,9 +374,10 @@ def test_dim_companies_gives_krx_tickers_their_listing_name_industry_and_market(
         "Apple Inc.", "Information Technology", "US", "constituents",
     )  # fmt: skip
     assert apple["listing_date"] is None
+    # the BI contract's columns first, then market, then the Korean market's listing_date
     assert list(_read(reference_marts, "select * from marts.dim_companies limit 0").columns)[-2:] == [
-        "listing_date",
         "market",
+        "listing_date",
     ]
     halts = _read(reference_marts, "select trade_date from raw.prices_daily where ticker = '005930' and is_halted")
     assert halts["trade_date"].to_list() == [date(2018, 4, 30), date(2018, 5, 2), date(2018, 5, 3)]  # 05-01: holiday

@@ -33,7 +33,7 @@ from domain.portfolios.transactions import (
     validate_transactions,
 )
 from tests.conftest import REPO_ROOT, resources_for, test_settings
-from tests.data_files import sample_file, sample_fixture
+from tests.data_files import krx_bars, sample_file, sample_fixture
 
 KRX_PRICES_CSV = sample_file("krx/krx_daily_ohlcv_20180102_20220516.csv.gz")
 INDEX_CSV = sample_file("krx/krx_index_daily_KS11_KQ11_KS200.csv.gz")
@@ -51,27 +51,13 @@ REL = 1e-9
 @pytest.fixture(scope="module")
 def bars() -> pl.DataFrame:
     """Every bar of the cut: ticker, market, trade_date, OHLC, volume, is_halted (KRW / USD)."""
-    krx = (
-        pl.scan_csv(KRX_PRICES_CSV, schema_overrides={"code": pl.Utf8})
-        .filter(pl.col("code").is_in(KRX_TICKERS))
-        .collect()
-        .select(
-            ticker="code",
-            market="market",
-            trade_date=pl.col("date").str.to_date(),
-            open=pl.col("open").cast(pl.Float64),
-            high=pl.col("high").cast(pl.Float64),
-            low=pl.col("low").cast(pl.Float64),
-            close=pl.col("close").cast(pl.Float64),
-            volume="volume",
-            is_halted=(pl.col("open") == 0) & (pl.col("high") == 0) & (pl.col("low") == 0) & (pl.col("volume") == 0),
-        )
-    )
+    krx = krx_bars(KRX_TICKERS).select("ticker", "market", "trade_date", "open", "high", "low", "close", "volume",
+                                        "is_halted")  # fmt: skip
     us = pl.read_csv(FIVE_TICKERS, try_parse_dates=True).select(
         ticker="Name", market=pl.lit("US"), trade_date="date", open="open", high="high", low="low", close="close",
         volume="volume", is_halted=pl.lit(False),
     )  # fmt: skip
-    return pl.concat([krx, us], how="vertical_relaxed").sort("ticker", "trade_date")
+    return pl.concat([krx, us], how="diagonal_relaxed").sort("ticker", "trade_date")
 
 
 def _close(bars: pl.DataFrame, ticker: str, day: str) -> float:

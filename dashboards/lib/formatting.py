@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 from babel.numbers import format_compact_currency, format_currency, get_currency_symbol
 
+from domain import markets as market_seed
 from domain.markets import markets
 from domain.screens import MONEY_UNITS, large_money_unit
 
@@ -70,10 +71,7 @@ def market_currency(code: str) -> str:
     Raises:
         KeyError: not a market of the seed (the message lists the known ones).
     """
-    known = markets()
-    if code not in known:
-        raise KeyError(f"unknown market {code!r}; the markets seed has {', '.join(known)}")
-    return known[code].currency
+    return market_seed.market(code).currency
 
 
 def money_decimals(currency: str) -> int:
