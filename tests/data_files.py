@@ -36,10 +36,10 @@ def sample_fixture(relative: str) -> Path:
 
 #: The bundled KRX price file (2.4 M rows) and the tickers of the test suite's KRX cut: every
 #: company of the bundled DART file, the Korean example portfolio's, and tickers with the file's
-#: quirks (Samsung's split halt, KR Motors' rounding, Sindoh Electric halted at the end, EcoPro BM
+#: quirks (Samsung's split halt, its preferred shares (no industry), KR Motors' rounding, Sindoh Electric halted at the end, EcoPro BM
 #: listed in 2019, a zero-price bar with volume).
 KRX_PRICES = "krx/krx_daily_ohlcv_20180102_20220516.csv.gz"
-KRX_QUIRK_TICKERS = ("005930", "000660", "035720", "000040", "007610", "247540", "033790")
+KRX_QUIRK_TICKERS = ("005930", "005935", "000660", "035720", "000040", "007610", "247540", "033790")
 
 
 def krx_cut(target: Path, tickers: tuple[str, ...] | None = None) -> Path:

@@ -179,7 +179,7 @@ def test_the_build_command_prints_steps_with_rows_and_no_dagster_debug_lines(tmp
     assert "Materialized value" not in out and " - DEBUG - " not in out
     lines = [line.split("] ", 1)[1] for line in captured.out.splitlines() if line.startswith("[")]
     assert "raw__prices_daily started" in lines
-    assert "raw__prices_daily: 1 of 1 chunks of price rows validated" in lines
+    assert "raw__prices_daily: 1 of 1 chunks of us price rows validated" in lines
     assert "raw__prices_daily: 1,385 rows loaded, 0 rejected; 2 checks passed" in [
         line.rsplit(" (", 1)[0] for line in lines
     ]

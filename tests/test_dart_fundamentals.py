@@ -13,7 +13,7 @@ two Korean raw assets materialised, then ``dbt build`` of every model upstream o
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -206,51 +206,12 @@ def test_asset_quarantines_a_bad_row_and_counts_it(tmp_path):
 # --------------------------------------------------------------------------- dbt on a small warehouse
 
 
-def _krx_prices(tickers: list[str]) -> pl.DataFrame:
-    """The traded bars of ``tickers`` from the KRX price file, as raw.prices_daily rows."""
-    frame = pl.read_csv(KRX_PRICES_CSV, schema_overrides={"code": pl.String}, try_parse_dates=True)
-    frame = frame.filter(pl.col("code").is_in(tickers))
-    halted = (pl.col("open") == 0) & (pl.col("high") == 0) & (pl.col("low") == 0) & (pl.col("volume") == 0)
-    return frame.filter(~halted).select(
-        ticker=pl.col("code"), trade_date=pl.col("date"),
-        **{c: pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close")},
-        volume=pl.col("volume"), source=pl.lit(f"csv:{KRX_PRICES_CSV.name}"), loaded_at=pl.lit(datetime(2026, 1, 1)),
-        adj_close=pl.lit(None, pl.Float64), split_basis_date=pl.lit(date(2022, 5, 16)), market=pl.col("market"),
-        is_halted=pl.lit(False),
-    )  # fmt: skip
-
-
-def build_korean_warehouse(settings) -> None:
-    """Raw tables of the small warehouse, then the two Korean assets, then dbt."""
-    from domain.warehouse import Replacement
-    from pipelines.defs.fundamentals.dart import dart_key_accounts
-    from pipelines.defs.fundamentals.krx_valuation import krx_vendor_valuation
-    from pipelines.defs.fundamentals.tables import ensure_sec_tables
-    from pipelines.defs.prices.tables import ensure_corporate_actions_table, ensure_price_tables, prices_table
-
-    with resources_for(settings)["warehouse"].connect() as wh:
-        ensure_price_tables(wh)
-        ensure_corporate_actions_table(wh)
-        ensure_sec_tables(wh)
-        wh.replace_rows([Replacement(prices_table(wh), _krx_prices(TICKERS))])
-    _materialize(settings, dart_key_accounts, krx_vendor_valuation)
-    invocation = resources_for(settings)["dbt"].cli(
-        ["build", "--select", "+fct_daily_valuation +fct_krx_vendor_valuation", "--indirect-selection", "cautious"],
-        target_path=settings.warehouse_path.parent / "dbt_target", raise_on_error=False,
-    ).wait()  # fmt: skip
-    results = invocation.get_artifact("run_results.json")["results"]
-    failed = {r["unique_id"]: r["message"] for r in results if r["status"] not in ("success", "pass")}
-    assert invocation.is_successful() and not failed, failed
-    statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
-    assert statuses["dart_availability_per_share_figures_and_growth"] == "pass"  # the model's dbt unit test
-
-
 @pytest.fixture(scope="module")
-def korean_warehouse(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("korean_fundamentals")
-    settings = test_settings(folder)
-    build_korean_warehouse(settings)
-    return settings.warehouse_path
+def korean_warehouse(built_warehouse) -> Path:
+    """The session build: both price feeds, the KRX cut holding every DART company
+    (tests/data_files.krx_cut), the DART and KRX valuation assets and every dbt model (the model's
+    dbt unit test runs in tests/test_dbt_unit_tests.py)."""
+    return built_warehouse.warehouse_path
 
 
 def _valuation(path: Path, ticker: str, day: str) -> dict:
@@ -326,6 +287,9 @@ def test_missing_inputs_give_null_ratios_with_reasons(korean_warehouse):
     shipbuilding = _valuation(korean_warehouse, "009540", "2018-03-30")  # FY2016: EPS -718, owners +545 bn
     assert shipbuilding["pb_ratio_null_reason"] == "net income to owners and basic EPS have opposite signs"
     assert shipbuilding["pe_ratio_null_reason"] == "basic EPS is not positive"
-    first_day = _read(korean_warehouse, "select min(trade_date) as d from marts.fct_daily_valuation")["d"][0]
+    first_day = _read(
+        korean_warehouse,
+        "select min(trade_date) as d from marts.fct_daily_valuation where fundamentals_source = 'dart_annual'",
+    )["d"][0]
     assert first_day == date(2018, 1, 2)  # FY2016 known from 2017-03-31
     assert _read(korean_warehouse, "select count(*) as n from marts.fct_daily_valuation where knowledge_date > trade_date")["n"][0] == 0

@@ -91,6 +91,7 @@ def test_manifest_lists_every_data_file_with_a_source():
         "krx/krx_daily_ohlcv_20180102_20220516.csv.gz", "krx/krx_index_daily_KS11_KQ11_KS200.csv.gz",
         "krx/krx_listing_fdr_20220516.csv", "krx/krx_listing_desc_sector_20260322.csv.gz",
         "krx/krx_delisting_20260322.csv.gz", "dart/dart_key_accounts_annual.csv",
+        "krx/krx_marcap-2024-jan-feb.csv.gz",
     }  # fmt: skip
     assert len([p for p in MANIFEST if p.startswith("fixtures/yahoo/")]) == 5
     assert len([p for p in MANIFEST if p.startswith("fixtures/krx/")]) == 7
@@ -374,10 +375,15 @@ def test_no_tracked_file_is_a_copy_of_the_data():
 def test_the_product_names_a_missing_bundled_file_and_how_to_get_it(tmp_path, monkeypatch):
     """What a build reports when ``make data`` was not run: the prices reader, the reference
     files, the headlines and the SEC files all go through ``require_file``."""
-    from pipelines.defs.prices.sources import _csv_batch
+    from pipelines.defs.prices.sources import read_price_batch
+    from pipelines.lib.resources import PriceSourceResource
 
     monkeypatch.setattr(datasets, "DEFAULT_TARGET", tmp_path / "sample")
+    source = PriceSourceResource(
+        prices_csv=str(tmp_path / "sample" / "sp500_all_stocks_5yr.csv.gz"), history_start="2013-02-08",
+        constituents_csv=str(tmp_path / "sample" / "constituents_2018-04-02.csv"),
+    )  # fmt: skip
     with pytest.raises(MissingDataFileError, match=r"data/sample/sp500_all_stocks_5yr\.csv\.gz is missing: run `make data`"):
-        _csv_batch(tmp_path / "sample" / "sp500_all_stocks_5yr.csv.gz", date(2013, 2, 8))
+        read_price_batch(source, None, date(2013, 2, 8), date(2013, 2, 9))
     elsewhere = tmp_path / "mine.csv"
     assert datasets.require_file(elsewhere) == elsewhere  # not bundled: its reader reports it
