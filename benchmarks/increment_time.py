@@ -13,8 +13,8 @@ of wall time outside asset compute and the goal (< 10 s DuckDB, < 20 s PostgreSQ
 ``--postgres URL`` measures the same on a PostgreSQL server (a scratch database created and
 dropped; the first build there is copied with ``CREATE DATABASE ... TEMPLATE``).
 
-``--feed krx`` measures one new Korean session instead: the first build loads both feeds up to
-2022-05-13 (the US file ends 2018-02-07, the KRX file 2022-05-16), then
+``--feed krx`` measures one new Korean session instead: the first build loads the US file, then the
+KRX file up to 2022-05-13, then
 ``--price-feed krx --partition-range 2022-05-16...2022-05-16`` (the ``krx_after_close_schedule``'s
 run: 2,474 KOSPI/KOSDAQ tickers).
 
@@ -37,6 +37,16 @@ FIRST_SESSION = "2013-02-08"
 SESSIONS = {"us": ("2018-02-06", "2018-02-07"), "krx": ("2022-05-13", "2022-05-16")}
 
 
+def first_build(directory: str, env: dict[str, str], feed: str) -> BuildTiming:
+    """The first build of every session before the timed one: for ``us`` one run over both feeds;
+    for ``krx`` the US file whole, then the KRX file up to 2022-05-13 (one run over both feeds to
+    2022-05-13 would fail the US feed's completeness gate: its file ends 2018-02-07)."""
+    if feed == "us":
+        return timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
+    timed_build(directory, env, ["--price-feed", "us"])
+    return timed_build(directory, env, ["--price-feed", feed, "--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
+
+
 def new_session_args(feed: str) -> list[str]:
     """``pipelines.build`` arguments of the timed run: one session of ``feed``."""
     last = SESSIONS[feed][1]
@@ -52,7 +62,7 @@ def duckdb_increments(repeat: int, feed: str = "us") -> tuple[BuildTiming, list[
     """The first build of all but the last session, then ``repeat`` timed one-session runs."""
     with tempfile.TemporaryDirectory() as directory:
         env = build_environment(directory)
-        first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
+        first = first_build(directory, env, feed)
         copies = Path(directory, "copies")
         copies.mkdir()
         for name in ("WAREHOUSE_PATH", "WAREHOUSE_SNAPSHOT_PATH"):
@@ -86,7 +96,7 @@ def postgres_increments(admin_url: str, repeat: int, feed: str = "us") -> tuple[
         try:
             with tempfile.TemporaryDirectory() as directory:
                 env = build_environment(directory, {"WAREHOUSE_URL": url(work)})
-                first = timed_build(directory, env, ["--partition-range", f"{FIRST_SESSION}...{SESSIONS[feed][0]}"])
+                first = first_build(directory, env, feed)
                 con.execute(f'create database "{base}" template "{work}"')
                 runs = []
                 for _ in range(repeat):
