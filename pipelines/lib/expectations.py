@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
+import polars as pl
 
 _names = itertools.count()
 
@@ -87,6 +88,23 @@ def combined_outcome(outcomes: Iterable[SuiteOutcome]) -> SuiteOutcome:
             failed[rule] = failed.get(rule, 0) + rows
     evaluated = max((part.evaluated_expectations for part in outcomes), default=0)
     return SuiteOutcome(success=not failed, failed_rows_by_rule=failed, evaluated_expectations=evaluated)
+
+
+def split_by_reason(frame: pl.DataFrame, results: Iterable[Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``frame`` split by a row suite's ``results`` on it (rows in the same order): the rows that
+    pass every rule (``frame``'s columns), and the rows that fail one (plus ``reason``: the failed
+    rule names joined by ``"; "``). Nothing is dropped: the two add up to ``frame``.
+
+    Raises:
+        RuntimeError: a failed rule without row indexes (see :func:`failed_rules_by_row`).
+    """
+    reasons = failed_rules_by_row(results)
+    failing = sorted(reasons)
+    reason = pl.Series("reason", [None] * frame.height, dtype=pl.Utf8).scatter(
+        failing, ["; ".join(reasons[i]) for i in failing]
+    )
+    labelled = frame.with_columns(reason)
+    return labelled.filter(pl.col("reason").is_null()).drop("reason"), labelled.filter(pl.col("reason").is_not_null())
 
 
 def failed_rules_by_row(results: Iterable[Any]) -> dict[int, list[str]]:

@@ -171,15 +171,8 @@ def split_valid_rejected(frame: pl.DataFrame, suite, to_pandas: Callable[[pl.Dat
     if frame.height == 0:
         return RowSplit(frame, frame.with_columns(reason=pl.lit(None, pl.Utf8)), expectations.SuiteOutcome(True, {}, 0))
     results = expectations.run_suite(suite, to_pandas(frame))
-    reasons = expectations.failed_rules_by_row(results)
-    labelled = frame.with_columns(
-        pl.Series("reason", ["; ".join(reasons[i]) if i in reasons else None for i in range(frame.height)], pl.Utf8)
-    )
-    return RowSplit(
-        valid=labelled.filter(pl.col("reason").is_null()).drop("reason"),
-        rejected=labelled.filter(pl.col("reason").is_not_null()),
-        outcome=expectations.outcome(results),
-    )
+    valid, rejected = expectations.split_by_reason(frame, results)
+    return RowSplit(valid=valid, rejected=rejected, outcome=expectations.outcome(results))
 
 
 def validate(frame: pl.DataFrame, suite, to_pandas: Callable[[pl.DataFrame], pd.DataFrame]) -> expectations.SuiteOutcome:

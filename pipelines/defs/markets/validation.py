@@ -211,17 +211,11 @@ def split_valid_rejected(frame: pl.DataFrame, row_suite: RowSuite, today: date) 
     """
     suite = row_suite.build(today)
     results = expectations.run_suite(suite, _to_pandas(frame, row_suite.key))
-    reasons = expectations.failed_rules_by_row(results)
-    failing = sorted(reasons)
-    reason = pl.Series("reason", [None] * frame.height, dtype=pl.Utf8).scatter(
-        failing, ["; ".join(reasons[i]) for i in failing]
-    )
-    labelled = frame.with_columns(reason)
-    valid = labelled.filter(pl.col("reason").is_null()).drop("reason")
+    valid, rejected = expectations.split_by_reason(frame, results)
     valid_outcome = expectations.outcome(expectations.run_suite(suite, _to_pandas(valid, row_suite.key)))
     return Split(
         valid=valid,
-        rejected=labelled.filter(pl.col("reason").is_not_null()),
+        rejected=rejected,
         input_outcome=expectations.outcome(results),
         valid_outcome=valid_outcome,
     )
