@@ -138,7 +138,8 @@ def publish_snapshot(
     """Publish a copy of the connected warehouse at ``snapshot_path`` atomically; returns what
     it did (``publish_mode`` full or incremental, rows synced, tables replaced, seconds).
 
-    ``schemas``: the schemas readers get (every table of each, as a table; None: the whole
+    ``schemas``: the schemas readers get (every table of each, as a table, and every view, as a
+    view reading the snapshot's tables: :func:`_publish_views`; None: the whole
     database with DuckDB's ``COPY FROM DATABASE``). The product publishes what analysts, BI and
     the app read, :data:`~domain.warehouse.sql.PUBLISHED_LAYERS` (marts, portfolios, alerts):
     not the raw, staging and intermediate layers. The copy goes into a temporary file beside
@@ -180,6 +181,7 @@ def publish_snapshot(
                     warehouse.execute(f"copy from database {quote_identifier(source)} to {COPY_CATALOG}")
                 else:
                     _copy_schemas(warehouse, source, schemas)
+            _publish_views(warehouse, source, schemas)
             warehouse.execute(f"create schema if not exists {COPY_CATALOG}.{quote_identifier(meta_schema)}")
             warehouse.execute(
                 f"create or replace table {info} (built_at timestamptz, run_id varchar, publish_mode varchar, "
@@ -254,6 +256,34 @@ def _copy_schemas(warehouse: duckdb.DuckDBPyConnection, source: str, schemas: Se
     for schema, table in tables:
         name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         warehouse.execute(f"create table _snapshot_copy.{name} as select * from {quote_identifier(source)}.{name}")
+
+
+def _publish_views(warehouse: duckdb.DuckDBPyConnection, source: str, schemas: Sequence[str] | None) -> None:
+    """The views of ``schemas`` (e.g. ``marts.mart_screener_history``) created again in
+    ``_snapshot_copy`` from their definitions in ``source``: a view stores its query, not rows,
+    and its relations are named without a catalog, so in the snapshot it reads the snapshot's
+    own tables. (``schemas`` None: ``copy from database`` copied the views already.)"""
+    if schemas is None:
+        return
+    views = warehouse.execute(
+        "select schema_name, view_name, sql from duckdb_views() where database_name = ? and not internal "
+        f"and schema_name in ({', '.join('?' for _ in schemas)}) order by all",
+        [source, *schemas],
+    ).fetchall()
+    stale = warehouse.execute(
+        "select schema_name, view_name from duckdb_views() where database_name = ? and not internal",
+        [COPY_CATALOG],
+    ).fetchall()
+    for schema, view in stale:
+        warehouse.execute(f"drop view {COPY_CATALOG}.{quote_identifier(schema)}.{quote_identifier(view)}")
+    if not views:
+        return
+    warehouse.execute(f"use {COPY_CATALOG}")
+    try:
+        for _schema, _view, definition in views:
+            warehouse.execute(definition)
+    finally:
+        warehouse.execute(f"use {quote_identifier(source)}")
 
 
 def attach_read_only(path: Path, catalog: str = "snapshot") -> duckdb.DuckDBPyConnection:

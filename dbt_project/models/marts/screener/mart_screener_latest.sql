@@ -196,15 +196,7 @@ final as (
         latest.avg_volume_20,
         latest.relative_volume,
         latest.sma_50_crossed_above_sma_200,
-        latest.adjusted_close > latest.sma_50 as above_sma_50,
-        latest.adjusted_close > latest.sma_200 as above_sma_200,
-        recent_crosses.golden_cross_20d,
-        latest.adjusted_close / latest.high_52w - 1 as pct_from_high_52w,
-        case
-            when latest.high_52w is not null then latest.adjusted_high > prior_high.prior_high_251
-        end as new_high_52w,
-        latest.rsi_14 > 70 as rsi_overbought,
-        latest.rsi_14 < 30 and latest.rsi_14_no_movement is not true as rsi_oversold,
+        {{ screener_price_flags('latest', 'prior_high.prior_high_251', 'recent_crosses.golden_cross_20d') }},
         -- ratios computed from SEC filings (point in time, on this trade date) where the
         -- company has filings, else the vendor snapshot of the financials file
         case when valuation.fundamentals_source = 'dart_annual' then 'dart_annual'
