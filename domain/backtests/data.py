@@ -302,7 +302,10 @@ class ReaderSource:
         self.reader = reader
 
     def fetch_frame(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
-        return pl.from_pandas(self.reader.query(sql, list(params)))
+        """The rows as polars; pandas' datetimes become dates (the backtest reads DATE columns
+        only, which pandas cannot hold as dates)."""
+        frame = pl.from_pandas(self.reader.query(sql, list(params)))
+        return frame.with_columns(pl.col(pl.Datetime).dt.date())
 
     def table(self, layer: str, name: str) -> str:
         return self.reader.table(layer, name)
