@@ -24,7 +24,10 @@ hit_rate                    share of the holdings (a ticker from one rebalance t
 rebalances                  number of rebalance sessions
 ==========================  ===================================================================
 
-A metric whose denominator is zero (a constant series, no drawdown) is None.
+A metric whose denominator is zero (a constant series, no drawdown) is None: a series whose
+values are all equal has a standard deviation of exactly 0 here (not the 1e-18 rounding gives).
+The drawdown's peak is the first session at the running maximum before the trough, None when
+that maximum is the starting equity (1.0, before the first close).
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def compute_metrics(daily: pl.DataFrame, benchmark: np.ndarray, holdings: pl.Dat
     n = len(r)
     years = n / ANNUALISATION
     cagr = float(equity[-1] ** (1 / years) - 1) if n and equity[-1] > 0 else None
-    std = float(np.std(r, ddof=1)) if n > 1 else 0.0
+    std = float(np.std(r, ddof=1)) if n > 1 and np.ptp(r) > 0 else 0.0  # a constant series: exactly 0
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) * math.sqrt(ANNUALISATION) if n else 0.0
     dd = drawdown(equity)
     trough = int(np.argmin(dd)) if n else 0
@@ -97,10 +100,10 @@ def compute_metrics(daily: pl.DataFrame, benchmark: np.ndarray, holdings: pl.Dat
     starts_flat = equity[peak_index] < 1.0  # the peak is the starting equity, before the first close
     recovered = np.nonzero(equity[trough:] >= peak_equity)[0]
     b = np.asarray(benchmark, dtype=float)
-    var_b = float(np.mean((b - b.mean()) ** 2)) if n else 0.0
+    var_b = float(np.mean((b - b.mean()) ** 2)) if n and np.ptp(b) > 0 else 0.0
     beta = _ratio(float(np.mean((r - r.mean()) * (b - b.mean()))), var_b) if n else None
     active = r - b
-    active_std = float(np.std(active, ddof=1)) if n > 1 else 0.0
+    active_std = float(np.std(active, ddof=1)) if n > 1 and np.ptp(active) > 0 else 0.0
     months = monthly_returns(daily)["monthly_return"]
     finished = holdings.filter(pl.col("exit_price").is_not_null())
     return {
