@@ -89,6 +89,9 @@ said otherwise):
     YAML file of alert rules, also written by the app (default ``data/alerts/rules.yml``, not
     tracked by git). While it does not exist, the rules of its example beside it
     (``rules.example.yml``, tracked) are in force; the app copies the example on first use.
+``STRATEGIES_DIR``
+    Folder of backtest strategy files, ``*.yml`` (default ``data/strategies``, with the shipped
+    examples; the app's Backtest page saves edited strategies there). See docs/backtests.md.
 ``ALERT_WEBHOOK_URL``
     URL that receives alert events as JSON by HTTP POST (default: none).
 ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS``
@@ -253,6 +256,7 @@ class Settings(BaseSettings):
     portfolio_benchmark: str = ""
     risk_free_rate: float = 0.0
     alert_rules_file: Path = Path("data/alerts/rules.yml")
+    strategies_dir: Path = Path("data/strategies")
     alert_webhook_url: str = ""
     smtp_host: str = ""
     smtp_port: PositiveInt = 587
@@ -328,7 +332,7 @@ class Settings(BaseSettings):
     def _resolve_paths(self) -> Settings:
         for name in ("warehouse_path", "prices_csv", "constituents_csv", "financials_csv", "dbt_project_dir",
                      "krx_prices_csv", "krx_listing_csv", "krx_industry_csv", "krx_index_csv", "dart_accounts_csv",
-                     "raw_responses_dir", "portfolios_dir", "alert_rules_file"):  # fmt: skip
+                     "raw_responses_dir", "portfolios_dir", "alert_rules_file", "strategies_dir"):  # fmt: skip
             object.__setattr__(self, name, _resolve(getattr(self, name)))
         warehouse = self.warehouse_path
         snapshot = self.snapshot_path or warehouse.with_name(f"{warehouse.stem}.snapshot{warehouse.suffix or '.duckdb'}")
