@@ -1,6 +1,6 @@
 """Entry point of the Streamlit app: ``streamlit run dashboards/app.py``.
 
-Declares the pages (Screener, Stock, Portfolio, Alerts) with ``st.navigation`` and draws the frame
+Declares the pages (Screener, Stock, Portfolio, Alerts, Backtest) with ``st.navigation`` and draws the frame
 shared by every page: the market data date of each market (the last trading day with prices,
 from ``marts.dim_companies``) in bold, the build time and run of ``meta.build_info`` below it in
 small print, or a friendly message when the warehouse has not been built yet. The app reads the
@@ -48,8 +48,9 @@ SCREENER_PAGE = st.Page("views/screener.py", title="Screener", icon=":material/f
 STOCK_PAGE = st.Page("views/stock.py", title="Stock", icon=":material/candlestick_chart:")
 PORTFOLIO_PAGE = st.Page("views/portfolio.py", title="Portfolio", icon=":material/account_balance_wallet:")
 ALERTS_PAGE = st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:")
+BACKTEST_PAGE = st.Page("views/backtest.py", title="Backtest", icon=":material/history:")
 
-page = st.navigation([SCREENER_PAGE, STOCK_PAGE, PORTFOLIO_PAGE, ALERTS_PAGE])
+page = st.navigation([SCREENER_PAGE, STOCK_PAGE, PORTFOLIO_PAGE, ALERTS_PAGE, BACKTEST_PAGE])
 
 settings = context.settings()
 reader = context.reader()

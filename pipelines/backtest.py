@@ -18,30 +18,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from domain.backtests.data import BacktestDataError
+from domain.backtests.data import BacktestDataError, data_build
 from domain.backtests.run import BacktestResult, run_backtest
 from domain.backtests.spec import StrategyError, load_strategy
 from domain.backtests.store import write_run
 from domain.settings import Settings
-from domain.warehouse.base import Warehouse
 from pipelines.lib.resources import build_resources
-
-#: The data build a run records when nothing has been published.
-UNPUBLISHED = "unpublished"
-
-
-def data_build(warehouse: Warehouse, settings: Settings) -> str:
-    """The run id of the published build (``meta.build_info``: in the DuckDB snapshot, or in
-    PostgreSQL), or :data:`UNPUBLISHED`."""
-    resource = build_resources(settings, environ={})["warehouse"]
-    with resource.read_published() as published:
-        if published is None:
-            return UNPUBLISHED
-        try:
-            info = published.fetch_frame(f"select run_id from {published.table('meta', 'build_info')}")
-        except Exception:  # noqa: BLE001 - a snapshot or database without build_info: nothing published
-            return UNPUBLISHED
-    return str(info["run_id"][0]) if info.height else UNPUBLISHED
 
 
 def format_metrics(result: BacktestResult) -> str:
@@ -71,12 +53,11 @@ def run_spec_file(path: Path, settings: Settings) -> str:
     """
     spec = load_strategy(path)
     resource = build_resources(settings, environ={})["warehouse"]
-    build = UNPUBLISHED
     with resource.connect() as warehouse:
         started = datetime.now(UTC)
         result = run_backtest(spec, warehouse)
         finished = datetime.now(UTC)
-        build = data_build(warehouse, settings)
+        build = data_build(warehouse)
         run_id = write_run(warehouse, result, build, started, finished)
     daily = result.daily
     print(f"{spec.name} ({path}): run {run_id}, {daily['session'][0]}..{daily['session'][-1]}, "

@@ -1,9 +1,10 @@
-"""Command-line build: run the ``warehouse_build`` job (or ``prices_update``), then ``alerts_evaluate``.
+"""Command-line build: run the ``warehouse_build`` job (or ``prices_update``), then ``alerts_evaluate`` and ``backtests_run``.
 
 ``python -m pipelines.build`` loads the whole history of the price source and every other source
 in one run, updates the dbt models with their tests and publishes the snapshot; after a
 successful build it runs ``alerts_evaluate`` (the rules of ``ALERT_RULES_FILE`` on the new
-marts, then the snapshot again). ``--partition-range FIRST...LAST`` loads only those sessions:
+marts, then the snapshot again), then ``backtests_run`` (every strategy file of ``STRATEGIES_DIR``
+in one run, then the snapshot again). ``--partition-range FIRST...LAST`` loads only those sessions:
 into a built warehouse it runs ``prices_update`` (the daily path, as the weekday schedule does:
 the price sources and the models downstream of them, which recompute from ``FIRST`` on only,
 see ``dbt_project/README.md``); into an empty one ``warehouse_build`` with that window.
@@ -35,6 +36,7 @@ from dagster import DagsterInstance
 
 from domain.settings import Settings
 from pipelines.defs.alerts.build_failures import build_failure_event, send_build_failure
+from pipelines.defs.backtests.sensors import range_tags
 from pipelines.lib.progress import BuildProgress, LineSink
 from pipelines.lib.resources import build_resources
 from pipelines.lib.runs import process_tags
@@ -46,8 +48,9 @@ LAST_SESSION_TAG = "prices/last_session"
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Outcome of :func:`run_build`: whether the build job and the alerts job succeeded, and
-    their run ids (``alerts_run_id`` None when the build failed and alerts did not run);
+    """Outcome of :func:`run_build`: whether the build job, the alerts job and the backtests job
+    succeeded, and their run ids (``alerts_run_id`` None when the build failed and alerts did not
+    run; ``backtests_run_id`` None when there was no strategy file or an earlier job failed);
     ``errors``: the failed steps' messages (``<step>: <message>``), empty on success;
     ``job_name``: the build job run (``warehouse_build`` or ``prices_update``)."""
 
@@ -56,6 +59,7 @@ class BuildResult:
     alerts_run_id: str | None = None
     errors: tuple[str, ...] = ()
     job_name: str = "warehouse_build"
+    backtests_run_id: str | None = None
 
     def __bool__(self) -> bool:
         return self.success
@@ -111,7 +115,30 @@ def run_build(
     if not result.success:
         return BuildResult(False, result.run_id, errors=_step_errors(result), job_name=job_name)
     alerts = _execute(defs.resolve_job_def("alerts_evaluate"), instance, process_tags(), {}, progress)
-    return BuildResult(alerts.success, result.run_id, alerts.run_id, _step_errors(alerts), job_name)
+    if not alerts.success:
+        return BuildResult(False, result.run_id, alerts.run_id, _step_errors(alerts), job_name)
+    keys = sync_strategy_partitions(instance, settings)
+    if not keys:
+        return BuildResult(True, result.run_id, alerts.run_id, (), job_name)
+    note(f"backtests: running {len(keys)} strategies of {settings.strategies_dir}")
+    backtests = _execute(defs.resolve_job_def("backtests_run"), instance, {**process_tags(), **range_tags(keys)}, {},
+                         progress)  # fmt: skip
+    return BuildResult(backtests.success, result.run_id, alerts.run_id, _step_errors(backtests), job_name,
+                       backtests.run_id)  # fmt: skip
+
+
+def sync_strategy_partitions(instance: DagsterInstance, settings: Settings) -> list[str]:
+    """Make the dynamic partitions ``strategies`` the stems of ``STRATEGIES_DIR/*.yml`` (add the
+    new, delete the gone); returns them sorted."""
+    from pipelines.defs.backtests.assets import STRATEGY_PARTITIONS
+
+    keys = sorted(build_resources(settings, environ={})["strategies"].strategy_files())
+    known = set(instance.get_dynamic_partitions(STRATEGY_PARTITIONS.name))
+    if missing := [key for key in keys if key not in known]:
+        instance.add_dynamic_partitions(STRATEGY_PARTITIONS.name, missing)
+    for gone in sorted(known - set(keys)):
+        instance.delete_dynamic_partition(STRATEGY_PARTITIONS.name, gone)
+    return keys
 
 
 #: Run config of Dagster's console logger when progress lines replace its output.
@@ -228,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         event = build_failure_event(result.build_run_id, result.errors, kept, job_name=result.job_name)
         outcome = send_build_failure(build_resources(settings, environ={})["alerts"], event, run_log=print)
         print(f"build_failed alert: {', '.join(f'{name} {state}' for name, state in outcome.items())}")
+        return 1
+    if not result.success and result.backtests_run_id is not None:
+        print(f"build succeeded ({result.job_name} run {result.build_run_id}) but backtests_run FAILED "
+              f"(run {result.backtests_run_id})")  # fmt: skip
+        for error in result.errors:
+            print(f"  {error}")
         return 1
     if not result.success:
         print(f"build succeeded ({result.job_name} run {result.build_run_id}) but alerts_evaluate FAILED (run {result.alerts_run_id})")

@@ -26,6 +26,7 @@ from domain.backtests.run import run_backtest
 from domain.backtests.spec import strategy_from_mapping
 from domain.warehouse.duckdb_backend import DuckDBWarehouse
 from domain.warehouse.sql import TableNames
+from tests.test_backtest_engine import STRATEGIES
 
 RTOL = 1e-9
 
@@ -170,19 +171,12 @@ def test_benchmark_of_another_length_is_refused():
 
 # --------------------------------------------------------------------------- real backtests
 
+# the engine tests' US strategy, and their KRX one against the KS11 index (a flat start: all cash
+# until the first picks; halts)
 REAL = {
-    "us": {
-        "name": "us_monthly_equal", "market": "US", "screen": {"filters": {"rsi_14": {"max": 80}}},
-        "rank_by": "return_126d", "top_n": 20, "rebalance": "monthly", "weighting": "equal", "cost_bps": 10,
-        "start": "2014-01-01", "end": "2018-02-07",
-    },
-    # a flat start (all cash until the first picks), halts, the KS11 index as benchmark
-    "krx": {
-        "name": "krx_monthly_equal", "market": "KRX", "screen": {"filters": {"rsi_14": {"max": 80}}},
-        "rank_by": "return_63d", "top_n": 10, "rebalance": "monthly", "weighting": "equal", "cost_bps": 10,
-        "start": "2018-03-01", "end": "2022-05-16", "benchmark": "KS11",
-    },
-}  # fmt: skip
+    "us": STRATEGIES["us_monthly_equal"],
+    "krx": {**STRATEGIES["krx_monthly_equal"], "benchmark": "KS11"},
+}
 
 
 @pytest.fixture(scope="module")

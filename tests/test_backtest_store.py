@@ -76,9 +76,13 @@ def test_a_rerun_of_a_spec_on_the_same_build_stores_identical_rows(built_warehou
     assert "missing.yml: no such strategy file" in out.err
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        runs = con.sql("select * from backtests.backtest_runs order by started_at").pl()
-        assert runs.height == 2 and runs["spec_hash"].n_unique() == 1 and runs["run_id"].n_unique() == 2
-        assert runs["data_build"][0] == runs["data_build"][1] != "unpublished"
+        # the build's own run of the strategy (make build runs the shipped ones), then the two above
+        runs = con.sql(
+            "select * from backtests.backtest_runs where strategy_name = 'us_momentum_top20' order by started_at"
+        ).pl()
+        stamp = con.execute("select max(computed_at) from marts.fct_daily_indicators").fetchall()[0][0]
+        assert runs.height == 3 and runs["spec_hash"].n_unique() == 1 and runs["run_id"].n_unique() == 3
+        assert runs["data_build"].to_list() == [str(stamp)] * 3
         for table in ("backtest_daily", "backtest_holdings", "backtest_trades", "backtest_metrics"):
             frames = [
                 con.sql(

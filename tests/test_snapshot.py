@@ -77,7 +77,7 @@ def test_a_copy_left_by_a_killed_publish_is_removed_by_the_next(tmp_path):
 
 
 def test_the_snapshot_holds_what_readers_read_and_no_raw_layer(built_warehouse):
-    """Analysts, BI and the app read marts, portfolios, alerts and meta; the raw, staging and
+    """Analysts, BI and the app read marts, portfolios, alerts, backtests and meta; the raw, staging and
     intermediate layers (source rows, quarantine, working tables) stay in the writer's file."""
     with duckdb.connect(str(built_warehouse.snapshot_path), read_only=True) as con:
         schemas = {s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()}
@@ -86,10 +86,11 @@ def test_the_snapshot_holds_what_readers_read_and_no_raw_layer(built_warehouse):
         published = {
             f"{s}.{t}"
             for s, t in con.execute(
-                "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'portfolios', 'alerts')"
+                "select schema_name, table_name from duckdb_tables() "
+                "where schema_name in ('marts', 'portfolios', 'alerts', 'backtests')"
             ).fetchall()
         }
-    assert schemas == {"marts", "portfolios", "alerts", "meta"}
+    assert schemas == {"marts", "portfolios", "alerts", "backtests", "meta"}
     assert tables == published | {"meta.build_info"}
     assert {"portfolios.fct_portfolio_transactions", "portfolios.fct_portfolio_rejected_rows"} <= tables
 

@@ -28,6 +28,7 @@ import streamlit as st
 
 from dashboards.lib import context, tables
 from dashboards.lib import filter_form as ff
+from dashboards.lib import filter_widgets as fw
 from dashboards.lib import formatting as fmt
 from dashboards.lib import markets as market_notes
 from dashboards.queries import build
@@ -42,8 +43,6 @@ KEY_COLUMNS = "scr_columns"
 KEY_CURRENCY = "_scr_currency"  # the currency the money widgets' values are in
 KEY_AVAILABLE_MARKETS = "_scr_markets_available"
 STOCK_PAGE = "views/stock.py"
-
-TREND_LABELS = {"any": "Any", "above": "Above", "below": "Below"}
 
 #: Form sections: registry group -> (title, expanded, caption).
 SECTIONS = (
@@ -128,48 +127,6 @@ def _init_state(available_markets: list[str], available_sectors: list[str]) -> N
         st.session_state[ff.KEY_SECTORS] = kept
 
 
-def _widget(column: screens.ScreenerColumn, currency: str | None) -> None:
-    """The input(s) of one registered filter, in the registry's display units (money in
-    ``currency``; a money filter is off when the screen spans several currencies)."""
-    off = ff.is_money_filter(column) and currency is None
-    common = {"on_change": _mark_custom, "persist_state": "session", "disabled": off}
-    help_text = column.description or None
-    if off:
-        help_text = "Choose one market (or markets of one currency) to filter on money amounts: " + (help_text or "")
-    if column.filter == "range":
-        # the heading shows the field once; each input's own (collapsed) label names it too,
-        # which is what a screen reader announces ("RSI 14 over", "RSI 14 under")
-        st.markdown(f"**{column.input_label_in(currency)}**", help=help_text)
-        low, high = st.columns(2)
-        bounds = {"value": None, "step": column.step, "format": "%g", "label_visibility": "collapsed"}
-        for container, bound in ((low, "min"), (high, "max")):
-            container.number_input(
-                ff.widget_label(column, bound, currency),
-                key=ff.widget_key(column, bound),
-                placeholder=ff.BOUND_WORDS[bound],
-                **bounds,
-                **common,
-            )
-    elif column.filter == "trend":
-        st.radio(ff.widget_label(column), list(TREND_LABELS), format_func=TREND_LABELS.__getitem__,
-                 key=ff.widget_key(column), horizontal=True, help=help_text, **common)  # fmt: skip
-    elif column.filter == "flag":
-        st.checkbox(ff.widget_label(column), key=ff.widget_key(column), help=help_text, **common)
-    else:
-        whole = column.unit == "count"
-        st.number_input(
-            ff.widget_label(column),
-            key=ff.widget_key(column),
-            value=None,
-            min_value=0 if whole else 0.0,
-            step=int(column.step) if whole else column.step,
-            **({} if whole else {"format": "%g"}),
-            placeholder="any",
-            help=help_text,
-            **common,
-        )
-
-
 def _reset_columns() -> None:
     st.session_state[KEY_COLUMNS] = list(tables.DEFAULT_COLUMNS)
 
@@ -195,16 +152,7 @@ def _filters(available_sectors: list[str], registry: screens.Registry, currency:
         st.text_input(ff.LABEL_TEXT, key=ff.KEY_TEXT, on_change=_mark_custom, persist_state="session")
         st.multiselect(ff.LABEL_SECTORS, available_sectors, key=ff.KEY_SECTORS, placeholder="All sectors",
                        on_change=_mark_custom, persist_state="session")  # fmt: skip
-        filters = [c for c in registry.filters.values()]
-        for group, title, expanded, caption in SECTIONS:
-            members = [c for c in filters if c.group == group]
-            if not members:
-                continue
-            with st.expander(title, expanded=expanded):
-                if caption:
-                    st.caption(caption)
-                for column in members:
-                    _widget(column, currency)
+        fw.filter_sections(registry.filters.values(), SECTIONS, currency, on_change=_mark_custom)
 
 
 def _market_notes(spec: screens.ScreenSpec, available_markets: list[str], currency: str | None) -> None:

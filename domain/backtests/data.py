@@ -93,6 +93,15 @@ def data_range(source: Source, markets: Sequence[str]) -> tuple[date, date] | No
     return None if first is None else (first, last)
 
 
+def data_build(source: Source) -> str:
+    """Which build of the marts a backtest read: the latest ``computed_at`` stamp of
+    ``fct_daily_indicators`` (the start of the dbt run that last wrote a bar, the same in the
+    writer's file and in the snapshot published from it), as ISO text; ``empty`` without bars."""
+    frame = source.fetch_frame(f"SELECT max(computed_at) AS stamp FROM {source.table('marts', 'fct_daily_indicators')}")
+    stamp = frame["stamp"][0]
+    return "empty" if stamp is None else str(stamp)
+
+
 def build_axis(spec: StrategySpec, first_data: date, last_data: date) -> Axis:
     """The session axis of ``spec`` given the data's first and last trade_date (see :class:`Axis`).
 
@@ -159,21 +168,23 @@ def load_prices(source: Source, spec: StrategySpec, axis: Axis) -> Prices:
         [*spec.markets, axis.sessions[0], axis.sessions[-1]],
     )
     tickers = frame.select("ticker", "market").unique("ticker").sort("ticker")
-    index = {t: i for i, t in enumerate(tickers["ticker"].to_list())}
-    session_index = {d: i for i, d in enumerate(axis.sessions)}
-    rows = np.array([session_index.get(d, -1) for d in frame["trade_date"].to_list()], dtype=np.int64)
-    if (rows < 0).any():
-        stray = frame.filter(pl.Series(rows < 0))["trade_date"].unique().sort().to_list()[:5]
-        raise BacktestDataError(f"strategy {spec.name}: bars on days that are no session of their calendar: {stray}")
-    cols = np.array([index[t] for t in frame["ticker"].to_list()], dtype=np.int64)
-    shape = (len(axis.sessions), len(index))
+    names = tickers["ticker"].to_list()
+    days = np.array(axis.sessions, dtype="datetime64[D]")
+    dates = frame["trade_date"].to_numpy().astype("datetime64[D]")
+    rows = np.minimum(np.searchsorted(days, dates), len(days) - 1)
+    stray = days[rows] != dates
+    if stray.any():
+        found = sorted({str(d) for d in dates[stray]})[:5]
+        raise BacktestDataError(f"strategy {spec.name}: bars on days that are no session of their calendar: {found}")
+    cols = frame["ticker"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+    shape = (len(axis.sessions), len(names))
     open_ = np.full(shape, np.nan)
     close = np.full(shape, np.nan)
     open_[rows, cols] = frame["adjusted_open"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     close[rows, cols] = frame["adjusted_close"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     markets = tuple(tickers["market"].to_list())
     market_open = np.column_stack([axis.market_sessions[m] for m in markets]) if markets else np.zeros(shape, bool)
-    return Prices(tuple(tickers["ticker"].to_list()), markets, open_, close, market_open)
+    return Prices(tuple(names), markets, open_, close, market_open)
 
 
 def load_picks(source: Source, spec: StrategySpec, axis: Axis, tickers: Sequence[str]) -> pl.DataFrame:

@@ -2,8 +2,8 @@
 
 ==================  ==============================================================================
 backtest_runs       one row per run: ``run_id``, ``strategy_name``, ``spec_hash`` (SHA-256 of the
-                    spec's canonical JSON), ``spec_json``, ``data_build`` (the run id of the
-                    published build the marts come from, or ``unpublished``), ``market``,
+                    spec's canonical JSON), ``spec_json``, ``data_build`` (the build of the marts
+                    read: :func:`~domain.backtests.data.data_build`), ``market``,
                     ``benchmark``, ``first_session``, ``last_session``, ``sessions``,
                     ``started_at``, ``finished_at`` (UTC), ``seconds``
 backtest_daily      one row per run and session: equity (1.0 = start), daily_return,

@@ -93,7 +93,7 @@ class PostgresWarehouse(Warehouse):
             self.execute(f"create table if not exists {info} (built_at timestamptz, run_id text)")
             self.execute(f"delete from {info}")
             self.execute(f"insert into {info} values (?, ?)", [built_at, run_id])
-            granted = grant_reader_schemas(self.con, self.names, ("alerts", "meta"))
+            granted = grant_reader_schemas(self.con, self.names, ("alerts", "backtests", "meta"))
         return {"build_info_table": info, "reader_grants": granted}
 
 
@@ -105,8 +105,8 @@ READ_GRANTS = {BI_READER_ROLE: ("marts", "meta"), APP_READER_ROLE: (*PUBLISHED_L
 def grant_reader_schemas(con: psycopg.Connection, names: TableNames, layers: Sequence[str]) -> list[str]:
     """USAGE and SELECT (now and on future tables) on the schemas of ``layers`` to each existing
     read-only role that :data:`READ_GRANTS` lets read them; returns ``role: schema`` granted.
-    For the schemas the pipelines create after dbt's hook ran (``alerts``, ``meta`` on a first
-    build)."""
+    For the schemas the pipelines create after dbt's hook ran (``alerts``, ``backtests``, ``meta``
+    on a first build)."""
     granted = []
     for role, readable in READ_GRANTS.items():
         if not con.execute("select 1 from pg_catalog.pg_roles where rolname = %s", [role]).fetchone():

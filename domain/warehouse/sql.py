@@ -19,7 +19,7 @@ Dialect = Literal["duckdb", "postgres"]
 
 #: Layers readers get: the DuckDB snapshot holds exactly these (plus ``meta``); on PostgreSQL
 #: the app's role ``app_reader`` reads them, BI's ``bi_reader`` only ``marts``.
-PUBLISHED_LAYERS = ("marts", "portfolios", "alerts")
+PUBLISHED_LAYERS = ("marts", "portfolios", "alerts", "backtests")
 
 #: Published tables the DuckDB snapshot updates row-wise, as ``(layer, table)``: one row per
 #: ``ticker`` and ``trade_date`` with a ``computed_at`` stamp per dbt run (see

@@ -485,6 +485,18 @@ class PortfolioFilesResource(ConfigurableResource):
         return Path(self.directory)
 
 
+class StrategiesResource(ConfigurableResource):
+    """The folder of backtest strategy files (``STRATEGIES_DIR``)."""
+
+    folder: str = Field(description="STRATEGIES_DIR: the strategy files, *.yml")
+
+    def strategy_files(self) -> dict[str, Path]:
+        """Partition key (the file's stem) -> strategy file, for every ``*.yml`` of the folder
+        (none when the folder does not exist), sorted by key."""
+        root = Path(self.folder)
+        return {path.stem: path for path in sorted(root.glob("*.yml"))} if root.is_dir() else {}
+
+
 class AlertsResource(ConfigurableResource):
     """The alert rules file and the notification channels' settings."""
 
@@ -546,6 +558,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             app_reader_password=_secret(settings.app_reader_password.get_secret_value(), "APP_READER_PASSWORD", environ)
             or "",
         ),
+        "strategies": StrategiesResource(folder=str(settings.strategies_dir)),
         "dbt": DbtResource(
             project_dir=str(settings.dbt_project_dir),
             target=settings.dbt_target or "duckdb",

@@ -6,8 +6,9 @@ source's whole history). The dbt models update from the first bar that changed (
 models, see ``dbt_project/README.md``), so a one-session run costs one session's work.
 ``prices_update`` leaves out what new price sessions cannot change (the company, SEC and news
 sources and the dbt models built only from them: 18 of the 52 assets); it needs a built
-warehouse (a first ``warehouse_build``). The ``alerts`` group is left out of both:
-``alerts_evaluate`` runs after a successful build (sensor, and ``pipelines.build``)."""
+warehouse (a first ``warehouse_build``). The ``alerts`` and ``backtests`` groups are left out of
+both: ``alerts_evaluate`` and ``backtests_run`` run after a successful build (sensors, and
+``pipelines.build``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pipelines.defs.prices.corporate_actions import CORPORATE_ACTIONS_KEY
 
 warehouse_build_job = define_asset_job(
     name="warehouse_build",
-    selection=AssetSelection.all() - AssetSelection.groups("alerts"),
+    selection=AssetSelection.all() - AssetSelection.groups("alerts", "backtests"),
     description="Load prices (the sessions of the run config, default the whole source), reload company "
     "data, update the dbt models from the first changed bar with their tests, then publish the snapshot "
     "the app reads.",
@@ -30,7 +31,7 @@ warehouse_build_job = define_asset_job(
 #: The daily path: the price sources and every asset downstream of them (the alerts aside; the
 #: rejected portfolio rows' spec is written by the portfolio load itself, not executable).
 PRICES_UPDATE_SELECTION = AssetSelection.assets(AssetKey(PRICES_KEY), AssetKey(CORPORATE_ACTIONS_KEY)).downstream() - (
-    AssetSelection.groups("alerts") | AssetSelection.assets(rejected_portfolio_transactions.key)
+    AssetSelection.groups("alerts", "backtests") | AssetSelection.assets(rejected_portfolio_transactions.key)
 )
 
 prices_update_job = define_asset_job(

@@ -1,7 +1,8 @@
 """``serving/warehouse_snapshot``: publish the built warehouse for readers.
 
-Runs after every mart and after ``alerts/alert_events`` (so the ``alerts_evaluate`` job
-publishes the events it wrote): copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHOT_PATH`` atomically
+Runs after every mart, after ``alerts/alert_events`` (so the ``alerts_evaluate`` job
+publishes the events it wrote) and after ``backtests/strategy_runs`` (``backtests_run`` publishes
+the runs it stored): copies ``WAREHOUSE_PATH`` to ``WAREHOUSE_SNAPSHOT_PATH`` atomically
 (see :func:`domain.warehouse.duckdb_backend.publish_snapshot`) and stamps it with
 ``meta.build_info``. The Streamlit app and BI tools read the snapshot, so they keep
 working, on the last completed build, while a new build writes. On PostgreSQL it records
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from domain.warehouse.sql import APP_READER_ROLE, BI_READER_ROLE
+from pipelines.defs.backtests.assets import STRATEGY_RUNS_KEY
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.lib.resources import WarehouseResource
 
@@ -24,7 +26,7 @@ ALERT_EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 
 @asset(
     key=["serving", "warehouse_snapshot"],
-    deps=[*MART_KEYS, ALERT_EVENTS_KEY],
+    deps=[*MART_KEYS, ALERT_EVENTS_KEY, STRATEGY_RUNS_KEY],
     group_name="serving",
     kinds={"duckdb", "postgres"},
     owners=["team:data-engineering"],
