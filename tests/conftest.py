@@ -13,13 +13,16 @@ fixture (:data:`WAREHOUSE_FIXTURES`), and share ONE built warehouse per backend 
 ``built_postgres_warehouse``
     the same build on PostgreSQL, in a database it creates and drops, with a schema prefix.
 ``krx_full_warehouse``
-    the bundled KRX file whole (2.4 M rows, feed ``krx`` only) built on DuckDB: TA-Lib equality
-    on every Korean ticker.
+    the bundled KRX file whole (2.4 M rows, feed ``krx`` only) on DuckDB, loaded by the prices
+    asset and with ``fct_daily_indicators`` and the models it is built from (``dbt build``, their
+    data tests included): TA-Lib equality on every Korean ticker. Nothing else is built (no
+    other source, no snapshot, no alerts): the TA-Lib tests read only these tables.
 
 Under ``pytest-xdist`` the builds are made once per session, not once per worker: the first
 worker that needs one builds it under a file lock in the session's shared temporary folder, the
-others wait and reuse it. Set ``TEST_WAREHOUSE_PATH`` (and optionally ``TEST_SNAPSHOT_PATH``)
-to reuse an already built DuckDB file while developing.
+others wait and reuse it. The modules of :data:`ONE_WORKER_MODULES` run whole on one worker, so
+their module-scoped warehouses are made once too. Set ``TEST_WAREHOUSE_PATH`` (and optionally
+``TEST_SNAPSHOT_PATH``) to reuse an already built DuckDB file while developing.
 
 Configuration: tests build :class:`~domain.settings.Settings` values (:func:`test_settings`) and
 pass them on; the product's environment variables are removed for the session, and a test that
@@ -136,6 +139,38 @@ def builds_start_at_once(request, hermetic_environment) -> None:
             pass  # no PostgreSQL here: the tests that need it skip with the reason
 
 
+#: Test modules whose tests all run on one xdist worker, one after another (``--dist loadgroup``):
+#: their module-scoped fixtures build warehouses, compute oracles or start a server, once instead
+#: of once on each worker that gets one of their tests. Listed here because the ``xdist_group``
+#: mark has no effect with pytest 9 (pytest-xdist 3.8 tags a marked test by rewriting
+#: ``item._nodeid``, which pytest 9 no longer reads), so test_browser_walk's mark alone did not
+#: keep it together.
+ONE_WORKER_MODULES = frozenset(
+    {
+        "tests/test_backtest_engine.py", "tests/test_browser_walk.py", "tests/test_indicators_talib.py",
+        "tests/test_news_ingest.py", "tests/test_portfolio_currency.py", "tests/test_portfolio_marts.py",
+        "tests/test_yahoo_prices.py",
+    }
+)  # fmt: skip
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup``: xdist's group scheduling, with each module of
+    :data:`ONE_WORKER_MODULES` one group (one unit of work, its tests in collection order); other
+    modes keep xdist's own scheduler (None)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+
+    return ModuleGroups(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def hermetic_environment() -> Iterator[None]:
     """Remove the product's environment variables for the session (restored afterwards), so a
@@ -160,9 +195,9 @@ def configuration_does_not_leak(request) -> Iterator[None]:
 
 def test_settings(folder: Path, **values: Any) -> Settings:
     """Settings of a test: the DuckDB warehouse, its snapshot and the raw HTTP responses in
-    ``folder``, and the alert rules a copy of the shipped example in ``folder`` (never the
-    developer's own ``data/alerts/rules.yml``); ``values`` override any field; nothing is read
-    from the environment."""
+    ``folder``, the alert rules a copy of the shipped example in ``folder`` (never the
+    developer's own ``data/alerts/rules.yml``), and an empty strategies folder (no backtest runs
+    after a build); ``values`` override any field; nothing is read from the environment."""
     rules = Path(folder) / "rules.yml"
     if "alert_rules_file" not in values and not rules.exists():
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -172,6 +207,8 @@ def test_settings(folder: Path, **values: Any) -> Settings:
         "snapshot_path": folder / "warehouse.snapshot.duckdb",
         "raw_responses_dir": folder / "raw",
         "alert_rules_file": rules,
+        # no strategy file unless a test asks (the session builds run the shipped ones)
+        "strategies_dir": folder / "strategies",
         # the US feed only unless a test asks for more: the bundled KRX file is 2.4 M rows
         "price_feeds": ("us",),
     }
@@ -326,18 +363,48 @@ def _duckdb_build_once(tmp_path_factory, name: str, what: str, values) -> BuiltW
 
 def both_feeds(folder: Path) -> dict[str, Any]:
     """Settings values of the session builds: both price feeds, the KRX one on the suite's cut
-    of the bundled KRX file (written into ``folder`` at test time)."""
+    of the bundled KRX file (written into ``folder`` at test time), and the shipped strategy
+    files (``data/strategies``: the build runs them)."""
     from tests.data_files import krx_cut
 
-    return {"price_feeds": ("us", "krx"), "krx_prices_csv": krx_cut(folder / "krx_cut.csv.gz")}
+    return {"price_feeds": ("us", "krx"), "krx_prices_csv": krx_cut(folder / "krx_cut.csv.gz"),
+            "strategies_dir": REPO_ROOT / "data" / "strategies"}  # fmt: skip
+
+
+#: The dbt selection of :func:`krx_full_warehouse`: the indicator mart and every model upstream.
+INDICATOR_MODELS = "+fct_daily_indicators"
 
 
 @pytest.fixture(scope="session")
 def krx_full_warehouse(tmp_path_factory) -> BuiltWarehouse:
-    """The bundled KRX price file whole (feed ``krx`` only) built on DuckDB, once per session."""
-    return _duckdb_build_once(
-        tmp_path_factory, "krx-full-build", "the build of the whole bundled KRX file", lambda folder: {"price_feeds": ("krx",)}
-    )
+    """The bundled KRX price file whole (feed ``krx`` only) on DuckDB, once per session: the
+    prices asset (with the corporate actions asset, whose table dbt reads) loads it, then
+    ``dbt build`` of :data:`INDICATOR_MODELS` (models and the data tests on them alone; dbt's
+    unit tests run in tests/test_dbt_unit_tests.py). No snapshot is published
+    (``snapshot_path`` does not exist)."""
+    with _once_per_session(tmp_path_factory, "krx-full-build") as (folder, first):
+        settings = test_settings(folder, price_feeds=("krx",))
+        if first:
+            _build_prices_and_indicators(settings, folder / "dbt-target")
+            (folder / "done.json").write_text(json.dumps({"dbt_select": INDICATOR_MODELS}))
+    return BuiltWarehouse(settings)
+
+
+def _build_prices_and_indicators(settings: Settings, target_path: Path) -> None:
+    """Materialize the prices and corporate-actions assets with the resources of ``settings``,
+    then ``dbt build --select`` :data:`INDICATOR_MODELS` (``target_path``: dbt's artifacts)."""
+    from dagster import DagsterInstance, materialize
+
+    from pipelines.defs.prices.assets import prices_daily
+    from pipelines.defs.prices.corporate_actions import corporate_actions
+
+    resources = resources_for(settings)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([prices_daily, corporate_actions], resources=resources, instance=instance).success
+    args = ["build", "--select", INDICATOR_MODELS, "--indirect-selection", "cautious",
+            "--exclude-resource-type", "unit_test"]  # fmt: skip
+    error = resources["dbt"].cli(args, target_path=target_path, raise_on_error=False).wait().get_error()
+    assert error is None, f"dbt {' '.join(args)} on the whole KRX file failed: {str(error)[-4000:]}"
 
 
 def copy_built_warehouse(built: BuiltWarehouse, folder: Path, **values: Any) -> Settings:

@@ -78,3 +78,53 @@ def krx_bars(tickers: tuple[str, ...]):
 
     frame = read_krx_prices_csv(sample_file(KRX_PRICES)).filter(pl.col("ticker").is_in(tickers))
     return frame.with_columns(halt_flag()).drop("source_line")
+
+
+#: The bundled US price file (S&P 500, 505 tickers, 2013-02-08..2018-02-07) and the tickers of
+#: the test suite's US cut (49): AAPL and the tickers of the example US portfolio and alert rules,
+#: tickers with gaps (BMY, DHR, ES, ORCL: no row on some sessions; at most two of them miss the
+#: same session, so no session of the cut falls below the completeness gate), rows quarantined
+#: for missing OHLC (BHF, DHR, ES, FTV, UA, WRK, REGN, VRTX), late starts (APTV's 44 bars to
+#: INFO's 917: no or partial 200- and 252-bar windows), and tickers spread over the alphabet.
+US_PRICES = "sp500_all_stocks_5yr.csv.gz"
+US_CUT_TICKERS = (
+    "AAPL", "AMZN", "GE", "GOOGL", "JNJ", "JPM", "MSFT", "NFLX", "NVDA", "XOM",
+    "BMY", "DHR", "ES", "ORCL",
+    "BHF", "FTV", "UA", "WRK", "REGN", "VRTX",
+    "APTV", "DWDP", "BHGE", "DXC", "IQV", "COTY", "NWSA", "QRVO", "CFG", "SYF", "INFO",
+    "A", "ALB", "ARNC", "BSX", "CL", "CTXS", "DVN", "EXPD", "HII", "IPG", "KR", "MAT", "MTD", "PNR", "ROK", "STT",
+    "TWX", "XYL",
+)  # fmt: skip
+
+
+def us_cut(target: Path, tickers: tuple[str, ...] = US_CUT_TICKERS) -> Path:
+    """Write the bundled US price file's lines of ``tickers`` (column ``Name``) to ``target`` as a
+    gzip CSV, byte for byte as in the file (header first, file order; at test time, never
+    committed); returns ``target``. Written once: an existing ``target`` is kept.
+
+    Raises:
+        ValueError: a ticker has no line in the file, or the file's last column is not ``Name``.
+    """
+    import gzip
+
+    if target.exists():
+        return target
+    wanted = set(tickers)
+    found: set[str] = set()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with gzip.open(sample_file(US_PRICES), "rt", newline="") as source, gzip.open(partial, "wt", newline="") as out:
+        header = source.readline()
+        if header.rstrip("\r\n").rsplit(",", 1)[-1] != "Name":
+            raise ValueError(f"{US_PRICES}: last column is not Name: {header!r}")
+        out.write(header)
+        for line in source:
+            name = line.rstrip("\r\n").rsplit(",", 1)[-1]
+            if name in wanted:
+                found.add(name)
+                out.write(line)
+    if wanted - found:
+        partial.unlink()
+        raise ValueError(f"{US_PRICES}: no rows of {sorted(wanted - found)}")
+    partial.replace(target)
+    return target

@@ -1,12 +1,14 @@
 """The incremental daily path gives the marts of a first build (issue 12).
 
-On the bundled US data, on DuckDB and on PostgreSQL: a first build of every session but the last
-(2013-02-08..2018-02-06), then ``python -m pipelines.build --partition-range
-2018-02-07...2018-02-07`` (the same ``PRICES_CSV``, the ``us`` feed only), compared column by
-column with the US rows of the session's first build of all 1,259 sessions (that build also
-holds the KRX cut; indicators are per ticker, so its US rows are what a US-only build gives).
-The increment must recompute one bar per ticker (``int_price_rebuild_starts``), and every
-indicator column and every stored recursive state must equal the first build's.
+On a cut of the bundled US data (49 tickers, :data:`tests.data_files.US_CUT_TICKERS`: AAPL,
+tickers with gaps, quarantined rows and late starts), on DuckDB and on PostgreSQL: a first build
+of every session but the last (2013-02-08..2018-02-06), then ``python -m pipelines.build
+--partition-range 2018-02-07...2018-02-07`` (the same ``PRICES_CSV``, the ``us`` feed only),
+compared column by column with those tickers' rows of the session's first build of all 1,259
+sessions (that build holds the whole US file and the KRX cut; indicators are per ticker, so its
+rows of a ticker are what any build holding that ticker gives). The increment must recompute one
+bar per ticker (``int_price_rebuild_starts``), and every indicator column and every stored
+recursive state must equal the first build's.
 
 Equal means bit-identical, except for the columns DuckDB computes with a windowed ``avg`` or
 ``stddev_pop`` (SMA, Bollinger bands, average volume and relative volume): its segment trees
@@ -28,6 +30,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import postgres_settings, scratch_database, test_settings
+from tests.data_files import US_CUT_TICKERS, us_cut
 from tests.test_indicators_talib import INDICATOR_COLUMNS, TOLERANCE, _talib_indicators
 
 pytestmark = pytest.mark.integration
@@ -40,15 +43,17 @@ RELATIVE_TOLERANCE = 1e-12
 STATE_COLUMNS = ["ema_12", "ema_26", "macd_fast", "macd_seed_sum", "macd_signal", "avg_gain", "avg_loss", "atr_14"]
 
 
-def _frame(settings, layer: str, table: str, columns: str = "*", market: str | None = None) -> pl.DataFrame:
+def _frame(
+    settings, layer: str, table: str, columns: str = "*", tickers: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """A table of the warehouse of ``settings`` (DuckDB: opened read-only, as other test
-    processes read the shared build at the same time); with ``market``, only the rows of that
-    market's tickers (``raw.prices_daily.market``)."""
+    processes read the shared build at the same time) as a polars frame sorted by ticker (and
+    trade_date); with ``tickers``, only their rows."""
 
     def query(name) -> str:
         where = ""
-        if market is not None:
-            where = f" where ticker in (select ticker from {name('raw', 'prices_daily')} where market = '{market}')"
+        if tickers is not None:
+            where = " where ticker in (" + ", ".join(f"'{ticker}'" for ticker in tickers) + ")"
         return f"select {columns} from {name(layer, table)}{where}"
 
     if settings.postgres is None:
@@ -93,18 +98,19 @@ def _one_new_session(settings, first_build_settings) -> None:
         assert run_build(settings, "2013-02-08", "2018-02-06", instance=instance).success
         assert run_build(settings, LAST_SESSION, LAST_SESSION, instance=instance).success
 
-    # the increment recomputed exactly one bar of every ticker that trades on the new session
+    # the increment recomputed exactly one bar of every ticker of the cut (each trades on the new session)
     starts = _frame(settings, "intermediate", "int_price_rebuild_starts")
     traded = _frame(settings, "raw", "prices_daily", "ticker, trade_date").filter(
         pl.col("trade_date") == date.fromisoformat(LAST_SESSION)
     )
-    assert starts["ticker"].to_list() == traded["ticker"].to_list() and len(starts) > 500
+    assert traded["ticker"].to_list() == sorted(US_CUT_TICKERS)
+    assert starts["ticker"].to_list() == traded["ticker"].to_list()
     assert set(starts["rebuild_from"].to_list()) == {date.fromisoformat(LAST_SESSION)}
     assert set(starts["changed_bars"].to_list()) == {1}
 
     indicators = _frame(settings, "marts", "fct_daily_indicators")
     assert set(indicators["market"].unique().to_list()) == {"US"}  # the us feed only
-    first_build = _frame(first_build_settings, "marts", "fct_daily_indicators", market="US")
+    first_build = _frame(first_build_settings, "marts", "fct_daily_indicators", tickers=US_CUT_TICKERS)
     assert differences(indicators, first_build) == {}
     # one computed_at stamp per run: the first build's on every bar but the new session's
     new_bar = pl.col("trade_date") == date.fromisoformat(LAST_SESSION)
@@ -116,7 +122,7 @@ def _one_new_session(settings, first_build_settings) -> None:
     state = f"ticker, trade_date, bar_number, {', '.join(STATE_COLUMNS)}"
     assert differences(_frame(settings, "intermediate", "int_daily_recursive_indicators", state),
                        _frame(first_build_settings, "intermediate", "int_daily_recursive_indicators", state,
-                              market="US")) == {}  # fmt: skip
+                              tickers=US_CUT_TICKERS)) == {}  # fmt: skip
 
 
 def _assert_snapshot_synced(settings, indicators: pl.DataFrame) -> None:
@@ -127,18 +133,20 @@ def _assert_snapshot_synced(settings, indicators: pl.DataFrame) -> None:
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:
         published = con.sql("select * from marts.fct_daily_indicators").pl().sort("ticker", "trade_date")
         mode, synced = con.execute("select publish_mode, rows_synced_since_full_publish from meta.build_info").fetchone()
-    assert mode == "incremental" and 0 < synced < 5 * 505
+    assert mode == "incremental" and 0 < synced < 5 * len(US_CUT_TICKERS)
     assert published.equals(indicators)
 
 
 def test_first_build_of_n_minus_1_sessions_plus_one_session_equals_a_first_build_duckdb(built_warehouse, tmp_path):
-    _one_new_session(test_settings(tmp_path), built_warehouse.settings)
+    cut = us_cut(tmp_path / "us_cut.csv.gz")
+    _one_new_session(test_settings(tmp_path, prices_csv=cut), built_warehouse.settings)
 
 
 def test_first_build_plus_one_session_equals_a_first_build_postgres(built_postgres_warehouse, postgres_server, tmp_path):
     first_build = postgres_settings(built_postgres_warehouse, tmp_path / "first")
+    cut = us_cut(tmp_path / "us_cut.csv.gz")
     with scratch_database(postgres_server, "incremental") as database:
-        _one_new_session(postgres_settings(database, tmp_path), first_build)
+        _one_new_session(postgres_settings(database, tmp_path, prices_csv=cut), first_build)
 
 
 def test_a_redelivered_corrected_session_recomputes_that_ticker_from_it(built_warehouse, tmp_path):
