@@ -153,12 +153,23 @@ ONE_WORKER_MODULES = frozenset(
     }
 )  # fmt: skip
 
+#: Modules holding the suite's longest tests (each a build or a served app of its own): one unit of
+#: work each as well, so xdist hands them out right after the groups above (it hands out the units
+#: with the most tests first, then single tests in collection order) and not at the end of the
+#: run, where one of them would keep one worker busy while the other has nothing left to do.
+EARLY_MODULES = frozenset(
+    {
+        "tests/test_build_output.py", "tests/test_incremental_build.py", "tests/test_reference_data.py",
+        "tests/test_serve.py",
+    }
+)  # fmt: skip
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadgroup``: xdist's group scheduling, with each module of
-    :data:`ONE_WORKER_MODULES` one group (one unit of work, its tests in collection order); other
-    modes keep xdist's own scheduler (None)."""
+    :data:`ONE_WORKER_MODULES` and :data:`EARLY_MODULES` one group (one unit of work, its tests in
+    collection order); other modes keep xdist's own scheduler (None)."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
@@ -166,7 +177,8 @@ def pytest_xdist_make_scheduler(config, log):
     class ModuleGroups(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+            grouped = module in ONE_WORKER_MODULES or module in EARLY_MODULES
+            return module if grouped else super()._split_scope(nodeid)
 
     return ModuleGroups(config, log)
 
