@@ -246,3 +246,31 @@ def test_the_code_location_load_parses_only_a_stale_manifest(tmp_path):
     nodes = json.loads(manifest.read_text())["nodes"]
     assert "model.stock_warehouse.stg_prices__daily" in nodes
     assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "semantic_manifest.json"]
+
+
+def test_the_build_warm_up_loads_the_steps_modules_but_not_the_dbt_manifest(tmp_path):
+    """``pipelines.build.warm_up_steps`` (run in a thread while ``dbt parse`` runs): afterwards
+    Great Expectations' context and the exchange calendars of the price feeds are cached, and the
+    dbt assets (which read, or parse, the manifest) were not imported, so the warm-up never parses
+    beside the build's own parse. In a fresh process with an empty dbt target folder."""
+    code = textwrap.dedent(
+        """
+        import sys, threading
+        from domain.calendar import exchange_calendar
+        from domain.settings import Settings
+        from pipelines.build import warm_up_steps
+        from pipelines.lib.expectations import context
+
+        thread = threading.Thread(target=warm_up_steps, args=(Settings.from_values(price_feeds="us,krx"),))
+        thread.start()
+        thread.join()
+        print(context.cache_info().currsize, exchange_calendar.cache_info().currsize,
+              "pipelines.defs.dbt.assets" in sys.modules, "great_expectations" in sys.modules)
+        """
+    )
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "target")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          check=False, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "2", "False", "True"]
+    assert not (tmp_path / "target").exists()
