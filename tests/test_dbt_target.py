@@ -198,12 +198,15 @@ def test_the_build_parse_is_skipped_until_a_model_changes(monkeypatch, tmp_path)
     monkeypatch.setattr(DbtResource, "cli", lambda self, args, **kwargs: Parse(kwargs["target_path"]))
     settings = Settings.from_values(warehouse_path=tmp_path / "w.duckdb", dbt_project_dir=project_dir)
     dbt = build_resources(settings, environ={})["dbt"]
+    assert dbt.parse_is_current() is False
     assert dbt.parse_if_needed() is True
+    assert dbt.parse_is_current() is True
     assert dbt.parse_if_needed() is False
     other = build_resources(settings.model_copy(update={"risk_free_rate": 0.02}), environ={})["dbt"]
     assert other.parse_if_needed() is True  # other --vars
     assert dbt.parse_if_needed() is True  # and back
     (project_dir / "models" / "one.sql").write_text("select 11 as one\n")
+    assert dbt.parse_is_current() is False
     assert dbt.parse_if_needed() is True
     assert dbt.parse_if_needed() is False
     assert len(parses) == 4
@@ -257,11 +260,10 @@ def test_the_build_warm_up_loads_the_steps_modules_but_not_the_dbt_manifest(tmp_
         """
         import sys, threading
         from domain.calendar import exchange_calendar
-        from domain.settings import Settings
         from pipelines.build import warm_up_steps
         from pipelines.lib.expectations import context
 
-        thread = threading.Thread(target=warm_up_steps, args=(Settings.from_values(price_feeds="us,krx"),))
+        thread = threading.Thread(target=warm_up_steps, args=(["us", "krx"],))
         thread.start()
         thread.join()
         print(context.cache_info().currsize, exchange_calendar.cache_info().currsize,

@@ -244,6 +244,11 @@ class DbtResource(ConfigurableResource):
             self.parse()
         return True
 
+    def parse_is_current(self) -> bool:
+        """Whether :meth:`parse_if_needed` would skip the parse now (no project file newer than the
+        last parse, made with this profile and vars)."""
+        return self._parse_is_fresh(self.project())
+
     def _parse_is_fresh(self, project: DbtProject) -> bool:
         stamp = self._parse_stamp(project)
         partial = project_target_dir(project) / "partial_parse.msgpack"
