@@ -98,3 +98,68 @@ def test_a_bad_strategy_file_is_named_and_the_others_still_run(built_warehouse, 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         names = con.execute("select strategy_name from backtests.backtest_runs").fetchall()
     assert ("us_low_rsi_weekly",) in names and ("broken",) not in names
+
+
+class _FakeRun:
+    """What :func:`pipelines.build.run_after_build` reads of an in-process run result."""
+
+    def __init__(self, run_id: str, success: bool, succeeded_steps: list[str]):
+        self.run_id, self.success = run_id, success
+        self._steps = succeeded_steps
+
+    def get_step_success_events(self):
+        return [type("Event", (), {"step_key": step})() for step in self._steps]
+
+    def get_step_failure_events(self):
+        return []
+
+
+class _FakeJob:
+    """A job whose ``execute_in_process`` records its asset selection and returns ``outcome(selection)``."""
+
+    def __init__(self, name: str, calls: list, outcome):
+        self.name, self.calls, self.outcome = name, calls, outcome
+
+    def execute_in_process(self, asset_selection=None, **kwargs):
+        selection = None if asset_selection is None else sorted(key.to_user_string() for key in asset_selection)
+        self.calls.append((self.name, selection, kwargs.get("tags", {}).get("dagster/asset_partition_range_end")))
+        return self.outcome(selection)
+
+
+@pytest.mark.parametrize(
+    ("strategy_files", "backtests_publish", "expected"),
+    [
+        ([], True, [("alerts_evaluate", None, None)]),
+        (["a.yml", "b.yml"], True, [("alerts_evaluate", ["alerts/alert_events"], None), ("backtests_run", None, "b")]),
+        (["a.yml"], False, [("alerts_evaluate", ["alerts/alert_events"], None), ("backtests_run", None, "a"),
+                            ("alerts_evaluate", ["serving/warehouse_snapshot"], None)]),
+    ],
+)  # fmt: skip
+def test_after_a_build_the_alerts_and_the_strategies_share_one_publish(tmp_path, strategy_files, backtests_publish,
+                                                                        expected):  # fmt: skip
+    """``run_after_build``: without strategy files ``alerts_evaluate`` runs whole (rules, then its
+    snapshot); with them, the alerts run leaves out its snapshot and ``backtests_run`` (every file
+    as one partition range) publishes; a backtests run that fails before its snapshot is followed
+    by the alerts job's snapshot alone, so the alert events are published all the same."""
+    from pipelines.build import run_after_build
+    from tests.conftest import test_settings
+
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    for name in strategy_files:
+        shutil.copyfile(STRATEGIES / "us_low_rsi_weekly.yml", folder / name)
+    settings = test_settings(tmp_path, strategies_dir=folder)
+    calls: list = []
+    jobs = {
+        "alerts_evaluate": _FakeJob("alerts_evaluate", calls, lambda selection: _FakeRun(
+            "alerts-run", True, ["alerts__alert_events", "serving__warehouse_snapshot"])),
+        "backtests_run": _FakeJob("backtests_run", calls, lambda selection: _FakeRun(
+            "backtests-run", backtests_publish,
+            ["backtests__strategy_runs", "serving__warehouse_snapshot"] if backtests_publish else [])),
+    }  # fmt: skip
+    defs = type("Defs", (), {"resolve_job_def": staticmethod(jobs.__getitem__)})()
+    with DagsterInstance.ephemeral() as instance:
+        alerts, backtests = run_after_build(defs, instance, settings)
+    assert calls == expected
+    assert alerts.run_id == "alerts-run"
+    assert (backtests is None) == (not strategy_files)
