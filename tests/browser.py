@@ -120,6 +120,7 @@ def app_environment(settings: Settings, base: Mapping[str, str] | None = None) -
             "WAREHOUSE_SNAPSHOT_PATH": str(settings.snapshot_path),
             "PORTFOLIOS_DIR": str(settings.portfolios_dir),
             "ALERT_RULES_FILE": str(settings.alert_rules_file),
+            "STRATEGIES_DIR": str(settings.strategies_dir),
             "RAW_RESPONSES_DIR": str(settings.raw_responses_dir),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), base.get("PYTHONPATH")])),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
@@ -129,11 +130,15 @@ def app_environment(settings: Settings, base: Mapping[str, str] | None = None) -
 
 
 def user_data_copy(settings: Settings, folder: Path) -> Settings:
-    """``settings`` with private copies of the user-data the app may write: the portfolio folder
-    and the alert rules (the rules file, else its tracked example ``rules.example.yml``; neither:
-    no rules), copied into ``folder``."""
+    """``settings`` with private copies of the user-data the app may write: the portfolio folder,
+    the strategy files (an empty folder when there are none) and the alert rules (the rules file,
+    else its tracked example ``rules.example.yml``; neither: no rules), copied into ``folder``."""
     portfolios = folder / "portfolios"
     shutil.copytree(settings.portfolios_dir, portfolios)
+    strategies = folder / "strategies"
+    strategies.mkdir(parents=True)
+    for strategy in sorted(settings.strategies_dir.glob("*.yml")) if settings.strategies_dir.is_dir() else []:
+        shutil.copyfile(strategy, strategies / strategy.name)
     rules = folder / "alerts" / settings.alert_rules_file.name
     rules.parent.mkdir(parents=True)
     shipped = settings.alert_rules_file
@@ -142,7 +147,8 @@ def user_data_copy(settings: Settings, folder: Path) -> Settings:
         if source.is_file():
             shutil.copyfile(source, rules)
             break
-    return settings.with_values(portfolios_dir=portfolios, alert_rules_file=rules, raw_responses_dir=folder / "raw")
+    return settings.with_values(portfolios_dir=portfolios, alert_rules_file=rules, raw_responses_dir=folder / "raw",
+                                strategies_dir=strategies)  # fmt: skip
 
 
 @dataclass
@@ -354,7 +360,8 @@ def app_server(chromium_executable, built_warehouse, tmp_path_factory) -> Iterat
     the portfolio folder and the alert rules; stopped after the module."""
     folder = tmp_path_factory.mktemp("browser-app")
     settings = user_data_copy(Settings.from_values(warehouse_path=built_warehouse.warehouse_path,
-                                                   snapshot_path=built_warehouse.snapshot_path), folder)  # fmt: skip
+                                                   snapshot_path=built_warehouse.snapshot_path,
+                                                   strategies_dir=built_warehouse.settings.strategies_dir), folder)  # fmt: skip
     server = start_app(settings, folder)
     try:
         yield server

@@ -50,6 +50,7 @@ def test_the_app_gets_the_settings_and_none_of_the_callers_product_variables(tmp
     assert env["WAREHOUSE_SNAPSHOT_PATH"] == str(tmp_path / "w.snapshot.duckdb")
     assert env["PORTFOLIOS_DIR"] == str(tmp_path / "p")
     assert env["ALERT_RULES_FILE"] == str(tmp_path / "a" / "rules.yml")
+    assert env["STRATEGIES_DIR"] == str(settings.strategies_dir)
     assert env["PYTHONPATH"].split(":") == [str(browser.REPO_ROOT), "/lib"]
 
 
@@ -75,6 +76,8 @@ def test_user_data_is_copied_and_the_copy_is_what_the_app_gets(tmp_path, rules, 
     assert (walk.portfolios_dir / "mine.csv").read_text() == "date,ticker\n"
     assert walk.alert_rules_file == tmp_path / "walk" / "alerts" / "rules.yml"
     assert walk.alert_rules_file.read_text() == copied
+    assert walk.strategies_dir == tmp_path / "walk" / "strategies"
+    assert sorted(p.name for p in walk.strategies_dir.iterdir()) == sorted(p.name for p in shipped.strategies_dir.glob("*.yml"))
     assert sorted(p.name for p in (tmp_path / "repo" / "alerts").iterdir()) == sorted(
         name for name, text in (("rules.yml", rules), ("rules.example.yml", example)) if text is not None
     ), "the originals are left as they were"

@@ -229,3 +229,48 @@ def test_alerts_page_lists_the_rules_and_recent_events(browser_walk):
     assert grid_shape(grid_with(page, "Trade date", "Observed", "Threshold"))[0] == min(events, 200)
     assert page.get_by_role("button", name="Create rule").is_visible()
     browser_walk.screenshot("06_alerts")
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def test_backtest_page_runs_a_strategy_file_as_the_build_did(browser_walk):
+    """The Backtest page opens on the first strategy file of the walk's copy; "Run backtest"
+    draws equity against the benchmark, drawdown, monthly returns and the rolling Sharpe, states
+    the survivorship bias, offers the tear sheet, and its metrics equal those of the run the
+    build stored for the same file (same spec, same data build)."""
+    page = browser_walk.visit("backtest")
+    assert_title(page, "Backtest")
+    files = sorted(p.name for p in browser_walk.server.settings.strategies_dir.glob("*.yml"))
+    assert files, "the walk's copy of the strategies folder is empty"
+    assert page.get_by_role("combobox", name="Strategy file").input_value() == files[0]
+    assert "Run a backtest to see its results." in _messages(page)
+
+    page.get_by_role("button", name="Run backtest").click()
+    wait_for_app(page)
+    browser_walk.check("backtest (run)")
+    assert "Survivorship bias" in _messages(page)
+    assert page.get_by_role("button", name="Download tear sheet (HTML)").is_visible()
+    charts = page.locator(PLOTLY).all()
+    assert len(charts) >= 4, f"{len(charts)} charts after the run"
+    names = charts[0].locator(".js-plotly-plot").first.evaluate("e => (e.data || []).map(t => t.name)")
+    assert names[0] == "Strategy" and len(names) == 2, names
+    assert plotly_trace_types(charts[2]) == ["heatmap"]  # monthly returns
+    browser_walk.screenshot("07_backtest")
+
+    stored = dict(snapshot_rows(
+        browser_walk,
+        "SELECT m.metric, m.value FROM backtests.backtest_metrics AS m JOIN backtests.backtest_runs AS r USING (run_id) "
+        "WHERE r.strategy_name = ? AND m.metric IN ('cagr', 'rebalances', 'sessions')",
+        [Path(files[0]).stem],
+    ))  # fmt: skip
+    assert len(stored) == 3, f"the build stored no run of {files[0]}: {stored}"
+    headline = page.locator("[data-testid='stMain']").inner_text()
+    assert f"{stored['sessions']:,.0f} sessions from" in headline
+    assert f"{stored['rebalances']:,.0f} rebalances" in headline
+
+    page.get_by_role("tab", name="Metrics").click()
+    wait_for_app(page)
+    table = grid_with(page, "Metric", "Value")
+    metrics = grid_column(table, "Metric")
+    assert metrics[0] == "CAGR" and grid_column(table, "Value")[0] == f"{stored['cagr'] * 100:.2f}%"

@@ -31,7 +31,30 @@ def test_streamlit_sends_no_usage_statistics_and_shows_no_developer_menu():
     # the names are Streamlit's own options (a misspelt key would be ignored silently)
     from streamlit import config as streamlit_config
 
-    assert {"browser.gatherUsageStats", "client.toolbarMode"} <= set(streamlit_config._config_options_template)
+    assert {"browser.gatherUsageStats", "client.toolbarMode", "runner.magicEnabled"} <= set(
+        streamlit_config._config_options_template
+    )
+
+
+def test_streamlit_magic_is_off_and_no_page_relies_on_it():
+    """Magic is off (``runner.magicEnabled``: pages are compiled from source, not through
+    ``ast.parse``), so a bare expression or string statement would draw nothing: the dashboards
+    have none (other than docstrings)."""
+    import ast
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    bare = []
+    for path in sorted((REPO_ROOT / "dashboards").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            body = getattr(node, "body", None)
+            for i, statement in enumerate(body if isinstance(body, list) else []):
+                if not isinstance(statement, ast.Expr) or isinstance(statement.value, (ast.Call, ast.Await)):
+                    continue
+                docstring = i == 0 and isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                if not (docstring and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)):
+                    bare.append(f"{path.relative_to(REPO_ROOT)}:{statement.lineno}")
+    assert bare == []
 
 
 def test_streamlit_reads_the_project_config(monkeypatch):
@@ -43,6 +66,7 @@ def test_streamlit_reads_the_project_config(monkeypatch):
     try:
         assert streamlit_config.get_option("browser.gatherUsageStats") is False
         assert streamlit_config.get_option("client.toolbarMode") == "minimal"
+        assert streamlit_config.get_option("runner.magicEnabled") is False
     finally:
         monkeypatch.undo()
         streamlit_config.get_config_options(force_reparse=True)
