@@ -163,3 +163,39 @@ def test_after_a_build_the_alerts_and_the_strategies_share_one_publish(tmp_path,
     assert calls == expected
     assert alerts.run_id == "alerts-run"
     assert (backtests is None) == (not strategy_files)
+
+
+def test_after_a_rebuild_every_strategy_runs_once_and_other_jobs_are_skipped():
+    """``backtests_after_build_sensor``: a successful ``prices_update`` requests one
+    ``backtests_run`` over every strategy partition (run key per build run); without partitions,
+    and after a job that does not rebuild the marts, it skips with the reason."""
+    from dagster import (
+        DagsterEvent,
+        DagsterEventType,
+        DagsterRun,
+        DagsterRunStatus,
+        RunRequest,
+        SkipReason,
+        build_run_status_sensor_context,
+    )
+    from dagster._core.utils import make_new_run_id
+
+    from pipelines.defs.backtests.sensors import backtests_after_build_sensor
+
+    def evaluate(instance, job_name):
+        run = DagsterRun(job_name=job_name, run_id=make_new_run_id(), status=DagsterRunStatus.SUCCESS)
+        event = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=job_name)
+        context = build_run_status_sensor_context(sensor_name="backtests_after_build_sensor", dagster_instance=instance,
+                                                  dagster_run=run, dagster_event=event)  # fmt: skip
+        return backtests_after_build_sensor(context), run
+
+    with DagsterInstance.ephemeral() as instance:
+        none_yet, _ = evaluate(instance, "prices_update")
+        instance.add_dynamic_partitions(STRATEGY_PARTITIONS.name, ["b", "a"])
+        request, run = evaluate(instance, "prices_update")
+        other, _ = evaluate(instance, "alerts_evaluate")
+    assert isinstance(none_yet, SkipReason) and "no strategy partitions" in none_yet.skip_message
+    assert isinstance(request, RunRequest) and request.run_key == f"backtests-after-{run.run_id}"
+    assert request.tags["dagster/asset_partition_range_start"] == "a"
+    assert request.tags["dagster/asset_partition_range_end"] == "b"
+    assert isinstance(other, SkipReason) and "alerts_evaluate does not rebuild the marts" in other.skip_message

@@ -21,16 +21,14 @@ The rules and retry sensors skip, without advancing, while any run is queued or 
 DuckDB allows one writer, and runs of the same job must not deliver the same outbox row twice.
 """
 
-from datetime import timezone
+from datetime import UTC
 
 from dagster import (
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SkipReason,
-    run_status_sensor,
     sensor,
 )
 
@@ -42,25 +40,25 @@ from pipelines.defs.alerts.jobs import alerts_evaluate_job
 from pipelines.defs.news.sensors import interval_key
 from pipelines.lib.resources import AlertsResource, WarehouseResource
 from pipelines.lib.runs import active_run
+from pipelines.lib.sensors import after_rebuild_sensor
 
 #: Jobs whose success means the marts were rebuilt.
 MARTS_JOBS = ("warehouse_build", "prices_update", "portfolio_refresh", "news_feed_poll")
 
 
-@run_status_sensor(
-    name="alerts_after_build_sensor",
-    run_status=DagsterRunStatus.SUCCESS,
-    request_job=alerts_evaluate_job,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="After each successful warehouse_build, prices_update, portfolio_refresh or news_feed_poll run: "
-    "evaluate the alert rules on the rebuilt marts (alerts_evaluate).",
-)
-def alerts_after_build_sensor(context: RunStatusSensorContext):
-    run = context.dagster_run
-    if run.job_name not in MARTS_JOBS:
-        return SkipReason(f"{run.job_name} does not rebuild the marts")
+def _alerts_request(context: RunStatusSensorContext, run) -> RunRequest:
     return RunRequest(run_key=f"alerts-after-{run.run_id}", tags={"alerts/after_job": run.job_name,
                                                                  "alerts/after_run": run.run_id})  # fmt: skip
+
+
+alerts_after_build_sensor = after_rebuild_sensor(
+    "alerts_after_build_sensor",
+    alerts_evaluate_job,
+    MARTS_JOBS,
+    "After each successful warehouse_build, prices_update, portfolio_refresh or news_feed_poll run: "
+    "evaluate the alert rules on the rebuilt marts (alerts_evaluate).",
+    _alerts_request,
+)
 
 
 @sensor(
@@ -110,5 +108,5 @@ def alert_delivery_retry_sensor(context: SensorEvaluationContext, warehouse: War
         return SkipReason(f"the published snapshot could not be read: {error}")
     if not due:
         return SkipReason("no pending alert delivery is due")
-    key = interval_key(now.replace(tzinfo=timezone.utc), alerts.retry_minutes)
+    key = interval_key(now.replace(tzinfo=UTC), alerts.retry_minutes)
     return RunRequest(run_key=f"alert-retry-{key}", tags={"alerts/due_deliveries": str(due)})

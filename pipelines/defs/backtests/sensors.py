@@ -21,14 +21,12 @@ import hashlib
 import json
 
 from dagster import (
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    run_status_sensor,
     sensor,
 )
 
@@ -36,6 +34,7 @@ from pipelines.defs.backtests.assets import STRATEGY_PARTITIONS
 from pipelines.defs.backtests.jobs import backtests_run_job
 from pipelines.lib.resources import StrategiesResource
 from pipelines.lib.runs import active_run
+from pipelines.lib.sensors import after_rebuild_sensor
 
 #: Jobs whose success means the marts a backtest reads were rebuilt.
 REBUILD_JOBS = ("warehouse_build", "prices_update")
@@ -79,21 +78,20 @@ def strategy_files_sensor(context: SensorEvaluationContext, strategies: Strategi
     )
 
 
-@run_status_sensor(
-    name="backtests_after_build_sensor",
-    run_status=DagsterRunStatus.SUCCESS,
-    request_job=backtests_run_job,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="After each successful warehouse_build or prices_update run: run every strategy on the "
-    "rebuilt marts (backtests_run, one run for all partitions).",
-)
-def backtests_after_build_sensor(context: RunStatusSensorContext):
-    run = context.dagster_run
-    if run.job_name not in REBUILD_JOBS:
-        return SkipReason(f"{run.job_name} does not rebuild the marts a backtest reads")
+def _backtests_request(context: RunStatusSensorContext, run) -> RunRequest | SkipReason:
     keys = sorted(context.instance.get_dynamic_partitions(STRATEGY_PARTITIONS.name))
     if not keys:
         return SkipReason("no strategy partitions (no strategy files seen yet)")
     return RunRequest(
         run_key=f"backtests-after-{run.run_id}", tags={**range_tags(keys), "backtests/after_run": run.run_id}
     )
+
+
+backtests_after_build_sensor = after_rebuild_sensor(
+    "backtests_after_build_sensor",
+    backtests_run_job,
+    REBUILD_JOBS,
+    "After each successful warehouse_build or prices_update run: run every strategy on the rebuilt marts "
+    "(backtests_run, one run for all partitions).",
+    _backtests_request,
+)
